@@ -1,0 +1,3 @@
+from edgetrt.cli.app import main
+
+main()

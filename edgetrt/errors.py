@@ -1,0 +1,58 @@
+"""Exceptions: EdgetrtError is a user-facing failure (one line + hint); InternalError is a bug."""
+
+
+class EdgetrtError(Exception):
+    """Something the user can fix: bad input, an unreachable host, a missing package.
+
+    The CLI prints ``error: <message>`` and, when given, ``hint: <hint>``, then exits non-zero.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(EdgetrtError):
+    """A name, flag or value the user gave does not exist or does not fit."""
+
+    exit_code = 2
+
+
+class ConfigError(EdgetrtError):
+    """A YAML recipe or device file is malformed; the message names file:line."""
+
+    exit_code = 2
+
+
+class MissingDependencyError(EdgetrtError):
+    """An optional heavy package (tensorflow, onnxruntime, tf2onnx, matplotlib) is not installed."""
+
+
+class ConversionError(EdgetrtError):
+    """The host could not turn the model into the requested artifact."""
+
+
+class ModelFileError(EdgetrtError):
+    """A model, weights or engine file is missing, truncated or of the wrong kind."""
+
+
+class TransportError(EdgetrtError):
+    """Connecting to, authenticating with, or copying to a device failed."""
+
+
+class HostKeyError(TransportError):
+    """The device's SSH host key is unknown or has changed."""
+
+
+class AgentError(EdgetrtError):
+    """The on-device agent failed or answered something the host cannot read."""
+
+
+class InternalError(Exception):
+    """A bug in edgetrt: shown with a traceback, never dressed up as a user error."""
