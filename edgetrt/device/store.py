@@ -1,0 +1,319 @@
+"""A content-addressed file store on the device, over any :class:`Transport`.
+
+Layout under ``root`` (default ``<home>/.edgetrt``)::
+
+    store/<sha256>            immutable, verified file contents
+    tmp/<sha256>.part         uploads in progress (resumable)
+    tmp/artifact-<id>-<rand>  an artifact directory being built
+    artifacts/<id>/           symlinks into store/, plus .edgetrt-artifact.json
+
+The one invariant everything relies on: a file appears at ``store/<sha256>`` only by an atomic
+rename after its size and SHA-256 were checked *on the device*. So presence means verified, an
+unchanged redeploy is one remote command, and nothing on the device can read a half-written file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from edgetrt.device.transport import ProgressCallback, Transport
+from edgetrt.errors import TransportError, UsageError
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+MANIFEST_NAME = ".edgetrt-artifact.json"
+
+# Sizes of many device files in one round trip: paths on stdin, one answer line each.
+_SIZES_SCRIPT = (
+    'while IFS= read -r p; do '
+    'if [ -f "$p" ]; then wc -c < "$p" | tr -d " "; else echo -; fi; '
+    'done'
+)
+# SHA-256 of device files: coreutils when present (Jetson: yes), Python otherwise.
+_HASH_PY = (
+    "import hashlib,sys\n"
+    "for p in sys.argv[1:]:\n"
+    " h=hashlib.sha256()\n"
+    " with open(p,'rb') as f:\n"
+    "  for b in iter(lambda:f.read(1<<20),b''): h.update(b)\n"
+    " print(h.hexdigest()+'  '+p)\n"
+)
+_HASH_SCRIPT = (
+    'py="$1"; shift; '
+    'if command -v sha256sum >/dev/null 2>&1; then exec sha256sum -b -- "$@"; '
+    'else exec python3 -c "$py" "$@"; fi'
+)
+# Symlinks for an artifact: pairs of lines (target, link) on stdin.
+_LINKS_SCRIPT = (
+    'set -e; '
+    'while IFS= read -r t && IFS= read -r l; do '
+    'mkdir -p -- "$(dirname -- "$l")"; ln -s -- "$t" "$l"; '
+    'done'
+)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A host file to place in the store, with its expected content hash and size."""
+
+    path: Path
+    sha256: str
+    size: int
+
+    def __post_init__(self):
+        _check_sha(self.sha256)
+        if self.size < 0:
+            raise UsageError(f"{self.path}: negative size {self.size}")
+
+    @classmethod
+    def from_path(cls, path: Path | str) -> "LocalFile":
+        """Hash a host file (reads it once)."""
+        path = Path(path)
+        digest = hashlib.sha256()
+        size = 0
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+                size += len(block)
+        return cls(path, digest.hexdigest(), size)
+
+
+@dataclass(frozen=True)
+class TransferStats:
+    bytes_sent: int
+    files_sent: int
+    files_skipped: int
+    seconds: float
+
+
+def _check_sha(sha: str) -> str:
+    if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
+        raise UsageError(f"not a lowercase hex SHA-256: {sha!r}")
+    return sha
+
+
+def _check_id(artifact_id: str) -> str:
+    if not isinstance(artifact_id, str) or not _SAFE_ID.fullmatch(artifact_id) \
+            or artifact_id in (".", ".."):
+        raise UsageError(f"unsafe artifact id {artifact_id!r}",
+                         hint="use letters, digits, '.', '_' and '-' (at most 128, not starting with '.')")
+    return artifact_id
+
+
+def check_relative_path(rel: str) -> str:
+    """Normalise an artifact-relative path; reject anything that could leave the artifact."""
+    if not isinstance(rel, str) or not rel:
+        raise UsageError(f"empty or non-text artifact path {rel!r}")
+    if any(ord(c) < 32 or c == "\x7f" for c in rel):
+        raise UsageError(f"artifact path {rel!r} contains a NUL or control character")
+    if rel.startswith("/"):
+        raise UsageError(f"artifact path {rel!r} is absolute", hint="give paths relative to the artifact")
+    if ".." in rel.split("/"):
+        raise UsageError(f"artifact path {rel!r} contains '..'", hint="paths must stay inside the artifact")
+    norm = posixpath.normpath(rel)
+    if norm in (".", "") or norm == MANIFEST_NAME:
+        raise UsageError(f"artifact path {rel!r} is not a file name inside the artifact")
+    return norm
+
+
+class DeviceStore:
+    """Content-addressed files and artifacts under ``root`` on one device."""
+
+    def __init__(self, transport: Transport, root: str | None = None):
+        self.transport = transport
+        root = root if root is not None else posixpath.join(transport.home(), ".edgetrt")
+        if not isinstance(root, str) or not root.startswith("/") \
+                or any(ord(c) < 32 for c in root):
+            raise UsageError(f"device store root must be an absolute path without control characters: {root!r}")
+        root = posixpath.normpath(root)
+        if root.startswith("//"):
+            root = "/" + root.lstrip("/")
+        if root == "/":
+            raise UsageError("device store root must not be '/'")
+        self.root = root
+
+    # ---- paths ---------------------------------------------------------------------------
+    def _inside(self, *parts: str) -> str:
+        path = posixpath.normpath(posixpath.join(self.root, *parts))
+        if "\x00" in path or not path.startswith(self.root + "/"):
+            raise TransportError(f"refusing device path {path!r}: outside the store root {self.root}")
+        return path
+
+    def store_path(self, sha256: str) -> str:
+        return self._inside("store", _check_sha(sha256))
+
+    def part_path(self, sha256: str) -> str:
+        return self._inside("tmp", _check_sha(sha256) + ".part")
+
+    def artifact_path(self, artifact_id: str) -> str:
+        return self._inside("artifacts", _check_id(artifact_id))
+
+    # ---- remote helpers --------------------------------------------------------------------
+    def _sizes(self, paths: Sequence[str]) -> list[int | None]:
+        """Sizes of regular files (None when absent), in one remote command."""
+        if not paths:
+            return []
+        stdin = "".join(p + "\n" for p in paths).encode()
+        result = self.transport.run(["sh", "-c", _SIZES_SCRIPT], stdin=stdin)
+        lines = result.stdout.decode("ascii", "replace").split()
+        if not result.ok or len(lines) != len(paths):
+            raise TransportError(f"cannot list the store on {self.transport.name}: "
+                                 f"{result.stderr_tail(1) or 'unexpected answer'}")
+        return [None if line == "-" else int(line) for line in lines]
+
+    def _remote_sha256(self, paths: Sequence[str]) -> list[str | None]:
+        """SHA-256 of device files computed on the device (None when unreadable)."""
+        if not paths:
+            return []
+        result = self.transport.run(["sh", "-c", _HASH_SCRIPT, "sh", _HASH_PY, *paths])
+        found: dict[str, str] = {}
+        for line in result.stdout.decode("utf-8", "replace").splitlines():
+            digest, _, name = line.partition(" ")
+            name = name.lstrip(" *")
+            if _SHA256.fullmatch(digest.lstrip("\\")):
+                found[name] = digest.lstrip("\\")
+        if not found and not result.ok:
+            raise TransportError(f"cannot hash files on {self.transport.name}: "
+                                 f"{result.stderr_tail(1) or f'exit {result.exit_code}'}",
+                                 hint="the device needs sha256sum (coreutils) or python3")
+        return [found.get(p) for p in paths]
+
+    # ---- files -----------------------------------------------------------------------------
+    def ensure_files(self, files: Iterable[LocalFile], progress: ProgressCallback | None = None,
+                     *, recheck: bool = False) -> TransferStats:
+        """Make every file present and verified in ``store/``; upload only what is missing.
+
+        ``recheck`` re-hashes files already in the store on the device (one command for all)
+        and replaces any that no longer match.
+        """
+        started = time.monotonic()
+        unique: dict[str, LocalFile] = {}
+        for f in files:
+            unique.setdefault(f.sha256, f)
+        todo = list(unique.values())
+        self.transport.makedirs(self._inside("store"))
+        self.transport.makedirs(self._inside("tmp"))
+
+        paths = [self.store_path(f.sha256) for f in todo] + [self.part_path(f.sha256) for f in todo]
+        sizes = self._sizes(paths)
+        stored, parts = sizes[:len(todo)], sizes[len(todo):]
+
+        present = [f for f, s in zip(todo, stored) if s == f.size]
+        if recheck and present:
+            digests = self._remote_sha256([self.store_path(f.sha256) for f in present])
+            bad = {f.sha256 for f, d in zip(present, digests) if d != f.sha256}
+            for sha in bad:
+                self.transport.remove(self.store_path(sha))
+            present = [f for f in present if f.sha256 not in bad]
+        present_shas = {f.sha256 for f in present}
+
+        sent = files_sent = 0
+        for f, part_size in zip(todo, parts):
+            if f.sha256 in present_shas:
+                continue
+            sent += self._upload(f, part_size or 0, progress)
+            files_sent += 1
+        return TransferStats(sent, files_sent, len(todo) - files_sent, time.monotonic() - started)
+
+    def _upload(self, f: LocalFile, part_size: int, progress: ProgressCallback | None) -> int:
+        part, final = self.part_path(f.sha256), self.store_path(f.sha256)
+        local_size = Path(f.path).stat().st_size
+        if local_size != f.size:
+            raise UsageError(f"{f.path} is {local_size} bytes, expected {f.size}",
+                             hint="the file changed after it was hashed; rebuild the artifact")
+        sent = 0
+        for attempt in (1, 2):
+            offset = part_size if 0 < part_size <= f.size else 0
+            if offset < f.size or f.size == 0:
+                sent += self.transport.write_file(Path(f.path), part, offset=offset, progress=progress)
+            digest = self._remote_sha256([part])[0]
+            if digest == f.sha256 and self.transport.size(part) == f.size:
+                self.transport.rename(part, final)
+                return sent
+            self.transport.remove(part)
+            part_size = 0
+            if attempt == 2:
+                raise TransportError(
+                    f"{f.path} arrived on {self.transport.name} with SHA-256 {digest or 'unknown'}, "
+                    f"expected {f.sha256}",
+                    hint="the local file may have changed while uploading, or the device storage is failing")
+        raise AssertionError("unreachable")
+
+    # ---- artifacts -------------------------------------------------------------------------
+    def materialize(self, artifact_id: str, entries: Sequence[tuple[str, str]]) -> str:
+        """Build ``artifacts/<artifact_id>/`` as symlinks into the store; return its device path.
+
+        The directory is assembled under ``tmp/`` and renamed into place, so it either exists
+        complete or not at all. An existing artifact with the same entries is reused.
+        """
+        final = self.artifact_path(artifact_id)
+        links: dict[str, str] = {}
+        for rel, sha in entries:
+            norm = check_relative_path(rel)
+            _check_sha(sha)
+            if norm in links and links[norm] != sha:
+                raise UsageError(f"artifact path {rel!r} given twice with different contents")
+            links[norm] = sha
+        names = set(links)
+        for name in names:
+            parent = posixpath.dirname(name)
+            while parent:
+                if parent in names:
+                    raise UsageError(f"artifact path {parent!r} is both a file and a directory")
+                parent = posixpath.dirname(parent)
+        manifest = json.dumps({"id": artifact_id, "files": dict(sorted(links.items()))},
+                              indent=1, sort_keys=True).encode()
+
+        existing = self._read_manifest(final)
+        if existing is not None:
+            if existing == manifest:
+                return final
+            raise TransportError(f"artifact {artifact_id} already exists on {self.transport.name} "
+                                 f"with different files",
+                                 hint="artifact ids must name their contents; remove the old artifact")
+
+        shas = sorted(set(links.values()))
+        missing = [s for s, size in zip(shas, self._sizes([self.store_path(s) for s in shas]))
+                   if size is None]
+        if missing:
+            raise TransportError(f"cannot build artifact {artifact_id}: {len(missing)} file(s) are "
+                                 f"not in the device store (first: {missing[0]})",
+                                 hint="call ensure_files() before materialize()")
+
+        self.transport.makedirs(self._inside("artifacts"))
+        self.transport.makedirs(self._inside("tmp"))
+        build = self._inside("tmp", f"artifact-{artifact_id}-{secrets.token_hex(4)}")
+        lines = []
+        for rel, sha in sorted(links.items()):
+            lines += [self.store_path(sha), self._inside("tmp", posixpath.basename(build), rel)]
+        try:
+            self.transport.makedirs(build)
+            result = self.transport.run(["sh", "-c", _LINKS_SCRIPT],
+                                        stdin="".join(x + "\n" for x in lines).encode())
+            if not result.ok:
+                raise TransportError(f"cannot build artifact {artifact_id} on {self.transport.name}: "
+                                     f"{result.stderr_tail(1)}")
+            self.transport.write_bytes(manifest, posixpath.join(build, MANIFEST_NAME))
+            try:
+                self.transport.rename(build, final)
+            except (OSError, TransportError):
+                # Someone else finished the same artifact first: fine if it is identical.
+                if self._read_manifest(final) != manifest:
+                    raise
+        finally:
+            self.transport.run(["rm", "-rf", "--", build])
+        return final
+
+    def _read_manifest(self, artifact_dir: str) -> bytes | None:
+        path = posixpath.join(artifact_dir, MANIFEST_NAME)
+        if self.transport.size(path) is None:
+            return None
+        return self.transport.read_bytes(path)

@@ -1,0 +1,159 @@
+"""DeviceStore over every transport (the ``device`` fixture: local, and ssh when sshd exists)."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+
+import pytest
+
+from edgetrt.device.store import DeviceStore, LocalFile, MANIFEST_NAME, check_relative_path
+from edgetrt.errors import EdgetrtError, TransportError, UsageError
+
+
+def make_file(tmp_path, name, size, seed=0):
+    path = tmp_path / name
+    path.write_bytes(os.urandom(size) if seed is None else bytes((i * 7 + seed) % 251 for i in range(size)))
+    return LocalFile.from_path(path)
+
+
+def test_upload_then_unchanged_sends_nothing(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    files = [make_file(tmp_path, f"f{i}", 1000 * i + 1, seed=i) for i in range(5)]
+    files.append(make_file(tmp_path, "empty", 0))
+
+    first = store.ensure_files(files)
+    assert (first.files_sent, first.files_skipped) == (6, 0)
+    assert first.bytes_sent == sum(f.size for f in files)
+    for f in files:
+        assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
+
+    second = store.ensure_files(files)
+    assert (second.bytes_sent, second.files_sent, second.files_skipped) == (0, 0, 6)
+    assert second.seconds < 1.0
+    assert device.listdir(posixpath.join(store.root, "tmp")) == []
+
+
+def test_duplicate_contents_are_sent_once(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    a = make_file(tmp_path, "a", 500, seed=3)
+    b = make_file(tmp_path, "b", 500, seed=3)
+    stats = store.ensure_files([a, b])
+    assert (stats.files_sent, stats.files_skipped, stats.bytes_sent) == (1, 0, 500)
+
+
+def test_resume_from_partial_part_file(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "big", 300_000, seed=None)
+    store.ensure_files([])  # creates the layout
+    device.write(store.part_path(f.sha256), f.path.read_bytes()[:123_456])
+
+    stats = store.ensure_files([f])
+    assert stats.bytes_sent == 300_000 - 123_456
+    assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
+    assert not device.exists(store.part_path(f.sha256))
+
+
+def test_corrupt_part_file_is_discarded_and_resent_from_zero(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "big", 100_000, seed=None)
+    store.ensure_files([])
+    device.write(store.part_path(f.sha256), b"\0" * 50_000)  # right length prefix, wrong bytes
+
+    stats = store.ensure_files([f])
+    assert stats.bytes_sent == 50_000 + 100_000  # resumed once, failed the check, sent again
+    assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
+
+
+def test_file_changed_after_hashing_is_refused_and_never_stored(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "x", 1000, seed=1)
+    f.path.write_bytes(b"y" * 1000)  # same size, other contents
+    with pytest.raises(TransportError, match="SHA-256"):
+        store.ensure_files([f])
+    assert not device.exists(store.store_path(f.sha256))
+    assert not device.exists(store.part_path(f.sha256))
+
+
+def test_recheck_replaces_a_damaged_store_file(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "x", 4000, seed=2)
+    store.ensure_files([f])
+    device.write(store.store_path(f.sha256), b"z" * 4000)
+    assert store.ensure_files([f]).bytes_sent == 0  # size matches: trusted without recheck
+    assert store.ensure_files([f], recheck=True).bytes_sent == 4000
+    assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
+
+
+def test_materialize_builds_symlinks_and_reuses(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    a = make_file(tmp_path, "a", 10, seed=1)
+    b = make_file(tmp_path, "b", 20, seed=2)
+    store.ensure_files([a, b])
+    entries = [("model.onnx", a.sha256), ("calib/data.bin", b.sha256), ("./calib/copy.bin", b.sha256)]
+
+    path = store.materialize("resnet50-fp16.1", entries)
+    assert path == posixpath.join(store.root, "artifacts", "resnet50-fp16.1")
+    assert device.read(posixpath.join(path, "model.onnx")) == a.path.read_bytes()
+    assert device.read(posixpath.join(path, "calib/copy.bin")) == b.path.read_bytes()
+    assert device.readlink(posixpath.join(path, "calib/data.bin")) == store.store_path(b.sha256)
+    assert MANIFEST_NAME in device.listdir(path)
+
+    assert store.materialize("resnet50-fp16.1", list(reversed(entries))) == path
+    with pytest.raises(TransportError, match="different files"):
+        store.materialize("resnet50-fp16.1", entries[:1])
+    assert [n for n in device.listdir(posixpath.join(store.root, "tmp"))] == []
+
+
+def test_materialize_refuses_files_missing_from_store(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    with pytest.raises(TransportError, match="not in the device store"):
+        store.materialize("a1", [("m", "0" * 64)])
+    assert not device.exists(store.artifact_path("a1"))
+
+
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/../../b", "a/..", "", ".", "a\0b",
+                                 "a\nb", MANIFEST_NAME])
+def test_path_escapes_are_rejected(device, bad):
+    store = DeviceStore(device.transport, device.root)
+    with pytest.raises(UsageError):
+        store.materialize("ok", [(bad, "0" * 64)])
+    assert not device.exists(store.artifact_path("ok"))
+
+
+@pytest.mark.parametrize("bad_id", ["..", ".hidden", "a/b", "../../etc", "", "a b", "x" * 200])
+def test_unsafe_artifact_ids_are_rejected(device, bad_id):
+    store = DeviceStore(device.transport, device.root)
+    with pytest.raises(UsageError, match="unsafe artifact id"):
+        store.materialize(bad_id, [])
+
+
+def test_bad_hashes_and_roots_are_rejected(device, tmp_path):
+    with pytest.raises(UsageError):
+        LocalFile(tmp_path / "x", "ABC", 1)
+    with pytest.raises(UsageError):
+        DeviceStore(device.transport, "relative/root")
+    with pytest.raises(UsageError):
+        DeviceStore(device.transport, "/")
+    store = DeviceStore(device.transport, device.root)
+    with pytest.raises(UsageError):
+        store.store_path("../" + "0" * 61)
+
+
+def test_file_and_directory_conflict_is_rejected(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    with pytest.raises(UsageError, match="both a file and a directory"):
+        store.materialize("c", [("a", "0" * 64), ("a/b", "1" * 64)])
+
+
+def test_check_relative_path_normalises():
+    assert check_relative_path("a/./b//c") == "a/b/c"
+    with pytest.raises(EdgetrtError):
+        check_relative_path("a/../b")
+
+
+def test_default_root_is_under_the_device_home():
+    from edgetrt.device.transport import LocalTransport
+    store = DeviceStore(LocalTransport())  # computes paths only; touches nothing
+    assert store.root == posixpath.join(os.path.expanduser("~"), ".edgetrt")
+    assert store.store_path("a" * 64) == posixpath.join(store.root, "store", "a" * 64)
