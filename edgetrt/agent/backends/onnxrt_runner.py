@@ -1,0 +1,65 @@
+"""ONNX Runtime: CPU everywhere; CUDA / TensorRT execution providers when the build has them."""
+
+from .base import BackendUnavailable, Runner, UnsupportedPrecision
+
+# Preferred order: the fastest provider this onnxruntime build offers comes first.
+_PROVIDER_ORDER = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+class OnnxRuntimeRunner(Runner):
+    name = "onnxruntime"
+
+    def _activate(self):
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            # Only a missing module means 'not installed'; a library that fails to load
+            # (e.g. cannot map memory under a limit) must reach the classifier as is.
+            if getattr(exc, "name", None) == "onnxruntime" and "No module named" in str(exc):
+                raise BackendUnavailable("onnxruntime is not installed on this device")
+            raise
+        available = ort.get_available_providers()
+        wanted = self.options.get("providers")
+        providers = [p for p in (wanted or _PROVIDER_ORDER) if p in available]
+        if not providers:
+            raise BackendUnavailable("none of the providers {} are in this onnxruntime ({})".format(
+                wanted, ", ".join(available)))
+        provider_options = [{} for _ in providers]
+        if self.precision == "fp32":
+            fmt = "onnx"
+        elif self.precision == "int8":
+            fmt = "onnx_int8"  # explicit QDQ quantization made on the host
+        elif self.precision == "fp16":
+            if "TensorrtExecutionProvider" not in providers:
+                raise UnsupportedPrecision(
+                    "fp16 with onnxruntime needs its TensorRT execution provider; this build has "
+                    + ", ".join(available))
+            fmt = "onnx"
+            provider_options[providers.index("TensorrtExecutionProvider")]["trt_fp16_enable"] = True
+        else:
+            raise UnsupportedPrecision("onnxruntime: unknown precision {}".format(self.precision))
+        path = self.artifact_path(fmt)
+        opts = ort.SessionOptions()
+        threads = self.options.get("intra_op_threads")
+        if threads:
+            opts.intra_op_num_threads = int(threads)
+        if self.options.get("profile"):
+            opts.enable_profiling = True
+            opts.profile_file_prefix = self.options.get("profile_prefix", "ort_profile")
+        self.session = ort.InferenceSession(path, sess_options=opts, providers=providers,
+                                            provider_options=provider_options)
+        self.facts["onnxruntime"] = ort.__version__
+        self.facts["providers"] = self.session.get_providers()
+        self._input_names = [i.name for i in self.session.get_inputs()]
+
+    def _infer(self, feed):
+        if len(feed) == 1 and len(self._input_names) == 1:
+            feed = {self._input_names[0]: list(feed.values())[0]}
+        return self.session.run(None, feed)
+
+    def end_profiling(self):
+        """Stop ONNX Runtime's profiler; returns the path of its JSON trace."""
+        return self.session.end_profiling()
+
+    def _deactivate(self):
+        self.session = None

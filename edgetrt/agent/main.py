@@ -1,0 +1,109 @@
+"""Agent command line. Every subcommand prints exactly one JSON document on stdout.
+
+    agent probe [--root /]          device facts
+    agent run --job FILE|-          supervised measurements (one child process per run)
+    agent measure SPEC RESULT PHASE (internal: the child that does the timing)
+    agent version
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import zipfile
+
+from . import PROTOCOL_VERSION
+
+
+def entry_command():
+    """The command that starts this same agent again (for the measuring children)."""
+    here = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if here and os.path.isfile(here) and zipfile.is_zipfile(here):
+        return [sys.executable, here]
+    # Running from a source tree: ``python -m <package>``.
+    return [sys.executable, "-m", __package__]
+
+
+def _emit(doc):
+    doc.setdefault("protocol", PROTOCOL_VERSION)
+    sys.stdout.write(json.dumps(doc, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def cmd_version(args):
+    _emit({"kind": "version", "python": platform.python_version(),
+           "agent": _bundle_id(), "entry": entry_command()})
+    return 0
+
+
+def _bundle_id():
+    here = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return here if here.endswith(".pyz") else "source"
+
+
+def cmd_probe(args):
+    from .probe import probe
+
+    facts = probe(root=args.root, run_commands=not args.no_commands)
+    _emit({"kind": "probe", "facts": facts})
+    return 0
+
+
+def cmd_run(args):
+    from .supervise import run_supervised
+
+    raw = sys.stdin.read() if args.job == "-" else open(args.job).read()
+    job = json.loads(raw)
+    entry = entry_command()
+    results = []
+    for spec in job.get("runs", []):
+        spec = dict(spec)
+        spec.setdefault("artifact_dir", job.get("artifact_dir"))
+        timeout_s = float(spec.pop("timeout_s", None) or job.get("timeout_s") or 600)
+        limit = spec.pop("memory_limit_mb", None) or job.get("memory_limit_mb")
+        result = run_supervised(entry, spec, timeout_s=timeout_s, memory_limit_mb=limit,
+                                workdir=job.get("workdir"))
+        if args.progress:
+            sys.stderr.write("edgetrt-agent: {} {} b{}: {}\n".format(
+                result.get("backend"), result.get("precision"), result.get("batch"),
+                result.get("status")))
+            sys.stderr.flush()
+        results.append(result)
+    _emit({"kind": "run", "python": platform.python_version(), "agent": _bundle_id(),
+           "runs": results})
+    return 0
+
+
+def cmd_measure(args):
+    from .measure import main as measure_main
+
+    return measure_main(args.rest)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="edgetrt-agent")
+    sub = parser.add_subparsers(dest="command")
+    p = sub.add_parser("probe", help="print device facts")
+    p.add_argument("--root", default="/", help="read system files under this prefix")
+    p.add_argument("--no-commands", action="store_true", help="read files only, run no commands")
+    p.set_defaults(func=cmd_probe)
+    r = sub.add_parser("run", help="run measurements described by a job JSON")
+    r.add_argument("--job", required=True, help="job file, or - for standard input")
+    r.add_argument("--progress", action="store_true", help="one line per finished run on stderr")
+    r.set_defaults(func=cmd_run)
+    m = sub.add_parser("measure", help=argparse.SUPPRESS)
+    m.add_argument("rest", nargs="*")
+    m.set_defaults(func=cmd_measure)
+    v = sub.add_parser("version", help="print the agent's identity")
+    v.set_defaults(func=cmd_version)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        sys.exit(2)
+    sys.exit(args.func(args))

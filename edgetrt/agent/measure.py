@@ -1,0 +1,211 @@
+"""The measuring child: load an artifact, time it, write one result file.
+
+Runs in its own process (see supervise.py) so that an OOM kill, a segfault inside a runtime, or
+a hang cannot take the agent down with it. It writes its current phase to a file as it goes, so
+the supervisor can say *where* a killed run died.
+"""
+
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+
+from . import outcome, stats
+from .backends import BackendUnavailable, UnsupportedPrecision, runner_class
+
+DEFAULTS = {
+    "warmup_ms": 200.0,     # trtexec's --warmUp default
+    "min_iterations": 10,   # trtexec's --iterations default
+    "min_seconds": 3.0,     # trtexec's --duration default
+    "max_seconds": None,    # optional cap on the timed phase
+    "batch": 1,
+    "seed": 0,
+    "topk": 5,
+}
+
+
+def peak_rss_mb():
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class PhaseFile(object):
+    def __init__(self, path):
+        self.path = path
+
+    def set(self, phase):
+        if not self.path:
+            return
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as fh:
+            fh.write(phase)
+        os.rename(tmp, self.path)
+
+
+def make_inputs(manifest, batch, seed, np):
+    """Random inputs of the manifest's input shapes (like trtexec), batch dimension filled in."""
+    rng = np.random.RandomState(seed)
+    feed = {}
+    for spec in manifest.get("inputs", []):
+        shape = [batch if (d is None or d < 0) else d for d in spec["shape"]]
+        if shape:
+            shape[0] = batch
+        dtype = np.dtype(spec.get("dtype", "float32"))
+        if dtype.kind == "f":
+            data = rng.uniform(-1.0, 1.0, size=shape).astype(dtype)
+        else:
+            data = rng.randint(0, 2, size=shape).astype(dtype)
+        feed[spec["name"]] = data
+    return feed
+
+
+def harness_overhead_us(iterations=2000):
+    """Median cost of one timed iteration around a call that does nothing, in microseconds."""
+    perf = time.perf_counter
+    noop = lambda: None  # noqa: E731
+    samples = []
+    for _ in range(iterations):
+        t0 = perf()
+        noop()
+        samples.append(perf() - t0)
+    return stats.median(samples) * 1e6
+
+
+def timed_loop(infer, feed, warmup_ms, min_iterations, min_seconds, max_seconds=None):
+    """Warm up for warmup_ms, then time until both min_iterations and min_seconds are reached."""
+    perf = time.perf_counter
+    start = perf()
+    warmup_iterations = 0
+    while (perf() - start) * 1e3 < warmup_ms:
+        infer(feed)
+        warmup_iterations += 1
+    latencies = []
+    begin = perf()
+    while True:
+        t0 = perf()
+        infer(feed)
+        t1 = perf()
+        latencies.append(t1 - t0)
+        elapsed = t1 - begin
+        if len(latencies) >= min_iterations and elapsed >= min_seconds:
+            break
+        if max_seconds is not None and elapsed >= max_seconds and len(latencies) >= 1:
+            break
+    return latencies, warmup_iterations
+
+
+def predictions(runner, images, topk, np):
+    """Top-k classes and the full first output for each preprocessed image (batch of 1 each)."""
+    result = []
+    input_name = runner.manifest["inputs"][0]["name"]
+    for i in range(images.shape[0]):
+        out = runner.infer({input_name: images[i:i + 1]})[0]
+        vec = np.asarray(out, dtype=np.float64).reshape(-1)
+        order = np.argsort(-vec)[:topk]
+        result.append({
+            "top": [[int(k), float(vec[k])] for k in order],
+            "output": [round(float(v), 7) for v in vec],
+        })
+    return result
+
+
+def measure(spec, phase):
+    settings = dict(DEFAULTS)
+    settings.update({k: v for k, v in spec.items() if v is not None})
+    backend = spec["backend"]
+    result = {
+        "backend": backend,
+        "precision": spec.get("precision", "fp32"),
+        "batch": int(settings["batch"]),
+        "status": "error",
+        "first_run_ms": None,
+        "load_ms": None,
+        "first_inference_ms": None,
+        "steady": None,
+        "message": "",
+    }
+    phase.set("import")
+    import numpy as np
+
+    cls = runner_class(backend)
+    runner = cls(spec.get("artifact_dir"), precision=result["precision"], batch=result["batch"],
+                 options=spec.get("options") or {})
+    phase.set("load")
+    t0 = time.perf_counter()
+    runner.activate()
+    t1 = time.perf_counter()
+    result["load_ms"] = (t1 - t0) * 1e3
+    feed = make_inputs(runner.manifest, result["batch"], int(settings["seed"]), np) \
+        if backend != "noop" else {"x": np.zeros((result["batch"], 1), dtype=np.float32)}
+    phase.set("first_inference")
+    t2 = time.perf_counter()
+    runner.infer(feed)
+    t3 = time.perf_counter()
+    result["first_inference_ms"] = (t3 - t2) * 1e3
+    result["first_run_ms"] = (t3 - t0) * 1e3
+    result["harness_overhead_us"] = harness_overhead_us()
+    phase.set("steady")
+    latencies, warmups = timed_loop(runner.infer, feed, float(settings["warmup_ms"]),
+                                    int(settings["min_iterations"]), float(settings["min_seconds"]),
+                                    settings.get("max_seconds"))
+    result["steady"] = stats.summarise_latencies(latencies, result["batch"])
+    result["steady"]["warmup_iterations"] = warmups
+    result["steady"]["warmup_ms"] = float(settings["warmup_ms"])
+    images_path = spec.get("images_npy")
+    if images_path:
+        phase.set("predictions")
+        images = np.load(images_path)
+        result["predictions"] = predictions(runner, images, int(settings["topk"]), np)
+    if spec.get("options", {}).get("profile") and hasattr(runner, "end_profiling"):
+        result["profile_file"] = runner.end_profiling()
+    result["facts"] = runner.facts
+    runner.deactivate()
+    result["status"] = "ok"
+    return result
+
+
+def main(argv):
+    """``measure SPEC_JSON RESULT_PATH [PHASE_PATH]``; exit 0 when a result file was written."""
+    spec_path, result_path = argv[0], argv[1]
+    phase = PhaseFile(argv[2] if len(argv) > 2 else None)
+    with open(spec_path) as fh:
+        spec = json.load(fh)
+    try:
+        result = measure(spec, phase)
+    except MemoryError:
+        result = _failed(spec, "oom", "MemoryError: the process ran out of memory")
+    except (BackendUnavailable, UnsupportedPrecision) as exc:
+        result = _failed(spec, "error", str(exc))
+    except Exception as exc:  # a runtime's own error: classify its text, keep the trace on stderr
+        traceback.print_exc()
+        text = "{}: {}".format(type(exc).__name__, exc)
+        result = _failed(spec, outcome.classify_exception_text(text), _one_line(text))
+    result["peak_memory_mb"] = peak_rss_mb()
+    tmp = result_path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(result, fh)
+    os.rename(tmp, result_path)
+    return 0
+
+
+def _failed(spec, status, message):
+    return {
+        "backend": spec.get("backend"),
+        "precision": spec.get("precision", "fp32"),
+        "batch": int(spec.get("batch") or 1),
+        "status": status,
+        "first_run_ms": None,
+        "steady": None,
+        "message": message,
+    }
+
+
+def _one_line(text, limit=400):
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[:limit - 3] + "..."
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

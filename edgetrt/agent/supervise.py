@@ -1,0 +1,168 @@
+"""Run one measurement in a child process and report how it ended, whatever happened to it.
+
+The agent process itself never imports a runtime, so a kernel OOM kill, a segfault in a TensorRT
+plugin or a hang in a build only ends the child; the supervisor still writes a report.
+"""
+
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from . import outcome
+
+_KERNEL_LOGS = ("/var/log/kern.log", "/var/log/syslog")
+
+
+def _limit_memory(limit_mb):
+    def apply():
+        # Address-space limit: allocations beyond it fail (MemoryError / bad_alloc) instead of
+        # dragging the whole board into swap or the OOM killer.
+        limit = int(limit_mb * 1024 * 1024)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    return apply
+
+
+def _drain(stream, sink, cap=1 << 20):
+    total = 0
+    for chunk in iter(lambda: stream.read(65536), b""):
+        if total < cap:
+            sink.append(chunk[:cap - total])
+        total += len(chunk)
+    stream.close()
+
+
+def _oom_killer_named(pid, since):
+    """True when the kernel log says the OOM killer killed ``pid`` (where the log is readable)."""
+    pattern = re.compile(r"(Out of memory|oom-kill|Killed process)\D*{}\b".format(pid))
+    texts = []
+    try:
+        out = subprocess.Popen(["dmesg"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        texts.append(out.communicate(timeout=5)[0].decode("utf-8", "replace"))
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    for path in _KERNEL_LOGS:
+        try:
+            if os.path.getmtime(path) >= since - 1:
+                with open(path, "rb") as fh:
+                    fh.seek(max(0, os.path.getsize(path) - 256 * 1024))
+                    texts.append(fh.read().decode("utf-8", "replace"))
+        except OSError:
+            pass
+    return any(pattern.search(t) for t in texts)
+
+
+def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workdir=None):
+    """Run ``entry_cmd + ['measure', ...]`` for ``spec``; return the run's result dict.
+
+    ``entry_cmd`` starts this agent (``[python, agent.pyz]`` or ``[python, -m, edgetrt.agent]``).
+    """
+    tmp = tempfile.mkdtemp(prefix="edgetrt-run-", dir=workdir)
+    try:
+        spec_path = os.path.join(tmp, "spec.json")
+        result_path = os.path.join(tmp, "result.json")
+        phase_path = os.path.join(tmp, "phase")
+        with open(spec_path, "w") as fh:
+            json.dump(spec, fh)
+        started = time.time()
+        proc = subprocess.Popen(
+            list(entry_cmd) + ["measure", spec_path, result_path, phase_path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True,  # a timeout kills the whole process group (build workers too)
+            preexec_fn=_limit_memory(memory_limit_mb) if memory_limit_mb else None,
+        )
+        out_chunks, err_chunks = [], []
+        readers = [threading.Thread(target=_drain, args=(proc.stdout, out_chunks)),
+                   threading.Thread(target=_drain, args=(proc.stderr, err_chunks))]
+        for t in readers:
+            t.daemon = True
+            t.start()
+        timed_out = False
+        status_word, rusage = None, None
+        deadline = started + timeout_s if timeout_s else None
+        while True:
+            pid, status_word, rusage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                break
+            if deadline is not None and time.time() > deadline:
+                timed_out = True
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                _, status_word, rusage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        returncode = -os.WTERMSIG(status_word) if os.WIFSIGNALED(status_word) \
+            else os.WEXITSTATUS(status_word)
+        proc.returncode = returncode  # reaped by wait4 above; keep Popen from waiting again
+        for t in readers:
+            t.join(5)
+        stderr_text = b"".join(err_chunks).decode("utf-8", "replace")
+        wall_s = time.time() - started
+        peak_mb = rusage.ru_maxrss / 1024.0 if rusage else None
+        phase = _read(phase_path)
+
+        result = None
+        if not timed_out and os.path.exists(result_path):
+            with open(result_path) as fh:
+                result = json.load(fh)
+        if result is None:
+            oom_killer = returncode == -signal.SIGKILL and _oom_killer_named(proc.pid, started)
+            status = outcome.classify_exit(returncode, stderr_text, timed_out, oom_killer)
+            result = {
+                "backend": spec.get("backend"),
+                "precision": spec.get("precision", "fp32"),
+                "batch": int(spec.get("batch") or 1),
+                "status": status,
+                "first_run_ms": None,
+                "steady": None,
+                "message": _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer),
+            }
+        elif result.get("status") not in outcome.STATUSES:
+            result["status"] = "error"
+        result["peak_memory_mb"] = peak_mb if peak_mb is not None else result.get("peak_memory_mb")
+        result["wall_s"] = wall_s
+        result["exit"] = {"returncode": returncode, "phase": phase,
+                          "memory_limit_mb": memory_limit_mb, "timeout_s": timeout_s}
+        if result["status"] != "ok":
+            result["stderr_tail"] = stderr_text.strip().splitlines()[-20:]
+        return result
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read(path):
+    try:
+        with open(path) as fh:
+            return fh.read().strip() or None
+    except OSError:
+        return None
+
+
+def _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer):
+    where = " during {}".format(phase) if phase else ""
+    if status == "timeout":
+        return "no result within {:.0f} s{}; the run was killed".format(timeout_s, where)
+    if returncode is not None and returncode < 0:
+        name = outcome.signal_name(-returncode)
+        if oom_killer:
+            return "killed by the kernel OOM killer ({}){}".format(name, where)
+        detail = _last_meaningful_line(stderr_text)
+        return "ended by {}{}".format(name, where) + (": " + detail if detail else "")
+    detail = _last_meaningful_line(stderr_text)
+    return "exited with status {}{}".format(returncode, where) + (": " + detail if detail else "")
+
+
+def _last_meaningful_line(text):
+    for line in reversed((text or "").strip().splitlines()):
+        line = line.strip()
+        if line and not line.startswith(("File ", "^", "~")):
+            return line[:300]
+    return ""

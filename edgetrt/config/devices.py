@@ -1,0 +1,124 @@
+"""Device files: devices/<name>.yaml (and ~/.config/edgetrt/devices/) → frozen :class:`DeviceSpec`."""
+
+from __future__ import annotations
+
+import difflib
+import importlib.resources
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from edgetrt.config import paths
+from edgetrt.config.yamlfile import check_keys, expect_type, load_yaml, require_mapping
+from edgetrt.errors import ConfigError, UsageError
+
+_KEYS = ("name", "profile", "description", "connection", "remote_root", "python")
+_CONNECTION_KEYS = ("ssh", "host", "port", "user", "key_file")
+
+
+@dataclass(frozen=True)
+class Connection:
+    ssh_alias: str | None = None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    key_file: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"ssh": self.ssh_alias, "host": self.host, "port": self.port, "user": self.user,
+                "key_file": self.key_file}
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    name: str
+    profile: str
+    facts: dict = field(hash=False, compare=False)
+    description: str = ""
+    connection: Connection | None = None
+    remote_root: str = "~/.edgetrt"
+    python: str = "python3"
+    source: str = ""
+
+    @property
+    def is_local(self) -> bool:
+        return self.connection is None
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "profile": self.profile, "description": self.description,
+                "connection": self.connection.to_dict() if self.connection else None,
+                "remote_root": self.remote_root, "python": self.python,
+                "facts": dict(self.facts), "source": self.source}
+
+
+def load_profiles() -> dict[str, dict]:
+    text = importlib.resources.files("edgetrt").joinpath("data/profiles.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def parse_device(path: Path, profiles: dict | None = None) -> DeviceSpec:
+    profiles = profiles if profiles is not None else load_profiles()
+    doc = load_yaml(path)
+    data = require_mapping(doc, doc.data)
+    check_keys(doc, data, _KEYS)
+    name = expect_type(doc, data, "name", str, required=True)
+    profile = expect_type(doc, data, "profile", str, required=True)
+    if profile not in profiles:
+        guess = difflib.get_close_matches(profile, list(profiles), n=1)
+        raise ConfigError(f"{doc.where('profile')}: unknown profile {profile!r}",
+                          hint=f"did you mean {guess[0]!r}?" if guess else
+                          "profiles: " + ", ".join(profiles))
+    conn_data = data.get("connection")
+    connection = None
+    if conn_data is not None:
+        require_mapping(doc, conn_data, "connection")
+        check_keys(doc, conn_data, _CONNECTION_KEYS, "connection")
+        port = expect_type(doc, conn_data, "port", int, "connection")
+        if port is not None and not 0 < port < 65536:
+            raise ConfigError(f"{doc.where('connection', 'port')}: port {port} is out of range")
+        connection = Connection(
+            ssh_alias=expect_type(doc, conn_data, "ssh", str, "connection"),
+            host=expect_type(doc, conn_data, "host", str, "connection"),
+            port=port,
+            user=expect_type(doc, conn_data, "user", str, "connection"),
+            key_file=expect_type(doc, conn_data, "key_file", str, "connection"),
+        )
+        if not (connection.ssh_alias or connection.host):
+            raise ConfigError(f"{doc.where('connection')}: connection needs 'ssh' (a Host alias "
+                              "from ~/.ssh/config) or 'host'")
+    elif profile != "local":
+        raise ConfigError(f"{doc.where('profile')}: device {name!r} has no 'connection'",
+                          hint="add connection: {ssh: <alias>} or pass --host user@addr")
+    return DeviceSpec(
+        name=name, profile=profile, facts=dict(profiles[profile]),
+        description=expect_type(doc, data, "description", str) or "",
+        connection=connection,
+        remote_root=expect_type(doc, data, "remote_root", str) or "~/.edgetrt",
+        python=expect_type(doc, data, "python", str) or "python3",
+        source=str(path),
+    )
+
+
+def device_files() -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for directory in paths.device_dirs():
+        if directory.is_dir():
+            for path in sorted(directory.glob("*.yaml")):
+                found[path.stem] = path
+    return found
+
+
+def load_devices() -> dict[str, DeviceSpec]:
+    profiles = load_profiles()
+    return {name: parse_device(path, profiles) for name, path in sorted(device_files().items())}
+
+
+def load_device(name: str) -> DeviceSpec:
+    files = device_files()
+    if name not in files:
+        guess = difflib.get_close_matches(name, list(files), n=3)
+        raise UsageError(f"unknown device {name!r}",
+                         hint=(f"did you mean {', '.join(guess)}? " if guess else "")
+                         + "`edgetrt devices` lists them; add one in ~/.config/edgetrt/devices/")
+    return parse_device(files[name])

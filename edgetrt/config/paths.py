@@ -1,0 +1,48 @@
+"""Where edgetrt finds its YAML files and keeps its caches (one place, so tests can redirect it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: the repository (or source tree) holding recipes/ and devices/ next to the package
+SOURCE_ROOT = PACKAGE_DIR.parent
+
+
+def recipe_dirs() -> list[Path]:
+    dirs = [SOURCE_ROOT / "recipes"]
+    extra = os.environ.get("EDGETRT_RECIPES")
+    if extra:
+        dirs.insert(0, Path(extra))
+    user = config_home() / "recipes"
+    if user.is_dir():
+        dirs.insert(0, user)
+    return dirs
+
+
+def device_dirs() -> list[Path]:
+    """Later directories override earlier ones (the user's own devices win)."""
+    dirs = [SOURCE_ROOT / "devices", config_home() / "devices"]
+    extra = os.environ.get("EDGETRT_DEVICES")
+    if extra:
+        dirs.append(Path(extra))
+    return dirs
+
+
+def config_home() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "edgetrt"
+
+
+def cache_home() -> Path:
+    explicit = os.environ.get("EDGETRT_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "edgetrt"
+
+
+def results_dir() -> Path:
+    explicit = os.environ.get("EDGETRT_RESULTS")
+    return Path(explicit) if explicit else cache_home() / "results"

@@ -1,0 +1,189 @@
+"""Host conversion: a model source → an artifact directory (SavedModel + ONNX + manifest).
+
+Artifacts are cached by content: the key covers the model, the weights, the requested formats,
+the recipe and the tool versions, so an unchanged deploy re-uses the directory it made before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from edgetrt import __version__
+from edgetrt.config import paths
+from edgetrt.convert.artifacts import Artifact, ArtifactWriter
+from edgetrt.convert.sources import ModelSource
+from edgetrt.convert.tf_env import tool_versions
+from edgetrt.errors import ModelFileError, UsageError
+from edgetrt.zoo.weights import WeightsChoice, sha256_file
+
+Progress = Callable[[str], None]
+DEFAULT_FORMATS = ("savedmodel", "onnx")
+KNOWN_FORMATS = ("savedmodel", "onnx", "onnx_int8")
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    artifact: Artifact
+    cached: bool
+    seconds: float
+
+
+def cache_key(source: ModelSource, weights: WeightsChoice, formats, extra: dict | None = None) -> str:
+    material = {
+        "edgetrt": __version__,
+        "source": source.to_dict(),
+        "weights": {"mode": weights.mode,
+                    "sha256": sha256_file(weights.path) if weights.path else None},
+        "formats": sorted(formats),
+        "tools": tool_versions(),
+        "extra": extra or {},
+    }
+    if source.path and source.path.is_file():
+        material["file_sha256"] = sha256_file(source.path)
+    if source.request:
+        material["recipe"] = Path(source.request.recipe.source).read_text()
+    blob = json.dumps(material, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None = None,
+            formats=DEFAULT_FORMATS, force: bool = False, progress: Progress | None = None,
+            calibration_images: Path | None = None) -> ConvertResult:
+    """Convert, or return the cached artifact for exactly these inputs."""
+    say = progress or (lambda stage: None)
+    formats = tuple(dict.fromkeys(formats))
+    for fmt in formats:
+        if fmt not in KNOWN_FORMATS:
+            raise UsageError(f"unknown artifact format {fmt!r}; known: {', '.join(KNOWN_FORMATS)}")
+    if source.kind == "onnx":
+        formats = tuple(f for f in formats if f != "savedmodel")
+    started = time.monotonic()
+    key = cache_key(source, weights, formats,
+                    {"calibration": _dir_digest(calibration_images)} if "onnx_int8" in formats else None)
+    target = Path(out_dir) if out_dir else paths.cache_home() / "artifacts" / f"{source.name}-{key[:16]}"
+    if not force and (target / "manifest.json").is_file():
+        try:
+            artifact = Artifact.open(target)
+            if artifact.manifest.get("cache_key") == key:
+                say("cached")
+                return ConvertResult(artifact, True, time.monotonic() - started)
+        except ModelFileError:
+            pass  # unreadable leftovers: convert afresh below
+
+    with ArtifactWriter(target) as writer:
+        manifest = _convert_into(writer.dir, source, weights, formats, say, calibration_images)
+        manifest["cache_key"] = key
+        manifest["tools"] = {**tool_versions(), "edgetrt": __version__}
+        manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        say("hashing")
+        artifact = writer.finish(manifest)
+    return ConvertResult(artifact, False, time.monotonic() - started)
+
+
+def _dir_digest(directory: Path | None) -> str | None:
+    if not directory:
+        return None
+    digest = hashlib.sha256()
+    for file in sorted(Path(directory).glob("*")):
+        if file.is_file():
+            digest.update(file.name.encode() + sha256_file(file).encode())
+    return digest.hexdigest()
+
+
+def _convert_into(work: Path, source: ModelSource, weights: WeightsChoice, formats, say,
+                  calibration_images) -> dict:
+    from edgetrt.convert import tf_export
+
+    manifest: dict = {"model": source.name, "source": source.to_dict(), "formats": {}}
+    weights_used = None
+    if source.kind == "onnx":
+        say("checking ONNX")
+        from edgetrt.convert.onnx_file import copy_checked_onnx
+
+        copy_checked_onnx(source.path, work / "model.onnx")
+        manifest["formats"]["onnx"] = "model.onnx"
+        manifest["weights"] = {"requested": weights.mode, "kind": "file",
+                               "path": str(source.path), "sha256": sha256_file(source.path)}
+    else:
+        say("building the TensorFlow model")
+        module, input_shape, weights_used = _serving_module_for(source, weights)
+        input_signature = _signature_of(module)
+        if "savedmodel" in formats:
+            say("saving the SavedModel")
+            tf_export.save_savedmodel(module, work / "saved_model")
+            manifest["formats"]["savedmodel"] = "saved_model"
+        if "onnx" in formats or "onnx_int8" in formats:
+            say("converting to ONNX (tf2onnx)")
+            tf_export.function_to_onnx(module.serve, input_signature, work / "model.onnx")
+            manifest["formats"]["onnx"] = "model.onnx"
+        manifest["weights"] = weights_used.to_dict()
+    if "onnx_int8" in formats:
+        say("quantizing to INT8 (QDQ)")
+        from edgetrt.convert.quantize import quantize_qdq
+
+        manifest["int8"] = quantize_qdq(work / "model.onnx", work / "model.int8.onnx",
+                                        calibration_images, source.preprocessing,
+                                        weights_kind=manifest["weights"]["kind"])
+        manifest["formats"]["onnx_int8"] = "model.int8.onnx"
+    if "onnx" in manifest["formats"]:
+        inputs, outputs = tf_export.onnx_io(work / "model.onnx")
+    else:
+        inputs, outputs = _savedmodel_io(module)
+    manifest["inputs"] = inputs
+    manifest["outputs"] = outputs
+    size = inputs[0]["shape"][1] if inputs and len(inputs[0]["shape"]) == 4 else None
+    manifest["preprocessing"] = {"mode": source.preprocessing, "layout": "NHWC", "color": "RGB",
+                                 "input_size": [size, size] if size else None}
+    if source.kind == "zoo":
+        manifest["classes"] = source.request.recipe.classes
+    return manifest
+
+
+def _signature_of(module):
+    return list(module.serve.input_signature)
+
+
+def _savedmodel_io(module):
+    spec = module.serve.input_signature[0]
+    outputs = module.serve.get_concrete_function().structured_outputs
+    inputs = [{"name": spec.name, "shape": [-1 if d is None else d for d in spec.shape],
+               "dtype": spec.dtype.name}]
+    outs = [{"name": k, "shape": [-1 if d is None else d for d in v.shape], "dtype": v.dtype.name}
+            for k, v in sorted(outputs.items())]
+    return inputs, outs
+
+
+def _serving_module_for(source: ModelSource, weights: WeightsChoice):
+    from edgetrt.convert import tf_export
+    from edgetrt.zoo.keras_builder import WeightsUsed
+
+    if source.kind == "zoo":
+        from edgetrt.zoo.keras_builder import build_keras_model
+
+        model, used = build_keras_model(source.request, weights)
+        return tf_export.serving_module(model, source.request.input_shape), source.request.input_shape, used
+    if weights.mode == "file":
+        raise UsageError("--weights PATH applies to zoo models; a model file carries its own weights")
+    file_weights = WeightsUsed(weights.mode, "file", str(source.path),
+                               sha256_file(source.path) if source.path.is_file() else None)
+    from edgetrt.convert import user_models
+
+    if source.kind == "keras":
+        module, shape = user_models.keras_file_module(source)
+    elif source.kind == "savedmodel":
+        module, shape = user_models.savedmodel_module(source)
+    elif source.kind == "frozen_graph":
+        module, shape = user_models.frozen_graph_module(source)
+    else:  # pragma: no cover - resolve_source only makes the kinds above
+        raise UsageError(f"cannot convert a {source.kind} source")
+    return module, shape, file_weights
+
+
+def remove_artifact(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
