@@ -38,8 +38,11 @@ def cmd_version(args):
 
 
 def _bundle_id():
-    here = os.path.basename(sys.argv[0]) if sys.argv else ""
-    return here if here.endswith(".pyz") else "source"
+    # A shipped bundle lives in the device store under its SHA-256: that name is its identity.
+    here = sys.argv[0] if sys.argv else ""
+    if here and os.path.isfile(here) and zipfile.is_zipfile(here):
+        return os.path.basename(here)
+    return "source"
 
 
 def cmd_probe(args):

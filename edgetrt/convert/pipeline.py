@@ -6,9 +6,11 @@ the recipe and the tool versions, so an unchanged deploy re-uses the directory i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +78,8 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
         except ModelFileError:
             pass  # unreadable leftovers: convert afresh below
 
-    with ArtifactWriter(target) as writer:
+    # Keras and tf2onnx print progress to stdout; stdout belongs to the caller (--json).
+    with ArtifactWriter(target) as writer, contextlib.redirect_stdout(sys.stderr):
         manifest = _convert_into(writer.dir, source, weights, formats, say, calibration_images)
         manifest["cache_key"] = key
         manifest["tools"] = {**tool_versions(), "edgetrt": __version__}

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from edgetrt.errors import ConversionError, ModelFileError
 from edgetrt.zoo.registry import ModelRequest
 from edgetrt.zoo.weights import WeightsChoice, check_hdf5, sha256_file
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,7 +62,6 @@ def build_keras_model(request: ModelRequest, weights: WeightsChoice):
                                   "--weights random to measure speed only")
         warning = (f"{problem}. USING RANDOM WEIGHTS: timings are valid, predictions are "
                    "meaningless. Pass --weights PATH for real weights.")
-        log.warning(warning)
         model = ctor(weights=None, **kwargs)
         return model, WeightsUsed(weights.mode, "random", warning=warning)
 

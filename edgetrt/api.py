@@ -1,0 +1,187 @@
+"""What the CLI and scripts call. Returns plain values (JSON-ready dicts); raises EdgetrtError."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgetrt import __version__
+from edgetrt.bench.plan import (BACKENDS, PRECISIONS, default_backends, parse_batches, parse_list,
+                                plan_runs)
+from edgetrt.config.devices import DeviceSpec, load_device, load_devices
+from edgetrt.device.connect import ConnectOptions
+from edgetrt.progress import NULL_PROGRESS, Progress
+from edgetrt.zoo.weights import WeightsChoice
+
+REPORT_SCHEMA = "edgetrt.report/1"
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """How to turn a name or file into an artifact."""
+
+    model: str
+    weights: str = "auto"
+    alpha: float | None = None
+    input_size: int | None = None
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
+    preprocessing: str | None = None
+    force: bool = False
+    calibration_images: Path | None = None
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    warmup_ms: float = 200.0
+    min_iterations: int = 10
+    min_seconds: float = 3.0
+    timeout_s: float = 600.0
+    memory_limit_mb: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def agent_settings(self) -> dict:
+        return {"warmup_ms": self.warmup_ms, "min_iterations": self.min_iterations,
+                "min_seconds": self.min_seconds, **self.extra}
+
+
+def list_models() -> list[dict]:
+    from edgetrt.zoo.registry import zoo_listing
+
+    return zoo_listing()
+
+
+def list_devices() -> list[dict]:
+    return [d.to_dict() for d in load_devices().values()]
+
+
+def resolve_source(opts: ModelOptions):
+    from edgetrt.convert.sources import resolve_source as _resolve
+
+    return _resolve(opts.model, alpha=opts.alpha, input_size=opts.input_size,
+                    input_names=list(opts.input_names), output_names=list(opts.output_names),
+                    preprocessing=opts.preprocessing)
+
+
+def convert_model(opts: ModelOptions, formats=("savedmodel", "onnx"), out_dir: Path | None = None,
+                  progress: Progress = NULL_PROGRESS):
+    from edgetrt.convert.pipeline import convert
+
+    source = resolve_source(opts)
+    weights = WeightsChoice.parse(opts.weights)
+    result = convert(source, weights, out_dir=out_dir, formats=formats, force=opts.force,
+                     progress=progress.stage, calibration_images=opts.calibration_images)
+    warning = (result.artifact.manifest.get("weights") or {}).get("warning")
+    if warning:
+        progress.warn(warning)
+    return result
+
+
+def artifact_summary(artifact) -> list[dict]:
+    return [{"path": str(artifact.path / f["path"]), "sha256": f["sha256"], "bytes": f["bytes"]}
+            for f in artifact.files]
+
+
+def convert_report(result) -> dict:
+    manifest = result.artifact.manifest
+    return {
+        "schema": "edgetrt.convert/1",
+        "model": manifest["model"],
+        "weights": manifest.get("weights"),
+        "artifact_dir": str(result.artifact.path),
+        "cached": result.cached,
+        "seconds": result.seconds,
+        "formats": manifest.get("formats"),
+        "inputs": manifest.get("inputs"),
+        "outputs": manifest.get("outputs"),
+        "preprocessing": manifest.get("preprocessing"),
+        "tools": manifest.get("tools"),
+        "artifacts": artifact_summary(result.artifact),
+    }
+
+
+def host_facts() -> dict:
+    return {"hostname": platform.node(), "python": platform.python_version(),
+            "machine": platform.machine(), "edgetrt": __version__}
+
+
+def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None,
+           precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
+           measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
+           progress: Progress = NULL_PROGRESS) -> dict:
+    """Convert (cached), upload, probe, run; return the report dict."""
+    device = load_device(device_name)
+    backend_list = parse_list(backends, BACKENDS, "backend") or default_backends(device)
+    precision_list = parse_list(precisions, PRECISIONS, "precision") or ["fp32"]
+    runs, warnings, formats = plan_runs(device, backend_list, precision_list, parse_batches(batches),
+                                        force_int8=force_int8)
+    for w in warnings:
+        progress.warn(w)
+
+    progress.stage(f"converting {model.model}")
+    converted = convert_model(model, formats=formats, progress=progress)
+    artifact = converted.artifact
+
+    from edgetrt.device.connect import open_transport
+    from edgetrt.device.session import DeviceSession
+
+    started = time.monotonic()
+    with open_transport(device, connect) as transport:
+        session = DeviceSession(transport, connect.remote_root or device.remote_root,
+                                python=None if device.is_local and not connect.host else device.python)
+        total = sum(f["bytes"] for f in artifact.files)
+        progress.start_bytes(total, f"uploading to {transport.name}")
+        uploaded = session.upload(artifact, progress=progress.advance_bytes)
+        progress.stage(f"probing {transport.name}")
+        facts = session.probe()
+        progress.start_steps(len(runs), f"measuring on {transport.name}")
+        results = []
+        for run in runs:
+            spec = dict(run.to_agent(), artifact_dir=uploaded.remote_dir, **measure.agent_settings())
+            result = session.run(spec, measure.timeout_s, measure.memory_limit_mb)
+            results.append(normalise_run(result))
+            progress.step_done(f"{run.backend} {run.precision} b{run.batch}: {result.get('status')}")
+    return {
+        "schema": REPORT_SCHEMA,
+        "model": artifact.manifest["model"],
+        "weights": artifact.manifest.get("weights"),
+        "device": device_report(device, facts, transport.name, session.root),
+        "host": host_facts(),
+        "conversion": {"artifact_dir": str(artifact.path), "cached": converted.cached,
+                       "seconds": converted.seconds, "formats": artifact.manifest.get("formats")},
+        "artifacts": artifact_summary(artifact),
+        "transfer": {"bytes_sent": uploaded.transfer.bytes_sent,
+                     "files_sent": uploaded.transfer.files_sent,
+                     "files_skipped": uploaded.transfer.files_skipped,
+                     "seconds": uploaded.transfer.seconds,
+                     "remote_dir": uploaded.remote_dir},
+        "settings": {"warmup_ms": measure.warmup_ms, "min_iterations": measure.min_iterations,
+                     "min_seconds": measure.min_seconds, "timeout_s": measure.timeout_s,
+                     "memory_limit_mb": measure.memory_limit_mb,
+                     "percentiles": "linear interpolation between closest ranks (numpy default)"},
+        "warnings": warnings + ([artifact.manifest["weights"]["warning"]]
+                                if (artifact.manifest.get("weights") or {}).get("warning") else []),
+        "runs": results,
+        "seconds": time.monotonic() - started,
+    }
+
+
+def device_report(device: DeviceSpec, facts: dict, address: str, root: str) -> dict:
+    return {"name": device.name, "profile": device.profile, "address": address,
+            "remote_root": root, "profile_facts": dict(device.facts), "probe": facts}
+
+
+_RUN_KEYS = ("backend", "precision", "batch", "status", "first_run_ms", "steady",
+             "peak_memory_mb", "message")
+
+
+def normalise_run(result: dict) -> dict:
+    """Every run carries the report's minimum keys, whatever the agent sent."""
+    run = {key: result.get(key) for key in _RUN_KEYS}
+    run["message"] = run["message"] or ""
+    for key, value in result.items():
+        if key not in run:
+            run[key] = value
+    return run

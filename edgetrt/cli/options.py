@@ -1,0 +1,41 @@
+"""Shared typer options: flags map one to one onto API objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+JsonOpt = typer.Option(False, "--json", help="Print one JSON document on stdout instead of tables.")
+WeightsOpt = typer.Option("auto", "--weights", help="imagenet | random | auto | PATH to a Keras .h5 file. "
+                          "auto = imagenet when it can be had, else random with a warning.")
+AlphaOpt = typer.Option(None, "--alpha", help="Width multiplier (MobileNet), e.g. 0.25.")
+InputSizeOpt = typer.Option(None, "--input-size", help="Input resolution, e.g. 128.")
+InputNamesOpt = typer.Option(None, "--input", help="Frozen graph input tensor name (e.g. input:0).")
+OutputNamesOpt = typer.Option(None, "--output", help="Frozen graph output tensor name(s).")
+PreprocessingOpt = typer.Option(None, "--preprocessing", help="tf | caffe | torch (user models; zoo "
+                                "models use their recipe).")
+ForceOpt = typer.Option(False, "--force", help="Convert again even if a cached artifact matches.")
+
+HostOpt = typer.Option(None, "--host", help="ALIAS from ~/.ssh/config or user@addr[:port]; overrides "
+                       "the device file's connection.")
+SshConfigOpt = typer.Option(None, "--ssh-config", help="ssh config file (default ~/.ssh/config).")
+KnownHostsOpt = typer.Option(None, "--known-hosts", help="known_hosts file (default ~/.ssh/known_hosts).")
+RemoteRootOpt = typer.Option(None, "--remote-root", help="edgetrt's directory on the device "
+                             "(default ~/.edgetrt).")
+TrustNewHostOpt = typer.Option(False, "--trust-new-host", help="Accept and record the host key of a "
+                               "device never seen before (a changed key is always refused).")
+
+BackendOpt = typer.Option(None, "--backend", help="Comma list: tf,onnxruntime,tensorrt.")
+PrecisionOpt = typer.Option(None, "--precision", help="Comma list: fp32,fp16,int8.")
+BatchOpt = typer.Option(None, "--batch", help="Comma list of batch sizes, e.g. 1,8.")
+ForceInt8Opt = typer.Option(False, "--force-int8", help="Measure INT8 even on GPUs without fast INT8.")
+WarmupOpt = typer.Option(200.0, "--warmup-ms", help="Warm up for at least this long before timing.")
+IterationsOpt = typer.Option(10, "--iterations", help="Time at least this many iterations ...")
+DurationOpt = typer.Option(3.0, "--duration", help="... and for at least this many seconds.")
+TimeoutOpt = typer.Option(600.0, "--timeout", help="Seconds before a run counts as 'timeout'.")
+MemoryLimitOpt = typer.Option(None, "--memory-limit-mb", help="Address-space limit for each run "
+                              "(makes a real out-of-memory where the device has more).")
+
+__all__ = [n for n in dir() if n.endswith("Opt")] + ["List", "Optional", "Path"]

@@ -1,0 +1,155 @@
+"""All terminal rendering in one place: rich tables, progress, errors, JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from rich.console import Console
+from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress as RichBar,
+                           SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn)
+from rich.table import Table
+
+from edgetrt.progress import Progress
+
+out = Console()
+err = Console(stderr=True)
+
+
+def print_json(doc) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def print_error(message: str, hint: str | None = None) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    if hint:
+        err.print(f"[yellow]hint:[/] {hint}", highlight=False, soft_wrap=True)
+
+
+class RichProgress(Progress):
+    """Progress on stderr, so stdout stays clean for --json."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and err.is_terminal
+        self._bar: RichBar | None = None
+        self._task = None
+
+    def _fresh(self, *columns) -> RichBar:
+        self.close()
+        self._bar = RichBar(*columns, console=err, transient=False)
+        self._bar.start()
+        return self._bar
+
+    def stage(self, text):
+        if not self.enabled:
+            return
+        bar = self._fresh(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        self._task = bar.add_task(text, total=None)
+
+    def start_bytes(self, total, text):
+        if not self.enabled:
+            return
+        bar = self._fresh(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                          TransferSpeedColumn())
+        self._task = bar.add_task(text, total=total or None)
+
+    def advance_bytes(self, n):
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, n)
+
+    def start_steps(self, total, text):
+        if not self.enabled:
+            return
+        bar = self._fresh(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                          MofNCompleteColumn(), TimeElapsedColumn())
+        self._task = bar.add_task(text, total=total)
+
+    def step_done(self, text):
+        if self._bar is not None and self._task is not None:
+            self._bar.advance(self._task, 1)
+            self._bar.console.print(f"  {text}", highlight=False)
+
+    def warn(self, text):
+        err.print(f"[bold yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
+            self._task = None
+
+
+def _fmt(value, spec=".2f", missing="—"):
+    if value is None:
+        return missing
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def models_table(models: list[dict]) -> None:
+    table = Table(title="edgetrt model zoo (TF-slim names)")
+    for col in ("name", "builds from", "input", "preprocessing", "default precisions", "note"):
+        table.add_column(col)
+    for m in models:
+        note = "bring your own file" if not m["buildable"] else (
+            "alphas " + ", ".join(f"{a:g}" for a in m["alphas"]) if m["alphas"] else "")
+        table.add_row(m["name"], f"keras.applications.{m['builder']}" if m["builder"] else "—",
+                      f"{m['input_size']}×{m['input_size']}", m["preprocessing"],
+                      ", ".join(m["default_precisions"]), note)
+    out.print(table)
+
+
+def devices_table(devices: list[dict]) -> None:
+    table = Table(title="devices")
+    for col in ("name", "profile", "board", "CC", "memory", "TensorRT", "connection", "file"):
+        table.add_column(col)
+    for d in devices:
+        facts, conn = d["facts"], d["connection"]
+        where = "this host" if not conn else (conn["ssh"] or f"{conn.get('user') or ''}@{conn['host']}")
+        table.add_row(d["name"], d["profile"], facts.get("board") or "", facts.get("compute_capability") or "—",
+                      f"{facts['memory_mb']} MB" if facts.get("memory_mb") else "—",
+                      facts.get("tensorrt") or "—", where, d["source"])
+    out.print(table)
+
+
+def convert_summary(report: dict) -> None:
+    state = "cached" if report["cached"] else f"converted in {report['seconds']:.1f} s"
+    out.print(f"[bold]{report['model']}[/] → {report['artifact_dir']} ({state})")
+    weights = report.get("weights") or {}
+    out.print(f"weights: {weights.get('kind')}" + (f" ({weights.get('path')})" if weights.get("path") else ""))
+    table = Table()
+    for col in ("file", "bytes", "sha256"):
+        table.add_column(col)
+    for a in report["artifacts"]:
+        table.add_row(a["path"], f"{a['bytes']:,}", a["sha256"][:16])
+    out.print(table)
+
+
+def runs_table(report: dict, title: str | None = None) -> None:
+    device = report.get("device", {})
+    table = Table(title=title or f"{report['model']} on {device.get('name')} ({device.get('address', '')})")
+    for col in ("backend", "precision", "batch", "status", "first run ms", "median ms", "mean ms",
+                "p99 ms", "fps median", "fps mean ± unc.", "jitter", "peak MB", "message"):
+        table.add_column(col, overflow="fold")
+    for run in report["runs"]:
+        steady = run.get("steady") or {}
+        lat, fps = steady.get("latency_ms") or {}, steady.get("fps") or {}
+        status = run["status"]
+        style = "green" if status == "ok" else "red"
+        table.add_row(run["backend"], run["precision"], str(run["batch"]), f"[{style}]{status}[/]",
+                      _fmt(run.get("first_run_ms"), ".1f"), _fmt(lat.get("median"), ".3f"),
+                      _fmt(lat.get("mean"), ".3f"), _fmt(lat.get("p99"), ".3f"),
+                      _fmt(fps.get("median"), ".1f"),
+                      f"{_fmt(fps.get('mean'), '.1f')} ± {_fmt(fps.get('uncertainty'), '.1f')}" if fps else "—",
+                      _fmt(fps.get("jitter"), ".1f"), _fmt(run.get("peak_memory_mb"), ".0f"),
+                      run.get("message") or "")
+    out.print(table)
+    transfer = report.get("transfer")
+    if transfer:
+        out.print(f"transfer: {transfer['bytes_sent']:,} bytes sent, {transfer['files_sent']} files sent, "
+                  f"{transfer['files_skipped']} already on the device ({transfer['seconds']:.2f} s)")
+    for w in report.get("warnings") or []:
+        err.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)

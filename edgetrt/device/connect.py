@@ -1,0 +1,44 @@
+"""From a device spec (+ command-line overrides) to an open :class:`Transport`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgetrt.config.devices import DeviceSpec
+from edgetrt.device.transport import LocalTransport, Transport
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """The SSH flags of `deploy` and `bench`."""
+
+    host: str | None = None             # --host ALIAS|user@addr[:port]
+    ssh_config: Path | None = None      # --ssh-config (default ~/.ssh/config)
+    known_hosts: Path | None = None     # --known-hosts (default ~/.ssh/known_hosts)
+    trust_new_host: bool = False
+    remote_root: str | None = None      # --remote-root
+    connect_timeout: float = 10.0
+
+
+def open_transport(device: DeviceSpec, options: ConnectOptions) -> Transport:
+    if device.is_local and not options.host:
+        return LocalTransport()
+    from edgetrt.device.hostspec import resolve_host
+    from edgetrt.device.ssh import SSHTransport
+
+    if options.host:
+        value = options.host
+    else:
+        conn = device.connection
+        if conn.ssh_alias:
+            value = conn.ssh_alias
+        else:
+            value = (f"{conn.user}@" if conn.user else "") + conn.host + (f":{conn.port}" if conn.port else "")
+    target = resolve_host(value, options.ssh_config)
+    if not options.host and device.connection and device.connection.key_file:
+        from dataclasses import replace
+
+        target = replace(target, key_files=(Path(device.connection.key_file).expanduser(),) + target.key_files)
+    return SSHTransport(target, known_hosts=options.known_hosts, trust_new_host=options.trust_new_host,
+                        connect_timeout=options.connect_timeout)
