@@ -1,0 +1,139 @@
+"""`edgetrt doctor`: explain why an engine will not load, or what an error log means.
+
+Thin: flags map onto diagnose.read_engine_header / engine_loads_on / classify_log; rendering is
+the only thing done here. Failures are EdgetrtError subclasses for the app's entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from edgetrt.diagnose.compat import engine_loads_on
+from edgetrt.diagnose.engine_header import EngineHeader, read_engine_header
+from edgetrt.diagnose.findings import Finding
+from edgetrt.diagnose.log_classifier import classify_log
+from edgetrt.errors import UsageError
+
+doctor_app = typer.Typer(
+    help="Diagnose TensorRT engines and TensorRT/Jetson error logs (works without TensorRT or a GPU).",
+    no_args_is_help=True,
+)
+
+
+@doctor_app.command("engine")
+def engine_command(
+    file: Path = typer.Argument(..., help="A serialized TensorRT engine (.engine, .plan, .trt)."),
+    device: str | None = typer.Option(None, "--device", help="Device profile name to check the engine against."),
+    device_tensorrt: str | None = typer.Option(
+        None, "--device-tensorrt", help="The device's TensorRT version, e.g. 8.2.1.8."
+    ),
+    device_cc: str | None = typer.Option(None, "--device-cc", help="The device's GPU compute capability, e.g. 5.3."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Read which TensorRT and GPU built an engine; with device facts, say whether it will load.
+
+    Exits 1 when the engine certainly will not load on the given device.
+    """
+    if device is not None:
+        device_tensorrt, device_cc = _device_facts(device)
+    header = read_engine_header(file)
+    loads_on = engine_loads_on(header, device_tensorrt, device_cc)
+    if as_json:
+        typer.echo(json.dumps(engine_report(header, loads_on), indent=2))
+    else:
+        _render_engine(header, loads_on)
+    if loads_on["ok"] is False:
+        raise typer.Exit(1)
+
+
+@doctor_app.command("log")
+def log_command(
+    file: str = typer.Argument(..., help="A log file, or - to read standard input."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Classify TensorRT / Jetson / TF-TRT error output into findings with fixes."""
+    findings = classify_log(_read_log(file))
+    if as_json:
+        typer.echo(json.dumps({"findings": [finding.to_dict() for finding in findings]}, indent=2))
+    else:
+        _render_findings(findings)
+
+
+def engine_report(header: EngineHeader, loads_on: dict) -> dict:
+    """The JSON document of `doctor engine --json`: the header's fields plus the verdict."""
+    report = header.to_dict()
+    report["loads_on"] = loads_on
+    return report
+
+
+def _device_facts(name: str) -> tuple[str | None, str | None]:
+    # Device profiles (edgetrt.config.devices) are not wired into doctor yet; until they are,
+    # refuse clearly rather than guess a device's TensorRT.
+    raise UsageError(
+        f"--device {name}: device profiles are not available to `doctor engine` yet",
+        hint="pass the device's facts directly: --device-tensorrt X.Y.Z.W --device-cc N.M",
+    )
+
+
+def _read_log(file: str) -> str:
+    if file == "-":
+        return sys.stdin.read()
+    log_path = Path(file)
+    try:
+        return log_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise UsageError(f"{log_path}: no such log file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{log_path}: is a directory, not a log file") from None
+    except OSError as error:
+        raise UsageError(f"{log_path}: cannot read: {error.strerror}") from None
+
+
+def _render_engine(header: EngineHeader, loads_on: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None)
+    table.add_row("file", header.file)
+    table.add_row("TensorRT", header.tensorrt_version or "unknown")
+    table.add_row("compute capability", header.compute_capability or "unknown")
+    table.add_row("layout", header.format)
+    if header.serialization_tag is not None:
+        releases = ", ".join(header.serialization_tag_releases) or "not in edgetrt's table"
+        table.add_row("serialization tag", f"{header.serialization_tag} ({releases})")
+    if header.integrated_gpu is not None:
+        gpu = "integrated (Jetson)" if header.integrated_gpu else "discrete"
+        if header.jetson_models:
+            gpu += ": " + " / ".join(header.jetson_models)
+        if header.multiprocessor_count is not None:
+            gpu += f", {header.multiprocessor_count} SMs"
+        table.add_row("built on GPU", gpu)
+    verdict = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]unknown[/]"}[loads_on["ok"]]
+    table.add_row("loads on device", verdict)
+    console = Console()
+    console.print(table)
+    for reason in loads_on["reasons"]:
+        console.print(f"  - {reason}", markup=False, highlight=False)
+    if loads_on["fix"]:
+        console.print(f"fix: {loads_on['fix']}", markup=False, highlight=False)
+
+
+def _render_findings(findings: list[Finding]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console()
+    if not findings:
+        console.print("no known TensorRT/Jetson failure pattern found in this log")
+        return
+    for finding in findings:
+        console.print(f"[bold]{finding.code}[/]: {escape(finding.summary)}", highlight=False)
+        for line in finding.evidence:
+            console.print(f"    > {line}", markup=False, highlight=False)
+        if finding.versions:
+            console.print(f"    versions: {json.dumps(finding.versions)}", markup=False, highlight=False)
+        console.print(f"    fix: {finding.fix}", markup=False, highlight=False)

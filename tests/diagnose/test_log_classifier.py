@@ -1,0 +1,189 @@
+"""classify_log over every captured user error in ../shared/fixtures/errors.
+
+Each fixture's leading '#' lines are its label: the Category line is the truth the first
+finding must fit; the rest of the file is the input.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgetrt.diagnose.findings import FINDING_CODES, GUIDANCE, Finding
+from edgetrt.diagnose.log_classifier import classify_log, strip_label_header
+from edgetrt.diagnose.log_facts import trtexec_banner_version
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+ERROR_LOGS = sorted((FIXTURES / "errors").glob("*.txt"))
+HEALTHY_LOGS = sorted((FIXTURES / "logs").glob("*.txt"))
+
+# Label words -> acceptable first codes. Checked in order; the first matching entry decides.
+CATEGORY_TO_CODES = [
+    ("corrupt plan", {"ENGINE_NOT_A_PLAN", "ENGINE_TRT_VERSION"}),
+    ("magic tag", {"ENGINE_NOT_A_PLAN"}),
+    ("empty/missing engine", {"ENGINE_NOT_A_PLAN"}),
+    ("version mismatch", {"ENGINE_TRT_VERSION"}),
+    ("version tag mismatch", {"ENGINE_TRT_VERSION"}),
+    ("different device", {"ENGINE_GPU_MISMATCH"}),
+    ("different jetson", {"ENGINE_GPU_MISMATCH"}),
+    ("('killed')", {"OOM_KILLED"}),
+    ("oom", {"OOM_DEVICE_MEMORY"}),
+    ("nvmap", {"OOM_DEVICE_MEMORY"}),
+    ("device table", {"JETSON_TRT_TABLE"}),
+    ("tf-trt", {"TFTRT_ENGINE_OP"}),
+    ("lacks the device's sm", {"TRT_SM_UNSUPPORTED"}),
+    ("installed-vs-used", {"TRT_MULTIPLE_INSTALLS"}),
+]
+
+# What each log's text (not its label) states; the classifier must extract at least this.
+STATED_VERSIONS = {
+    "B01": {"runtime_tensorrt": "5.1.6", "engine_tensorrt": "5.0.6"},
+    "B02": {"runtime_tensorrt": "5.1.5", "engine_tensorrt": "0.0.0"},
+    "B04": {"runtime_tensorrt": "8.0.0", "engine_tensorrt": "8.0.1", "tensorrt_mentioned": ["8.0.1.6"]},
+    "B05": {"runtime_tensorrt": "5.1.5", "engine_tensorrt": "5.1.6", "jetson_board": "Jetson Nano"},
+    "B07": {"runtime_tensorrt": "8.0.0", "engine_tensorrt": "8.0.1"},
+    "B08": {"runtime_tensorrt": "5.1.2", "engine_tensorrt": "5.1.5"},
+    "B10": {"tensorrt_mentioned": ["3.04", "4.0.1"]},
+    "B11": {"runtime_tensorrt": "8.2.4", "engine_tensorrt": "8.2.3", "tensorrt_packages": ["8.2.4"]},
+    "B13": {"runtime_serialization_tag": 0, "engine_serialization_tag": 43, "engine_tensorrt_candidates": ["8.0"]},
+    "B14": {"runtime_serialization_tag": 0, "engine_serialization_tag": 97, "engine_tensorrt_candidates": ["7.1.3"]},
+    "B16": {"runtime_serialization_tag": 236, "engine_serialization_tag": 237, "runtime_tensorrt_candidates": ["8.6"]},
+    "B17": {"runtime_serialization_tag": 236, "engine_serialization_tag": 237, "runtime_tensorrt_candidates": ["8.6"]},
+    "B19": {"runtime_serialization_tag": 232, "engine_serialization_tag": 237},
+    "B23": {"tensorrt_mentioned": ["7.1.3.0"]},
+    "B28": {"runtime_serialization_tag": 237, "engine_serialization_tag": 239},
+    "B29": {"runtime_tensorrt": "10.11.0.33", "runtime_serialization_tag": 240, "engine_serialization_tag": 239,
+            "runtime_tensorrt_candidates": ["10.11"]},
+    "B31": {"runtime_serialization_tag": 213, "engine_serialization_tag": 205, "runtime_tensorrt_candidates": ["8.4"],
+            "engine_tensorrt_candidates": ["8.2"], "tensorrt_mentioned": ["8.4.1"]},
+    "B32": {"runtime_serialization_tag": 213, "engine_serialization_tag": 232},
+    "B35": {"tensorrt_mentioned": ["8.6.0.12"]},
+    "B40": {"compute_capability": {"expected": "6.1", "got": "7.5"}, "device_compute_capability": "6.1",
+            "engine_compute_capability": "7.5"},
+    "B41": {"compute_capability": {"expected": "8.6", "got": "7.5"}},
+    "B43": {"tensorrt_mentioned": ["7.1", "7.0.0.11"], "jetson_board": "Jetson Nano"},
+    "B44": {"compute_capability": {"expected": "7.5", "got": "6.1"}, "engine_compute_capability": "6.1"},
+    "B46": {"compute_capability": {"expected": "7.2", "got": "5.3"}},
+    "B47": {"compute_capability": {"expected": "7.5", "got": "7.0"}},
+    "B55": {"tensorrt_mentioned": ["7.1.3.4"], "jetpack": "4.4"},
+    "B56": {"tensorrt_packages": ["5.0.6"], "jetson_board": "Jetson Nano"},
+    "B64": {"tensorrt_mentioned": ["8.2.1.8"], "jetpack": "4.6.2"},
+    "B65": {"jetson_board": "Jetson AGX Orin"},
+    "B70": {"tensorrt_packages": ["5.0.2"]},
+    "B76": {"device_compute_capability": "8.7", "jetson_board": "Jetson Orin Nano", "jetpack": "7.2", "l4t": "39.2.0"},
+    "B77": {"tensorrt_banner": "8.5.2", "tensorrt_packages": ["10.0.1"]},
+}
+
+
+def _label_and_body(path: Path) -> tuple[str, str]:
+    raw = path.read_text(encoding="utf-8")
+    category = next(line for line in raw.splitlines() if line.startswith("# Category:"))
+    return category.removeprefix("# Category:").strip().lower(), strip_label_header(raw)
+
+
+def _expected_codes(category: str) -> set[str]:
+    for words, codes in CATEGORY_TO_CODES:
+        if words in category:
+            return codes
+    raise AssertionError(f"no expectation for category {category!r}: extend CATEGORY_TO_CODES")
+
+
+def test_there_are_error_fixtures_and_every_stated_entry_names_one():
+    assert len(ERROR_LOGS) >= 40
+    prefixes = {path.name[:3] for path in ERROR_LOGS}
+    assert set(STATED_VERSIONS) <= prefixes
+
+
+@pytest.mark.parametrize("log_path", ERROR_LOGS, ids=[path.name[:3] for path in ERROR_LOGS])
+def test_first_finding_fits_the_label(log_path):
+    category, body = _label_and_body(log_path)
+    assert not body.lstrip().startswith("#")
+    findings = classify_log(body)
+    assert findings, f"nothing recognised in {log_path.name}"
+    assert findings[0].code in _expected_codes(category), [finding.code for finding in findings]
+
+
+@pytest.mark.parametrize("log_path", ERROR_LOGS, ids=[path.name[:3] for path in ERROR_LOGS])
+def test_findings_are_well_formed_and_quote_the_log(log_path):
+    _, body = _label_and_body(log_path)
+    findings = classify_log(body)
+    codes = [finding.code for finding in findings]
+    assert len(codes) == len(set(codes))
+    assert codes == sorted(codes, key=FINDING_CODES.index)
+    for finding in findings:
+        assert isinstance(finding, Finding)
+        assert finding.fix == GUIDANCE[finding.code][1]
+        assert finding.evidence
+        for line in finding.evidence:
+            assert line.rstrip("…") in body or line.startswith("trtexec reports"), line
+        json.dumps(finding.to_dict())
+
+
+@pytest.mark.parametrize("prefix", sorted(STATED_VERSIONS))
+def test_versions_the_text_states_are_extracted(prefix):
+    log_path = next(path for path in ERROR_LOGS if path.name.startswith(prefix))
+    _, body = _label_and_body(log_path)
+    versions = classify_log(body)[0].versions
+    for key, expected in STATED_VERSIONS[prefix].items():
+        assert versions.get(key) == expected, (key, versions)
+
+
+def test_labels_are_not_read_as_input():
+    # B13's label names "TRT 8.2.1" and "r32.7.1"; its body names neither.
+    log_path = next(path for path in ERROR_LOGS if path.name.startswith("B13"))
+    _, body = _label_and_body(log_path)
+    versions = classify_log(body)[0].versions
+    assert "l4t" not in versions and "tensorrt_mentioned" not in versions
+
+
+def test_expecting_means_runtime_and_got_means_engine():
+    findings = classify_log(
+        "ERROR: The engine plan file is not compatible with this version of TensorRT, "
+        "expecting library version 5.1.6 got 5.1.5, please rebuild."
+    )
+    assert [finding.code for finding in findings] == ["ENGINE_TRT_VERSION"]
+    assert findings[0].versions["runtime_tensorrt"] == "5.1.6"
+    assert findings[0].versions["engine_tensorrt"] == "5.1.5"
+    assert "serialized by TensorRT 5.1.5" in findings[0].summary
+
+
+def test_version_mismatch_from_a_second_install_ranks_the_mismatch_first():
+    log_path = next(path for path in ERROR_LOGS if path.name.startswith("B17"))
+    codes = [finding.code for finding in classify_log(_label_and_body(log_path)[1])]
+    assert codes == ["ENGINE_TRT_VERSION", "TRT_MULTIPLE_INSTALLS"]
+
+
+@pytest.mark.parametrize("log_path", HEALTHY_LOGS, ids=[path.name[:3] for path in HEALTHY_LOGS])
+def test_healthy_trtexec_tegrastats_and_dpkg_output_yields_no_findings(log_path):
+    assert classify_log(strip_label_header(log_path.read_text(encoding="utf-8"))) == []
+
+
+# No captured fixture shows these families; the lines are the messages as NVIDIA's stack prints them.
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        ("NvRmMemInitNvmap failed with Permission denied", "CUDA_ENV"),
+        ("[TRT] [W] CUDA initialization failure with error: 35", "CUDA_ENV"),
+        ("CUDA driver version is insufficient for CUDA runtime version", "CUDA_ENV"),
+        ("Out of memory: Killed process 4242 (python3) total-vm:6053252kB", "OOM_KILLED"),
+        ("python3 invoked oom-killer: gfp_mask=0x100cca", "OOM_KILLED"),
+        ("tensorflow.python.framework.errors_impl.ResourceExhaustedError: OOM when allocating tensor", "OOM_DEVICE_MEMORY"),
+        ("CUDA error: no kernel image is available for execution on the device", "TRT_SM_UNSUPPORTED"),
+    ],
+)
+def test_families_without_fixtures(line, code):
+    assert classify_log(line)[0].code == code
+
+
+def test_empty_and_unrelated_text_yield_nothing():
+    assert classify_log("") == []
+    assert classify_log("[I] Loaded engine size: 12 MiB\n&&&& PASSED TensorRT.trtexec") == []
+
+
+def test_strip_label_header_keeps_everything_after_the_labels():
+    assert strip_label_header("# a\n# b\nline 1\n# not a label\n") == "line 1\n# not a label"
+
+
+@pytest.mark.parametrize("banner, version", [(8502, "8.5.2"), (8601, "8.6.1"), (100200, "10.2.0"), (7103, "7.1.3")])
+def test_trtexec_banner_numbers(banner, version):
+    assert trtexec_banner_version(banner) == version
