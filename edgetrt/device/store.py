@@ -31,8 +31,10 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MANIFEST_NAME = ".edgetrt-artifact.json"
 
-# Sizes of many device files in one round trip: paths on stdin, one answer line each.
+# Create the given directories, then report sizes of many device files (paths on stdin, one
+# answer line each): an unchanged redeploy is this one round trip.
 _SIZES_SCRIPT = (
+    'mkdir -p -- "$@" && '
     'while IFS= read -r p; do '
     'if [ -f "$p" ]; then wc -c < "$p" | tr -d " "; else echo -; fi; '
     'done'
@@ -51,11 +53,14 @@ _HASH_SCRIPT = (
     'if command -v sha256sum >/dev/null 2>&1; then exec sha256sum -b -- "$@"; '
     'else exec python3 -c "$py" "$@"; fi'
 )
-# Symlinks for an artifact: pairs of lines (target, link) on stdin.
+# Build an artifact directory: pairs of lines (store file, link path) on stdin. Exit 3 names a
+# store file that is missing; no fork per entry except ln.
 _LINKS_SCRIPT = (
-    'set -e; '
+    'set -e; mkdir -p -- "$@"; '
     'while IFS= read -r t && IFS= read -r l; do '
-    'mkdir -p -- "$(dirname -- "$l")"; ln -s -- "$t" "$l"; '
+    '[ -f "$t" ] || { printf "%s\\n" "$t" >&2; exit 3; }; '
+    'd="${l%/*}"; [ -d "$d" ] || mkdir -p -- "$d"; '
+    'ln -s -- "$t" "$l"; '
     'done'
 )
 
@@ -157,12 +162,10 @@ class DeviceStore:
         return self._inside("artifacts", _check_id(artifact_id))
 
     # ---- remote helpers --------------------------------------------------------------------
-    def _sizes(self, paths: Sequence[str]) -> list[int | None]:
-        """Sizes of regular files (None when absent), in one remote command."""
-        if not paths:
-            return []
+    def _sizes(self, paths: Sequence[str], mkdirs: Sequence[str] = ()) -> list[int | None]:
+        """Sizes of regular files (None when absent), after creating ``mkdirs``: one command."""
         stdin = "".join(p + "\n" for p in paths).encode()
-        result = self.transport.run(["sh", "-c", _SIZES_SCRIPT], stdin=stdin)
+        result = self.transport.run(["sh", "-c", _SIZES_SCRIPT, "sh", *mkdirs], stdin=stdin)
         lines = result.stdout.decode("ascii", "replace").split()
         if not result.ok or len(lines) != len(paths):
             raise TransportError(f"cannot list the store on {self.transport.name}: "
@@ -199,11 +202,8 @@ class DeviceStore:
         for f in files:
             unique.setdefault(f.sha256, f)
         todo = list(unique.values())
-        self.transport.makedirs(self._inside("store"))
-        self.transport.makedirs(self._inside("tmp"))
-
         paths = [self.store_path(f.sha256) for f in todo] + [self.part_path(f.sha256) for f in todo]
-        sizes = self._sizes(paths)
+        sizes = self._sizes(paths, mkdirs=[self._inside("store"), self._inside("tmp")])
         stored, parts = sizes[:len(todo)], sizes[len(todo):]
 
         present = [f for f, s in zip(todo, stored) if s == f.size]
@@ -280,24 +280,17 @@ class DeviceStore:
                                  f"with different files",
                                  hint="artifact ids must name their contents; remove the old artifact")
 
-        shas = sorted(set(links.values()))
-        missing = [s for s, size in zip(shas, self._sizes([self.store_path(s) for s in shas]))
-                   if size is None]
-        if missing:
-            raise TransportError(f"cannot build artifact {artifact_id}: {len(missing)} file(s) are "
-                                 f"not in the device store (first: {missing[0]})",
-                                 hint="call ensure_files() before materialize()")
-
-        self.transport.makedirs(self._inside("artifacts"))
-        self.transport.makedirs(self._inside("tmp"))
         build = self._inside("tmp", f"artifact-{artifact_id}-{secrets.token_hex(4)}")
         lines = []
         for rel, sha in sorted(links.items()):
             lines += [self.store_path(sha), self._inside("tmp", posixpath.basename(build), rel)]
         try:
-            self.transport.makedirs(build)
-            result = self.transport.run(["sh", "-c", _LINKS_SCRIPT],
+            result = self.transport.run(["sh", "-c", _LINKS_SCRIPT, "sh", build, self._inside("artifacts")],
                                         stdin="".join(x + "\n" for x in lines).encode())
+            if result.exit_code == 3:
+                missing = posixpath.basename(result.stderr_tail(1))
+                raise TransportError(f"cannot build artifact {artifact_id}: a file is not in the device "
+                                     f"store ({missing})", hint="call ensure_files() before materialize()")
             if not result.ok:
                 raise TransportError(f"cannot build artifact {artifact_id} on {self.transport.name}: "
                                      f"{result.stderr_tail(1)}")
@@ -308,8 +301,10 @@ class DeviceStore:
                 # Someone else finished the same artifact first: fine if it is identical.
                 if self._read_manifest(final) != manifest:
                     raise
-        finally:
+                self.transport.run(["rm", "-rf", "--", build])
+        except BaseException:
             self.transport.run(["rm", "-rf", "--", build])
+            raise
         return final
 
     def _read_manifest(self, artifact_dir: str) -> bytes | None:

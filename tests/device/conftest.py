@@ -1,4 +1,4 @@
-"""Fixtures for device tests: a ``device`` under test over each transport.
+"""Fixtures for device tests: a ``device`` under test over each transport, and real sshd servers.
 
 The SSH servers run on this machine as the current user, so the "device" filesystem is the local
 one: tests check what arrived with plain ``os`` calls, independently of the transport under test.
@@ -7,12 +7,16 @@ one: tests check what arrived with plain ``os`` calls, independently of the tran
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from edgetrt.device.transport import LocalTransport, Transport
+sys.path.insert(0, str(Path(__file__).parent))
+from sshd_server import SSHServer, sshd_missing_reason  # noqa: E402
+
+from edgetrt.device.transport import LocalTransport, Transport  # noqa: E402
 
 
 @dataclass
@@ -38,8 +42,66 @@ class Device:
         return os.readlink(path)
 
 
-@pytest.fixture(params=["local"])
+def _require_sshd():
+    reason = sshd_missing_reason()
+    if reason:
+        pytest.skip(f"SSH tests need a real OpenSSH server: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _no_ssh_agent(monkeypatch):
+    # Tests offer exactly the keys they name; a developer's agent must not change outcomes.
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """One sshd for the whole session (read-only use: do not stop it or edit its files)."""
+    _require_sshd()
+    server = SSHServer.start(tmp_path_factory.mktemp("sshd"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_sshd(tmp_path):
+    """An sshd of this test's own, free to stop, restart or re-key."""
+    _require_sshd()
+    servers = []
+
+    def start(**kwargs):
+        server = SSHServer.start(tmp_path / f"sshd{len(servers)}", **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def ssh_target(server, key=None, **overrides):
+    from edgetrt.device.hostspec import SSHTarget
+
+    fields = dict(host="127.0.0.1", port=server.port, user=server.user,
+                  key_files=(Path(key or server.client_key),))
+    fields.update(overrides)
+    return SSHTarget(**fields)
+
+
+def ssh_transport(server, key=None, **kwargs):
+    from edgetrt.device.ssh import SSHTransport
+
+    kwargs.setdefault("known_hosts", server.known_hosts)
+    kwargs.setdefault("system_known_hosts", None)
+    kwargs.setdefault("connect_timeout", 5)
+    return SSHTransport(ssh_target(server, key), **kwargs)
+
+
+@pytest.fixture(params=["local", "ssh"])
 def device(request, tmp_path):
-    transport = LocalTransport()
+    if request.param == "local":
+        transport = LocalTransport()
+    else:
+        transport = ssh_transport(request.getfixturevalue("sshd"))
     yield Device(transport, str(tmp_path / "device-home" / ".edgetrt"))
     transport.close()
