@@ -32,6 +32,7 @@ from sshd_server import SSHServer, sshd_missing_reason  # noqa: E402
 from edgetrt.device import ssh as ssh_module  # noqa: E402
 from edgetrt.device.hostspec import SSHTarget  # noqa: E402
 from edgetrt.device.ssh import SSHTransport  # noqa: E402
+from edgetrt.device import store as store_module  # noqa: E402
 from edgetrt.device.store import DeviceStore, LocalFile  # noqa: E402
 
 
@@ -66,10 +67,12 @@ def scp_upload(server: SSHServer, f: LocalFile, dest: Path) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mb", type=int, default=200, help="file size in MB (default 200)")
+    parser.add_argument("--mb", type=int, default=200, help="file size in MiB (default 200)")
     parser.add_argument("--repeat", type=int, default=2, help="uploads per tool; the best counts")
     parser.add_argument("--cipher", help="force an SSH cipher for edgetrt (tuning experiments)")
     parser.add_argument("--block-kib", type=int, help="SFTP write size in KiB (tuning experiments)")
+    parser.add_argument("--no-overlap", action="store_true",
+                        help="hash on the device after the upload instead of during it (experiments)")
     args = parser.parse_args()
     reason = sshd_missing_reason()
     if reason:
@@ -79,6 +82,8 @@ def main() -> int:
         ssh_module.PREFERRED_CIPHERS = (args.cipher,)
     if args.block_kib:
         ssh_module.SFTP_WRITE_BLOCK = args.block_kib << 10
+    if args.no_overlap:
+        store_module._FOLLOW_PY = "import sys; sys.exit(1)"  # the store then hashes afterwards
 
     with tempfile.TemporaryDirectory(prefix="edgetrt-bench-") as tmp:
         tmp = Path(tmp)
@@ -94,7 +99,7 @@ def main() -> int:
                 theirs.append(scp_upload(server, f, tmp / "scp-copy.bin"))
             assert (tmp / "scp-copy.bin").stat().st_size == f.size
             e, s = mb / min(ours), mb / min(theirs)
-            print(f"file            {mb:.0f} MB random")
+            print(f"file            {args.mb} MiB random ({mb:.0f} MB; MB/s below are 10^6 bytes/s)")
             print(f"edgetrt store   {e:7.1f} MB/s  (best of {args.repeat}; cipher {cipher}, "
                   f"SFTP writes {ssh_module.SFTP_WRITE_BLOCK >> 10} KiB)")
             print(f"scp             {s:7.1f} MB/s  (best of {args.repeat}; OpenSSH defaults, Compression=no)")

@@ -19,12 +19,13 @@ import json
 import posixpath
 import re
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from edgetrt.device.transport import ProgressCallback, Transport
+from edgetrt.device.transport import CommandResult, ProgressCallback, Transport
 from edgetrt.errors import TransportError, UsageError
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -55,6 +56,25 @@ _HASH_SCRIPT = (
     'if command -v python3 >/dev/null 2>&1; then exec python3 -c "$py" "$@"; '
     'else exec sha256sum -b -- "$@"; fi'
 )
+# Hash a part file *while* it is being uploaded (fresh uploads only): read it as it grows up to
+# the expected size, give up after a stall. Overlaps the device's hashing with the network.
+_FOLLOW_PY = (
+    "import hashlib,sys,time\n"
+    "p,n,stall=sys.argv[1],int(sys.argv[2]),float(sys.argv[3])\n"
+    "h=hashlib.sha256();done=0;idle=0.0;f=None\n"
+    "while done<n or f is None:\n"
+    " if f is None:\n"
+    "  try: f=open(p,'rb')\n"
+    "  except OSError: f=None\n"
+    " b=f.read(min(1<<20,n-done)) if f is not None and done<n else b''\n"
+    " if b: h.update(b);done+=len(b);idle=0.0;continue\n"
+    " if f is not None and done>=n: break\n"
+    " time.sleep(0.01);idle+=0.01\n"
+    " if idle>stall: sys.exit(3)\n"
+    "print(h.hexdigest())\n"
+)
+FOLLOW_STALL_SECONDS = 20.0
+
 # Build an artifact directory: pairs of lines (store file, link path) on stdin. Exit 3 names a
 # store file that is missing; no fork per entry except ln.
 _LINKS_SCRIPT = (
@@ -234,9 +254,22 @@ class DeviceStore:
         sent = 0
         for attempt in (1, 2):
             offset = part_size if 0 < part_size <= f.size else 0
-            if offset < f.size or f.size == 0:
-                sent += self.transport.write_file(Path(f.path), part, offset=offset, progress=progress)
-            digest = self._remote_sha256([part])[0]
+            follower = None
+            if offset == 0:
+                # A fresh part file (never a stale one) lets the device hash it while it arrives.
+                if part_size:
+                    self.transport.remove(part)
+                follower = _Follower(self.transport, part, f.size)
+            try:
+                if offset < f.size or f.size == 0:
+                    sent += self.transport.write_file(Path(f.path), part, offset=offset, progress=progress)
+            except BaseException:
+                if follower:
+                    follower.abandon()
+                raise
+            digest = follower.result() if follower else None
+            if digest != f.sha256:  # no follower, or it could not keep up: hash it now
+                digest = self._remote_sha256([part])[0]
             if digest == f.sha256 and self.transport.size(part) == f.size:
                 self.transport.rename(part, final)
                 return sent
@@ -314,3 +347,31 @@ class DeviceStore:
         if self.transport.size(path) is None:
             return None
         return self.transport.read_bytes(path)
+
+
+class _Follower:
+    """The device hashing a part file as it is uploaded, on a second command channel."""
+
+    def __init__(self, transport: Transport, part: str, size: int):
+        self._result: list = []
+        argv = ["python3", "-S", "-c", _FOLLOW_PY, part, str(size), str(FOLLOW_STALL_SECONDS)]
+
+        def follow():
+            try:
+                self._result.append(transport.run(argv))
+            except Exception as exc:  # reported as "no digest"; the caller hashes again
+                self._result.append(exc)
+
+        self._thread = threading.Thread(target=follow, name="edgetrt-device-hash", daemon=True)
+        self._thread.start()
+
+    def result(self) -> str | None:
+        self._thread.join()
+        outcome = self._result[0] if self._result else None
+        if isinstance(outcome, CommandResult) and outcome.ok:
+            digest = outcome.stdout.decode("ascii", "replace").strip()
+            return digest if _SHA256.fullmatch(digest) else None
+        return None
+
+    def abandon(self) -> None:
+        """The upload failed: the follower stops by itself after its stall timeout."""

@@ -157,3 +157,18 @@ def test_default_root_is_under_the_device_home():
     store = DeviceStore(LocalTransport())  # computes paths only; touches nothing
     assert store.root == posixpath.join(os.path.expanduser("~"), ".edgetrt")
     assert store.store_path("a" * 64) == posixpath.join(store.root, "store", "a" * 64)
+
+
+def test_upload_is_verified_even_when_the_overlapping_hash_is_unavailable(device, tmp_path, monkeypatch):
+    from edgetrt.device import store as store_module
+
+    monkeypatch.setattr(store_module, "_FOLLOW_PY", "import sys; sys.exit(1)")  # e.g. no python3
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "x", 70_000, seed=None)
+    assert store.ensure_files([f]).bytes_sent == 70_000
+    assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
+    bad = make_file(tmp_path, "y", 1000, seed=4)
+    bad.path.write_bytes(b"q" * 1000)
+    with pytest.raises(TransportError, match="SHA-256"):
+        store.ensure_files([bad])
+    assert not device.exists(store.store_path(bad.sha256))
