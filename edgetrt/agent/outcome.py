@@ -14,6 +14,7 @@ _OOM_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"\bMemoryError\b",
     r"std::bad_alloc",
     r"out of memory",
+    r"OutOfMemory",  # TensorRT 8+: "Error Code 2: OutOfMemory"
     r"\bOOM\b",
     r"ResourceExhaustedError",
     r"failed to allocate",

@@ -66,17 +66,25 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
     if source.kind == "onnx":
         formats = tuple(f for f in formats if f != "savedmodel")
     started = time.monotonic()
-    key = cache_key(source, weights, formats,
-                    {"calibration": _dir_digest(calibration_images)} if "onnx_int8" in formats else None)
+    # The key names the model and its weights, not the formats: one directory per model grows
+    # the formats asked of it, so `deploy --backend onnxruntime` reuses what `deploy` converted.
+    key = cache_key(source, weights, ())
+    calibration = _dir_digest(calibration_images) if "onnx_int8" in formats else None
     target = Path(out_dir) if out_dir else paths.cache_home() / "artifacts" / f"{source.name}-{key[:16]}"
-    if not force and (target / "manifest.json").is_file():
+    if (target / "manifest.json").is_file():
         try:
-            artifact = Artifact.open(target)
-            if artifact.manifest.get("cache_key") == key:
-                say("cached")
-                return ConvertResult(artifact, True, time.monotonic() - started)
+            cached = Artifact.open(target)
         except ModelFileError:
-            pass  # unreadable leftovers: convert afresh below
+            cached = None  # unreadable leftovers: convert afresh below
+        if cached is not None and cached.manifest.get("cache_key") == key:
+            have = set(cached.manifest.get("formats", {}))
+            int8_ok = calibration is None or (cached.manifest.get("int8") or {}).get("calibration_digest") == calibration
+            if not force and set(formats) <= have and int8_ok:
+                say("cached")
+                return ConvertResult(cached, True, time.monotonic() - started)
+            if not force:
+                keep = have - ({"onnx_int8"} if not int8_ok else set())
+                formats = tuple(dict.fromkeys(tuple(sorted(keep)) + formats))
 
     # Keras and tf2onnx print progress to stdout; stdout belongs to the caller (--json).
     with ArtifactWriter(target) as writer, contextlib.redirect_stdout(sys.stderr):
@@ -133,6 +141,7 @@ def _convert_into(work: Path, source: ModelSource, weights: WeightsChoice, forma
         manifest["int8"] = quantize_qdq(work / "model.onnx", work / "model.int8.onnx",
                                         calibration_images, source.preprocessing,
                                         weights_kind=manifest["weights"]["kind"])
+        manifest["int8"]["calibration_digest"] = _dir_digest(calibration_images)
         manifest["formats"]["onnx_int8"] = "model.int8.onnx"
     if "onnx" in manifest["formats"]:
         inputs, outputs = tf_export.onnx_io(work / "model.onnx")

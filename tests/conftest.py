@@ -1,0 +1,42 @@
+"""Shared test fixtures: where the real data lives, an isolated edgetrt cache per session."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_DATA = SHARED / "data"
+SHARED_FIXTURES = SHARED / "fixtures"
+
+
+def manifest_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "MANIFEST.tsv").is_file():
+        pytest.skip(f"real weights and photos not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_edgetrt_home(tmp_path_factory):
+    """Keep conversions, results and the local device's store out of the user's home."""
+    base = tmp_path_factory.mktemp("edgetrt-home")
+    old = {k: os.environ.get(k) for k in ("EDGETRT_CACHE", "EDGETRT_RESULTS", "XDG_CONFIG_HOME")}
+    os.environ["EDGETRT_CACHE"] = str(base / "cache")
+    os.environ["EDGETRT_RESULTS"] = str(base / "results")
+    os.environ["XDG_CONFIG_HOME"] = str(base / "config")
+    yield base
+    for key, value in old.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
