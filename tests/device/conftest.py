@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sshd_server import SSHServer, sshd_missing_reason  # noqa: E402
+from sshd_server import SSHServer, ssh_transport, sshd_missing_reason  # noqa: E402
 
 from edgetrt.device.transport import LocalTransport, Transport  # noqa: E402
 
@@ -77,24 +77,6 @@ def fresh_sshd(tmp_path):
     yield start
     for server in servers:
         server.stop()
-
-
-def ssh_target(server, key=None, **overrides):
-    from edgetrt.device.hostspec import SSHTarget
-
-    fields = dict(host="127.0.0.1", port=server.port, user=server.user,
-                  key_files=(Path(key or server.client_key),))
-    fields.update(overrides)
-    return SSHTarget(**fields)
-
-
-def ssh_transport(server, key=None, **kwargs):
-    from edgetrt.device.ssh import SSHTransport
-
-    kwargs.setdefault("known_hosts", server.known_hosts)
-    kwargs.setdefault("system_known_hosts", None)
-    kwargs.setdefault("connect_timeout", 5)
-    return SSHTransport(ssh_target(server, key), **kwargs)
 
 
 @pytest.fixture(params=["local", "ssh"])

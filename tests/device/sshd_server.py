@@ -154,3 +154,23 @@ class SSHServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+# ---- edgetrt clients for a server (imported lazily: the server part needs no edgetrt) -------
+
+def ssh_target(server, key=None, **overrides):
+    from edgetrt.device.hostspec import SSHTarget
+
+    fields = dict(host="127.0.0.1", port=server.port, user=server.user,
+                  key_files=(Path(key or server.client_key),))
+    fields.update(overrides)
+    return SSHTarget(**fields)
+
+
+def ssh_transport(server, key=None, **kwargs):
+    from edgetrt.device.ssh import SSHTransport
+
+    kwargs.setdefault("known_hosts", server.known_hosts)
+    kwargs.setdefault("system_known_hosts", None)
+    kwargs.setdefault("connect_timeout", 5)
+    return SSHTransport(ssh_target(server, key), **kwargs)

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ssh_target, ssh_transport
-from sshd_server import free_port, keygen, public_line
+from sshd_server import free_port, keygen, public_line, ssh_target, ssh_transport
 from tcp_relay import TCPRelay
 
 from edgetrt.device.hostspec import SSHTarget
