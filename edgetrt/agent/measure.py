@@ -159,7 +159,13 @@ def measure(spec, phase):
         images = np.load(images_path)
         result["predictions"] = predictions(runner, images, int(settings["topk"]), np)
     if spec.get("options", {}).get("profile") and hasattr(runner, "end_profiling"):
-        result["profile_file"] = runner.end_profiling()
+        from .profile_ort import parse_ort_profile
+
+        trace = runner.end_profiling()
+        try:
+            result["profile"] = parse_ort_profile(trace)
+        finally:
+            os.remove(trace)
     result["facts"] = runner.facts
     runner.deactivate()
     result["status"] = "ok"
