@@ -39,7 +39,10 @@ def engine_command(
     Exits 1 when the engine certainly will not load on the given device.
     """
     if device is not None:
-        device_tensorrt, device_cc = _device_facts(device)
+        profile_tensorrt, profile_cc = _device_facts(device)
+        # Explicit facts (e.g. from `dpkg -l` on the board) win over the profile's.
+        device_tensorrt = device_tensorrt or profile_tensorrt
+        device_cc = device_cc or profile_cc
     header = read_engine_header(file)
     loads_on = engine_loads_on(header, device_tensorrt, device_cc)
     if as_json:
@@ -71,12 +74,15 @@ def engine_report(header: EngineHeader, loads_on: dict) -> dict:
 
 
 def _device_facts(name: str) -> tuple[str | None, str | None]:
-    # Device profiles (edgetrt.config.devices) are not wired into doctor yet; until they are,
-    # refuse clearly rather than guess a device's TensorRT.
-    raise UsageError(
-        f"--device {name}: device profiles are not available to `doctor engine` yet",
-        hint="pass the device's facts directly: --device-tensorrt X.Y.Z.W --device-cc N.M",
-    )
+    """TensorRT version and compute capability the named device's profile expects.
+
+    A profile names the JetPack's TensorRT to three parts (8.2.1): an engine from 8.2.1.8 then
+    gets "cannot tell", not a false yes; --device-tensorrt with all four parts settles it.
+    """
+    from edgetrt.config.devices import load_device
+
+    facts = load_device(name).facts
+    return facts.get("tensorrt"), facts.get("compute_capability")
 
 
 def _read_log(file: str) -> str:

@@ -92,3 +92,18 @@ def test_weights_not_hdf5_and_truncated_onnx(tmp_path):
     assert_one_line_error(edgetrt("convert", str(cut), env=env), "not a valid ONNX model")
     artifacts = tmp_path / "cache" / "artifacts"
     assert not artifacts.exists() or list(artifacts.iterdir()) == []
+
+
+def test_doctor_engine_against_a_device_profile():
+    engines = REPO.parent / "shared" / "fixtures" / "engines"
+    if not engines.is_dir():
+        pytest.skip("shared fixtures missing")
+    proc = edgetrt("doctor", "engine", str(engines / "A01_ybwerneck_model_trt8.6.1_x86_RTX4070.trt"),
+                   "--device", "nano", "--json")
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["loads_on"]["ok"] is False
+    assert any("5.3" in r for r in doc["loads_on"]["reasons"])
+    same = edgetrt("doctor", "engine", str(engines / "A08_guorbit_trt8.2.1.8_JetsonNano.engine"),
+                   "--device", "nano", "--device-tensorrt", "8.2.1.8", "--json")
+    assert same.returncode == 0 and json.loads(same.stdout)["loads_on"]["ok"] is True
