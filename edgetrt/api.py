@@ -185,3 +185,108 @@ def normalise_run(result: dict) -> dict:
         if key not in run:
             run[key] = value
     return run
+
+
+def remote_device_names(device_name: str | None, remote: bool) -> list[str]:
+    """--device wins; --remote means the config's remote_devices, else its default_device."""
+    if device_name:
+        return [device_name]
+    if not remote:
+        return ["local"]
+    from edgetrt.config.settings import load_settings
+    from edgetrt.errors import UsageError
+
+    settings = load_settings()
+    names = list(settings.remote_devices) or ([settings.default_device] if settings.default_device else [])
+    if not names:
+        raise UsageError("--remote needs a device: none is configured",
+                         hint="pass --device NAME, or set default_device: NAME in "
+                              "~/.config/edgetrt/config.yaml")
+    return names
+
+
+def bench(models: list[ModelOptions], *, device_name: str | None = None, remote: bool = False,
+          backends: str | None = None, precisions: str | None = None, batches: str | None = None,
+          force_int8: bool = False, images: Path | None = None, profile: bool = False,
+          measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
+          progress: Progress = NULL_PROGRESS, save: bool = True) -> list[dict]:
+    """Run the matrix on each device; return one bench record per device (saved to history)."""
+    from edgetrt.bench.matrix import SCHEMA, ImageSet, run_matrix, timestamp
+    from edgetrt.config import paths
+    from edgetrt.convert.tf_env import tool_versions
+    from edgetrt.device.connect import open_transport
+    from edgetrt.device.session import DeviceSession
+
+    image_set = ImageSet.from_dir(images)
+    records = []
+    for name in remote_device_names(device_name, remote):
+        device = load_device(name)
+        backend_list = parse_list(backends, BACKENDS, "backend") or default_backends(device)
+        precision_list = parse_list(precisions, PRECISIONS, "precision") or ["fp32"]
+        runs, warnings, formats = plan_runs(device, backend_list, precision_list, parse_batches(batches),
+                                            force_int8=force_int8)
+        if ("tf", "fp32") not in {(r.backend, r.precision) for r in runs}:
+            warnings.append("no tf fp32 cell: agreement figures need native TensorFlow as reference")
+        for w in warnings:
+            progress.warn(w)
+        calib = images or image_set.files[0].parent
+
+        def convert_for(opts: ModelOptions, fmts):
+            from dataclasses import replace
+
+            progress.stage(f"converting {opts.model}")
+            return convert_model(replace(opts, calibration_images=opts.calibration_images or calib),
+                                 formats=fmts, progress=progress)
+
+        started = time.monotonic()
+        with open_transport(device, connect) as transport:
+            session = DeviceSession(transport, connect.remote_root or device.remote_root,
+                                    python=None if device.is_local and not connect.host else device.python)
+            progress.stage(f"probing {transport.name}")
+            facts = session.probe()
+            cells, conversions = run_matrix(models, session, device, runs, formats,
+                                            convert_model=convert_for, images=image_set,
+                                            measure=measure, profile=profile, progress=progress,
+                                            cache_dir=paths.cache_home() / "images")
+        record = {
+            "schema": SCHEMA,
+            "timestamp": timestamp(),
+            "device": device_report(device, facts, transport.name, session.root),
+            "host": host_facts(),
+            "tools": tool_versions(),
+            "settings": {"warmup_ms": measure.warmup_ms, "min_iterations": measure.min_iterations,
+                         "min_seconds": measure.min_seconds, "timeout_s": measure.timeout_s,
+                         "memory_limit_mb": measure.memory_limit_mb, "profile": profile,
+                         "images": image_set.names(), "backends": backend_list,
+                         "precisions": precision_list, "batches": sorted({r.batch for r in runs})},
+            "warnings": warnings,
+            "conversions": conversions,
+            "cells": cells,
+            "seconds": time.monotonic() - started,
+        }
+        from edgetrt.bench import history
+
+        record["run_id"] = history.make_run_id(record)
+        if save:
+            record["saved_to"] = str(history.save_run(record, paths.results_dir()))
+        records.append(record)
+    return records
+
+
+def probe_device(device_name: str, connect: ConnectOptions = ConnectOptions()) -> dict:
+    """Run the agent's probe on a device; returns its facts."""
+    from edgetrt.device.connect import open_transport
+    from edgetrt.device.session import DeviceSession
+
+    device = load_device(device_name)
+    with open_transport(device, connect) as transport:
+        session = DeviceSession(transport, connect.remote_root or device.remote_root,
+                                python=None if device.is_local and not connect.host else device.python)
+        return session.probe()
+
+
+def doctor_device(device_name: str, probe: bool = False, connect: ConnectOptions = ConnectOptions()) -> dict:
+    from edgetrt.diagnose.device_check import check_device
+
+    facts = probe_device(device_name, connect) if probe else None
+    return check_device(load_device(device_name), facts)

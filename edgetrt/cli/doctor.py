@@ -143,3 +143,50 @@ def _render_findings(findings: list[Finding]) -> None:
         if finding.versions:
             console.print(f"    versions: {json.dumps(finding.versions)}", markup=False, highlight=False)
         console.print(f"    fix: {finding.fix}", markup=False, highlight=False)
+
+
+@doctor_app.command("device")
+def device_command(
+    name: str = typer.Argument(..., help="Device name (see `edgetrt devices`)."),
+    probe: bool = typer.Option(False, "--probe", help="Connect and read the device's real versions."),
+    host: str | None = typer.Option(None, "--host", help="ALIAS or user@addr[:port] (with --probe)."),
+    ssh_config: Path | None = typer.Option(None, "--ssh-config", help="ssh config file."),
+    known_hosts: Path | None = typer.Option(None, "--known-hosts", help="known_hosts file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Host and device side by side (L4T, JetPack, TensorRT, CUDA, cuDNN, compute capability),
+    the NGC TensorFlow container whose TensorRT matches, and what it means for deploy."""
+    from edgetrt import api
+    from edgetrt.device.connect import ConnectOptions
+
+    report = api.doctor_device(name, probe=probe, connect=ConnectOptions(
+        host=host, ssh_config=ssh_config, known_hosts=known_hosts))
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"{report['device']} ({report['board']}) vs this host")
+    for col in ("", "host", "device (profile)", "device (probed)"):
+        table.add_column(col)
+    for row in report["rows"]:
+        table.add_row(row["fact"], str(row["host"] or "—"), str(row["device_expected"] or "—"),
+                      str(row["device_probed"] or ("—" if report["probed"] else "not probed")))
+    console.print(table)
+    if report["releases"]:
+        rel = Table(title="releases of this L4T family")
+        for col in ("L4T", "JetPack", "TensorRT", "CUDA", "cuDNN", "Python"):
+            rel.add_column(col)
+        for r in report["releases"]:
+            rel.add_row(r["l4t"], r["jetpack"], r["tensorrt"], r["cuda"], r["cudnn"], r["python"])
+        console.print(rel)
+    if report["container"]:
+        c = report["container"]
+        console.print(f"NGC TensorFlow container for this TensorRT: {c.get('image') or c.get('tag')} "
+                      f"(TensorRT {c.get('tensorrt')}{'' if c.get('exact') else ', not an exact match'})")
+        if c.get("note"):
+            console.print(f"  {c['note']}", soft_wrap=True)
+    for line in report["implications"]:
+        console.print(f"- {line}", soft_wrap=True)

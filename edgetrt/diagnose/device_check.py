@@ -1,0 +1,103 @@
+"""`edgetrt doctor device`: host and device side by side, and what the differences mean for deploy."""
+
+from __future__ import annotations
+
+import importlib.util
+import platform
+from importlib import metadata
+
+from edgetrt.agent import releases
+from edgetrt.config.devices import DeviceSpec
+
+_FACTS = (("l4t", "L4T"), ("jetpack", "JetPack"), ("tensorrt", "TensorRT"), ("cuda", "CUDA"),
+          ("cudnn", "cuDNN"), ("compute_capability", "compute capability"), ("python", "Python"),
+          ("tensorflow", "TensorFlow"))
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def host_stack(check_tftrt: bool = True) -> dict:
+    """What this host can convert with. Imports TensorFlow only to ask whether it has TF-TRT."""
+    tf_version = _version("tensorflow") or _version("tensorflow-cpu")
+    facts = {"python": platform.python_version(), "tensorflow": tf_version,
+             "tf2onnx": _version("tf2onnx"), "onnxruntime": _version("onnxruntime"),
+             "tensorrt": _version("tensorrt") if importlib.util.find_spec("tensorrt") else None,
+             "cuda": None, "cudnn": None, "compute_capability": None, "tftrt": None}
+    if check_tftrt and tf_version:
+        try:
+            from edgetrt.convert.tftrt import tftrt_available
+
+            ok, reason = tftrt_available()
+            facts["tftrt"] = {"available": ok, "reason": reason}
+        except ImportError:
+            facts["tftrt"] = None
+    return facts
+
+
+def release_rows(l4t_prefix: str | None) -> list[dict]:
+    """Every known L4T release of the profile's family (e.g. 32.7 → 32.7.1 … 32.7.6)."""
+    if not l4t_prefix:
+        return []
+    table = releases.load_table()["l4t"]
+    rows = []
+    for l4t in sorted(table, key=lambda v: [int(p) for p in v.split(".")]):
+        if l4t == l4t_prefix or l4t.startswith(l4t_prefix + "."):
+            rows.append(dict(releases.release_for_l4t(l4t), l4t=l4t))
+    return rows
+
+
+def _probe_value(probe: dict | None, key: str):
+    if not probe:
+        return None
+    facts = probe.get("facts", probe)
+    value = facts.get(key)
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def check_device(device: DeviceSpec, probe: dict | None = None, host: dict | None = None) -> dict:
+    host = host if host is not None else host_stack()
+    profile = device.facts
+    rows = []
+    for key, label in _FACTS:
+        rows.append({"fact": label, "key": key, "host": host.get(key),
+                     "device_expected": profile.get(key), "device_probed": _probe_value(probe, key)})
+    device_trt = _probe_value(probe, "tensorrt") or profile.get("tensorrt")
+    container = None
+    implications = []
+    if device_trt:
+        try:
+            from edgetrt.convert.ngc_container import pick_container
+
+            choice = pick_container(device_trt, 2)
+            container = choice.to_dict() if hasattr(choice, "to_dict") else dict(choice.__dict__)
+        except ImportError:
+            container = None
+    cc = _probe_value(probe, "compute_capability") or profile.get("compute_capability")
+    if cc:
+        implications.append(
+            f"Engines for this device must be built on it (sm_{cc.replace('.', '')}, TensorRT {device_trt}): "
+            "edgetrt ships ONNX and builds the engine there, then caches it.")
+    if device.profile not in ("local", "x86-gpu"):
+        implications.append("An engine built in an x86 container or on a desktop GPU never loads on a "
+                            "Jetson: different GPU and a different TensorRT build.")
+    if profile.get("fast_int8") is False:
+        implications.append("No fast INT8 on this GPU: use FP16 (edgetrt refuses INT8 unless --force-int8).")
+    tftrt = host.get("tftrt") or {}
+    if tftrt and not tftrt.get("available"):
+        implications.append("This host's TensorFlow has no TF-TRT: use the ONNX → TensorRT path (default) "
+                            "or `edgetrt convert MODEL --to tftrt --container auto --device "
+                            f"{device.name}`.")
+    mismatches = [r["fact"] for r in rows
+                  if r["device_probed"] and r["device_expected"]
+                  and not str(r["device_probed"]).startswith(str(r["device_expected"]).rstrip(".x"))]
+    if mismatches:
+        implications.append("The device differs from its profile in: " + ", ".join(mismatches)
+                            + "; the probed values are what deploy uses.")
+    return {"device": device.name, "profile": device.profile, "board": profile.get("board"),
+            "rows": rows, "releases": release_rows(profile.get("l4t")), "container": container,
+            "implications": implications, "probed": probe is not None}
