@@ -60,25 +60,87 @@ def devices_cmd(json_out: bool = JsonOpt):
 def convert_cmd(
     model: str = typer.Argument(..., help="Zoo name (mobilenet_v2, mobilenet_v1_0.25_128, ...) or a model file."),
     out: Optional[Path] = typer.Option(None, "--out", help="Artifact directory (default: the host cache)."),
-    to: str = typer.Option("savedmodel,onnx", "--to", help="Comma list: savedmodel, onnx, onnx_int8."),
+    to: str = typer.Option("savedmodel,onnx", "--to", help="Comma list: savedmodel, onnx, onnx_int8, tftrt."),
     calib_images: Optional[Path] = typer.Option(None, "--calib-images", help="Images for INT8 calibration."),
     weights: str = WeightsOpt, alpha: Optional[float] = AlphaOpt, input_size: Optional[int] = InputSizeOpt,
     inputs: Optional[List[str]] = InputNamesOpt, outputs: Optional[List[str]] = OutputNamesOpt,
     preprocessing: Optional[str] = PreprocessingOpt, force: bool = ForceOpt, json_out: bool = JsonOpt,
+    precision: Optional[str] = typer.Option(None, "--precision", help="TF-TRT precision for --to tftrt: "
+                                            "fp32 | fp16 | int8 (default fp16)."),
+    min_segment_size: int = typer.Option(3, "--min-segment-size", help="TF-TRT: fewest nodes a TRTEngineOp replaces."),
+    workspace: Optional[int] = typer.Option(None, "--workspace", help="TF-TRT: TensorRT workspace in bytes."),
+    prebuild: bool = typer.Option(False, "--prebuild", help="TF-TRT: build the engines now (they only load on "
+                                  "the same GPU and TensorRT)."),
+    container: Optional[str] = typer.Option(None, "--container", help="auto | TAG: run TF-TRT in an NGC "
+                                            "TensorFlow container (nvcr.io/nvidia/tensorflow) instead of here."),
+    device: Optional[str] = typer.Option(None, "--device", "-d", help="With --container auto: the device whose "
+                                         "TensorRT the container should match."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --container: print the docker command, run nothing."),
 ):
-    """Convert a model on this host: SavedModel (native baseline) + ONNX (tf2onnx, dynamic batch)."""
+    """Convert a model on this host: SavedModel (native baseline) + ONNX (tf2onnx, dynamic batch), or TF-TRT."""
     from edgetrt import api
     from edgetrt.cli import render
+    from edgetrt.errors import UsageError
 
     formats = tuple(f.strip() for f in to.split(",") if f.strip())
+    tftrt = None
+    if "tftrt" in formats or precision or container or prebuild or workspace is not None:
+        if "tftrt" not in formats:
+            raise UsageError("--precision/--prebuild/--workspace/--container apply to TF-TRT: add --to tftrt")
+        from edgetrt.convert.tftrt import TftrtSettings
+
+        tftrt = TftrtSettings(precision or "fp16", min_segment_size, workspace, prebuild)
+        formats = tuple(f"tftrt_{tftrt.precision}" if f == "tftrt" else f for f in formats)
+    if container is not None:
+        import os
+
+        from edgetrt.config import paths
+        from edgetrt.convert import ngc_container as ngc
+
+        if container == "auto":
+            if not device:
+                raise UsageError("--container auto matches the container's TensorRT to a device: add --device NAME")
+            from edgetrt.config.devices import load_device
+
+            choice = ngc.pick_container(load_device(device).facts.get("tensorrt"), tf_major=2)
+        else:
+            choice = ngc.named_container(container)
+        workdir = Path.cwd()
+        target = out or workdir / "tftrt-artifacts" / Path(model).name
+        inner = ngc.inner_convert_args(
+            model, workdir, target, tftrt, weights=weights, calibration_images=calib_images, force=force,
+            options={"--alpha": alpha, "--input-size": input_size, "--input": inputs, "--output": outputs,
+                     "--preprocessing": preprocessing})
+        plan = ngc.plan_container_convert(choice, inner, workdir, paths.SOURCE_ROOT, os.getuid(), os.getgid())
+        plan["out"] = str(target)
+        if not dry_run:
+            ngc.run_in_container(plan["command"], choice.image)
+        if json_out:
+            render.print_json(plan)
+        else:
+            for warning in plan["container"]["warnings"]:
+                typer.echo(f"warning: {warning}", err=True)
+            typer.echo(f"# {choice.image}: {choice.note}")
+            typer.echo(plan["command_line"])
+        return
     progress = render.RichProgress(enabled=not json_out)
     try:
-        result = api.convert_model(
-            _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force,
-                           calib_images), formats=formats, out_dir=out, progress=progress)
+        opts = _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, calib_images)
+        if tftrt is not None:
+            # api.convert_model has no TF-TRT settings yet: call the pipeline the same way it does.
+            from edgetrt.convert.pipeline import convert as convert_artifact
+            from edgetrt.zoo.weights import WeightsChoice
+
+            result = convert_artifact(api.resolve_source(opts), WeightsChoice.parse(weights), out_dir=out,
+                                      formats=formats, force=force, progress=progress.stage,
+                                      calibration_images=calib_images, tftrt=tftrt)
+        else:
+            result = api.convert_model(opts, formats=formats, out_dir=out, progress=progress)
     finally:
         progress.close()
     report = api.convert_report(result)
+    if result.artifact.manifest.get("tftrt"):
+        report["tftrt"] = result.artifact.manifest["tftrt"]
     render.print_json(report) if json_out else render.convert_summary(report)
 
 

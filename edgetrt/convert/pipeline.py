@@ -26,7 +26,8 @@ from edgetrt.zoo.weights import WeightsChoice, sha256_file
 
 Progress = Callable[[str], None]
 DEFAULT_FORMATS = ("savedmodel", "onnx")
-KNOWN_FORMATS = ("savedmodel", "onnx", "onnx_int8")
+KNOWN_FORMATS = ("savedmodel", "onnx", "onnx_int8", "tftrt_fp32", "tftrt_fp16", "tftrt_int8")
+TFTRT_PREFIX = "tftrt_"  # tftrt_<precision>/: a TF-TRT SavedModel made from the artifact's saved_model/
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,25 @@ def cache_key(source: ModelSource, weights: WeightsChoice, formats, extra: dict 
 
 def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None = None,
             formats=DEFAULT_FORMATS, force: bool = False, progress: Progress | None = None,
-            calibration_images: Path | None = None) -> ConvertResult:
-    """Convert, or return the cached artifact for exactly these inputs."""
+            calibration_images: Path | None = None, tftrt=None) -> ConvertResult:
+    """Convert, or return the cached artifact for exactly these inputs.
+
+    tftrt: edgetrt.convert.tftrt.TftrtSettings for the tftrt_* formats (its precision is replaced
+    by each format's own).
+    """
     say = progress or (lambda stage: None)
     formats = tuple(dict.fromkeys(formats))
     for fmt in formats:
         if fmt not in KNOWN_FORMATS:
             raise UsageError(f"unknown artifact format {fmt!r}; known: {', '.join(KNOWN_FORMATS)}")
+    tftrt_wanted = _tftrt_requests(formats, tftrt)
+    if tftrt_wanted:
+        if source.kind == "onnx":
+            raise UsageError("TF-TRT converts TensorFlow models; an ONNX file has no SavedModel to convert")
+        from edgetrt.convert.tftrt import require_tftrt
+
+        require_tftrt()  # fail before building anything when this TensorFlow has no TensorRT
+        formats = tuple(dict.fromkeys(("savedmodel",) + formats))
     if source.kind == "onnx":
         formats = tuple(f for f in formats if f != "savedmodel")
     started = time.monotonic()
@@ -79,22 +92,53 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
         if cached is not None and cached.manifest.get("cache_key") == key:
             have = set(cached.manifest.get("formats", {}))
             int8_ok = calibration is None or (cached.manifest.get("int8") or {}).get("calibration_digest") == calibration
-            if not force and set(formats) <= have and int8_ok:
+            done_tftrt = cached.manifest.get("tftrt") or {}
+            stale_tftrt = {f"{TFTRT_PREFIX}{p}" for p, s in tftrt_wanted.items()
+                           if (done_tftrt.get(p) or {}).get("settings") != s.to_dict()}
+            if not force and set(formats) <= have and int8_ok and not stale_tftrt:
                 say("cached")
                 return ConvertResult(cached, True, time.monotonic() - started)
             if not force:
-                keep = have - ({"onnx_int8"} if not int8_ok else set())
+                keep = have - ({"onnx_int8"} if not int8_ok else set()) - stale_tftrt
                 formats = tuple(dict.fromkeys(tuple(sorted(keep)) + formats))
 
     # Keras and tf2onnx print progress to stdout; stdout belongs to the caller (--json).
     with ArtifactWriter(target) as writer, contextlib.redirect_stdout(sys.stderr):
         manifest = _convert_into(writer.dir, source, weights, formats, say, calibration_images)
+        if tftrt_wanted:
+            _convert_tftrt_into(writer.dir, manifest, tftrt_wanted, say, calibration_images, source)
         manifest["cache_key"] = key
         manifest["tools"] = {**tool_versions(), "edgetrt": __version__}
         manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         say("hashing")
         artifact = writer.finish(manifest)
     return ConvertResult(artifact, False, time.monotonic() - started)
+
+
+def _tftrt_requests(formats, settings) -> dict:
+    """precision -> TftrtSettings for every tftrt_<precision> format asked for."""
+    import dataclasses
+
+    precisions = [f[len(TFTRT_PREFIX):] for f in formats if f.startswith(TFTRT_PREFIX)]
+    if not precisions:
+        return {}
+    from edgetrt.convert.tftrt import TftrtSettings
+
+    base = settings or TftrtSettings()
+    return {p: dataclasses.replace(base, precision=p) for p in precisions}
+
+
+def _convert_tftrt_into(work: Path, manifest: dict, wanted: dict, say, calibration_images, source) -> None:
+    from edgetrt.convert.tftrt import convert_tftrt
+
+    shape = manifest["inputs"][0]["shape"][1:] if manifest.get("inputs") else None
+    for precision, settings in wanted.items():
+        say(f"TF-TRT {precision} (TrtGraphConverterV2)")
+        fmt = f"{TFTRT_PREFIX}{precision}"
+        result = convert_tftrt(work / "saved_model", work / fmt, settings, calibration_images=calibration_images,
+                               input_shape=tuple(shape) if shape else None, preprocessing=source.preprocessing)
+        manifest["formats"][fmt] = fmt
+        manifest.setdefault("tftrt", {})[precision] = result
 
 
 def _dir_digest(directory: Path | None) -> str | None:
