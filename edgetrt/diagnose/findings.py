@@ -67,9 +67,14 @@ GUIDANCE: dict[str, tuple[str, str]] = {
         "FP16, or use the C++/trtexec path, which needs less RAM than Python",
     ),
     TFTRT_ENGINE_OP: (
-        "TF-TRT could not build or run the TensorRT engine of a TRTEngineOp segment",
-        "TensorFlow falls back to the native segment (slow) or crashes; read the TensorRT error logged "
-        f"just before it, or export to ONNX and {REBUILD_ON_DEVICE}",
+        "TF-TRT could not build, load or run the TensorRT engine of a TRTEngineOp segment; TensorFlow "
+        "runs that segment's native TensorFlow fallback (slow) or crashes",
+        "an engine serialized elsewhere (an x86 NGC container, TF1 is_dynamic_op=False, TF2 "
+        "converter.build()/--prebuild) never loads on another GPU or TensorRT: convert with "
+        "is_dynamic_op=True (TF1) or without --prebuild (TF2) so the device builds its engines at the "
+        "first inference, in a container whose TensorRT matches the device's "
+        "(`edgetrt convert MODEL --to tftrt --container auto --device NAME --dry-run`); otherwise read "
+        f"the TensorRT error logged just before it; or export to ONNX and {REBUILD_ON_DEVICE}",
     ),
     TRT_MULTIPLE_INSTALLS: (
         "more than one TensorRT is installed; the one in use is not the one expected",
