@@ -11,6 +11,7 @@ RUNNERS = {
     "tf": "tf_runner:TFRunner",
     "onnxruntime": "onnxrt_runner:OnnxRuntimeRunner",
     "noop": "noop_runner:NoopRunner",
+    "tensorrt": "trt_runner:TensorRTRunner",
 }
 
 

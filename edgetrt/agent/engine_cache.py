@@ -1,0 +1,155 @@
+"""Built TensorRT engines on the device, kept by what they were built from.
+
+An engine is only valid for the exact TensorRT version and GPU that built it, and only means what
+it was asked to mean (precision, input shapes, workspace). All of that goes into the key; the file
+name is the SHA-256 of the key's canonical JSON, and the key is stored beside the engine so a
+person can read what a file is. Files are written atomically (temporary name, then rename), so a
+build killed half way leaves no engine that looks complete.
+
+The cache directory is chosen by the host (``options["engine_cache_dir"]``); the default lives in
+the device user's home, never next to the artifacts (the store holds only content-addressed files).
+
+Layout::
+
+    <dir>/<key sha256>.engine       serialized engine (plan)
+    <dir>/<key sha256>.json         {"key": {...}, "built": {...}}
+    <dir>/<key sha256>.calib        INT8 calibration cache (implicit quantization only)
+    <dir>/timing/<trt>_sm<cc>.cache builder timing cache, one per TensorRT version and GPU
+"""
+
+import hashlib
+import json
+import os
+
+DEFAULT_DIR = "~/.edgetrt/engines"
+KEY_SCHEMA = 1
+
+
+def cache_dir(options):
+    """The engine cache directory for these run options, created if missing."""
+    path = os.path.abspath(os.path.expanduser(options.get("engine_cache_dir") or DEFAULT_DIR))
+    if not os.path.isdir(path):
+        os.makedirs(path)
+    return path
+
+
+def sha256_file(path, chunk=1 << 20):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def engine_key(onnx_sha256, tensorrt_version, compute_capability, precision, shapes,
+               workspace_bytes, extra=None):
+    """The key of one engine, as a plain dict.
+
+    ``shapes``: {input name: {"min": [...], "opt": [...], "max": [...]}}. ``extra`` holds what
+    else changes the engine (INT8 mode, calibration data digest, the builder that made it).
+    """
+    key = {
+        "schema": KEY_SCHEMA,
+        "onnx_sha256": onnx_sha256,
+        "tensorrt": str(tensorrt_version),
+        "compute_capability": str(compute_capability),
+        "precision": precision,
+        "shapes": {name: {k: [int(d) for d in spec[k]] for k in ("min", "opt", "max")}
+                   for name, spec in shapes.items()},
+        "workspace_bytes": int(workspace_bytes),
+    }
+    if extra:
+        key.update(extra)
+    return key
+
+
+def key_digest(key):
+    canonical = json.dumps(key, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class EngineCache(object):
+    """One cache directory; paths are derived from a key, never from user input."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def paths(self, key):
+        stem = os.path.join(self.directory, key_digest(key))
+        return {"engine": stem + ".engine", "key": stem + ".json", "calib": stem + ".calib"}
+
+    def load(self, key):
+        """The engine bytes for ``key``, or None when absent (or its key file disagrees)."""
+        paths = self.paths(key)
+        try:
+            with open(paths["key"]) as fh:
+                stored = json.load(fh)
+            if stored.get("key") != key:
+                return None
+            with open(paths["engine"], "rb") as fh:
+                return fh.read()
+        except (IOError, OSError, ValueError):
+            return None
+
+    def built_info(self, key):
+        """What the stored build recorded (workspace actually used, build time), or {}."""
+        try:
+            with open(self.paths(key)["key"]) as fh:
+                return json.load(fh).get("built") or {}
+        except (IOError, OSError, ValueError):
+            return {}
+
+    def store(self, key, engine_bytes, built=None):
+        """Write the engine, then its key file; both atomically. Returns the engine path."""
+        paths = self.paths(key)
+        atomic_write(paths["engine"], engine_bytes)
+        doc = json.dumps({"key": key, "built": built or {}}, sort_keys=True, indent=1)
+        atomic_write(paths["key"], doc.encode("utf-8"))
+        return paths["engine"]
+
+    def store_file(self, key, built_path, built=None):
+        """Adopt an engine another program wrote (trtexec --saveEngine) by renaming it in place."""
+        paths = self.paths(key)
+        os.rename(built_path, paths["engine"])
+        doc = json.dumps({"key": key, "built": built or {}}, sort_keys=True, indent=1)
+        atomic_write(paths["key"], doc.encode("utf-8"))
+        return paths["engine"]
+
+    def remove(self, key):
+        for path in self.paths(key).values():
+            if path.endswith(".calib"):
+                continue  # calibration is still valid for a rebuild
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+
+    def timing_cache_path(self, tensorrt_version, compute_capability):
+        safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in "{}_sm{}".format(
+            tensorrt_version, str(compute_capability).replace(".", "")))
+        directory = os.path.join(self.directory, "timing")
+        if not os.path.isdir(directory):
+            os.makedirs(directory)
+        return os.path.join(directory, safe + ".cache")
+
+
+def atomic_write(path, data):
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    tmp = "{}.tmp.{}".format(path, os.getpid())
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.rename(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def read_bytes(path):
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except (IOError, OSError):
+        return None

@@ -1,0 +1,124 @@
+"""The device engine cache on real files: key composition, hit/miss, atomic writes."""
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from edgetrt.agent import engine_cache
+from edgetrt.agent.engine_cache import EngineCache, engine_key, key_digest
+
+SHAPES = {"input": {"min": [1, 224, 224, 3], "opt": [8, 224, 224, 3], "max": [8, 224, 224, 3]}}
+
+
+def key(**changes):
+    args = dict(onnx_sha256="a" * 64, tensorrt_version="8.2.1.8", compute_capability="5.3",
+                precision="fp16", shapes=SHAPES, workspace_bytes=1 << 28)
+    args.update(changes)
+    return engine_key(**args)
+
+
+def test_the_key_holds_everything_that_makes_an_engine():
+    k = key(extra={"builder": "python"})
+    assert k == {"schema": 1, "onnx_sha256": "a" * 64, "tensorrt": "8.2.1.8",
+                 "compute_capability": "5.3", "precision": "fp16", "shapes": SHAPES,
+                 "workspace_bytes": 1 << 28, "builder": "python"}
+
+
+@pytest.mark.parametrize("change", [
+    {"onnx_sha256": "b" * 64},
+    {"tensorrt_version": "8.2.1.9"},  # the fourth part matters: engines are not portable across it
+    {"compute_capability": "7.2"},
+    {"precision": "int8"},
+    {"shapes": {"input": {"min": [1, 224, 224, 3], "opt": [4, 224, 224, 3], "max": [8, 224, 224, 3]}}},
+    {"workspace_bytes": 1 << 27},
+    {"extra": {"int8_mode": "calibrate"}},
+])
+def test_each_part_of_the_key_changes_the_file_name(change):
+    assert key_digest(key(**change)) != key_digest(key())
+
+
+def test_the_file_name_is_the_sha256_of_the_canonical_key_json():
+    k = key()
+    canonical = json.dumps(k, sort_keys=True, separators=(",", ":")).encode()
+    assert key_digest(k) == hashlib.sha256(canonical).hexdigest()
+    assert key_digest(json.loads(json.dumps(k))) == key_digest(k)  # stable through JSON
+
+
+def test_miss_then_store_then_hit_with_the_key_beside_the_engine(tmp_path):
+    cache = EngineCache(str(tmp_path))
+    k = key()
+    assert cache.load(k) is None
+    path = cache.store(k, b"PLAN", built={"workspace_bytes": 1 << 27, "build_ms": 12.5})
+    assert path == str(tmp_path / (key_digest(k) + ".engine"))
+    assert cache.load(k) == b"PLAN"
+    stored = json.loads((tmp_path / (key_digest(k) + ".json")).read_text())
+    assert stored == {"key": k, "built": {"workspace_bytes": 1 << 27, "build_ms": 12.5}}
+    assert cache.built_info(k)["workspace_bytes"] == 1 << 27
+    assert cache.load(key(precision="fp32")) is None
+
+
+def test_an_engine_whose_key_file_disagrees_is_not_used(tmp_path):
+    cache = EngineCache(str(tmp_path))
+    k = key()
+    cache.store(k, b"PLAN")
+    paths = cache.paths(k)
+    with open(paths["key"], "w") as fh:
+        json.dump({"key": key(precision="int8"), "built": {}}, fh)
+    assert cache.load(k) is None
+
+
+def test_remove_keeps_the_calibration_cache(tmp_path):
+    cache = EngineCache(str(tmp_path))
+    k = key(precision="int8")
+    cache.store(k, b"PLAN")
+    engine_cache.atomic_write(cache.paths(k)["calib"], b"TABLE")
+    cache.remove(k)
+    assert sorted(os.listdir(str(tmp_path))) == [key_digest(k) + ".calib"]
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "x.engine"
+    target.write_bytes(b"OLD")
+
+    class Exploding(object):
+        def __buffer__(self, flags):
+            raise RuntimeError("disk gone")
+
+    with pytest.raises((RuntimeError, TypeError)):
+        engine_cache.atomic_write(str(target), Exploding())
+    assert target.read_bytes() == b"OLD"
+    assert os.listdir(str(tmp_path)) == ["x.engine"]  # no temporary file left behind
+
+
+def test_atomic_write_replaces_whole_files(tmp_path):
+    target = tmp_path / "x.engine"
+    engine_cache.atomic_write(str(target), b"A" * 1000)
+    engine_cache.atomic_write(str(target), b"B")
+    assert target.read_bytes() == b"B"
+
+
+def test_store_file_adopts_an_engine_written_by_trtexec(tmp_path):
+    cache = EngineCache(str(tmp_path))
+    k = key()
+    tmp = tmp_path / "out.trtexec.1"
+    tmp.write_bytes(b"PLAN")
+    cache.store_file(k, str(tmp), {"build_ms": 3.0})
+    assert not tmp.exists() and cache.load(k) == b"PLAN"
+
+
+def test_default_directory_is_in_the_device_home_not_the_store(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert engine_cache.cache_dir({}) == str(tmp_path / ".edgetrt" / "engines")
+    assert os.path.isdir(str(tmp_path / ".edgetrt" / "engines"))
+    chosen = tmp_path / "chosen"
+    assert engine_cache.cache_dir({"engine_cache_dir": str(chosen)}) == str(chosen)
+
+
+def test_timing_cache_is_per_tensorrt_version_and_gpu(tmp_path):
+    cache = EngineCache(str(tmp_path))
+    a = cache.timing_cache_path("8.2.1.8", "5.3")
+    assert a == str(tmp_path / "timing" / "8.2.1.8_sm53.cache")
+    assert a != cache.timing_cache_path("8.2.1.8", "7.2")
+    assert a != cache.timing_cache_path("8.6.1.6", "5.3")

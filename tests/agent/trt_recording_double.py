@@ -1,0 +1,563 @@
+"""A RECORDING DOUBLE of TensorRT's Python module and of PyCUDA's driver: NOT TensorRT.
+
+TensorRT and a GPU cannot exist on this project's machines. This double stands in for them so the
+code *around* the TensorRT seam (cache, retries, API-generation choices, buffers, measure.py's
+flow) runs for real in tests. It:
+
+- records every call the agent makes (``state.calls``: "Class.method" strings, arguments in
+  ``state.log``), so tests can assert the exact sequence per TensorRT version;
+- mimics the API surfaces of TensorRT 7.2, 8.2, 8.6 and 10.3: an API a version lacks raises
+  AttributeError, as pybind11 objects do (e.g. 10.x has no ``max_workspace_size``, no
+  ``build_engine``, no ``execute_async_v2``; 7.2 has no ``build_serialized_network`` nor timing
+  cache; ``set_memory_pool_limit`` from 8.4; the name-based tensor API from 8.5);
+- "executes" an engine with a made-up function (output[b, k] = sum(input[b]) + k), through fake
+  device memory shared with the PyCUDA double, so copies in and out are checked for real.
+
+What it cannot tell: whether real TensorRT accepts these calls with these arguments on a real GPU,
+how long a build takes, or what a real engine computes. See the report's "never ran" list.
+"""
+
+import enum
+import json
+import sys
+import types
+
+import numpy as np
+
+VERSIONS = ("7.2.3.4", "8.2.1.8", "8.6.1.6", "10.3.0.26")
+
+ENGINE_MAGIC = b"DOUBLE-TRT-ENGINE\n"
+
+# The real TensorRT 8 wording of a builder OOM (see outcome.py and shared/fixtures/errors).
+OOM_MESSAGE = ("2: [virtualMemoryBuffer.cpp::resizePhysical::145] Error Code 2: OutOfMemory "
+               "(no further information)")
+VERSION_TAG_MESSAGE = ("1: [stdArchiveReader.cpp::StdArchiveReader::40] Error Code 1: Serialization "
+                       "(Serialization assertion stdVersionRead == serializationVersion failed."
+                       "Version tag does not match. Note: Current Version: 213, Serialized Engine "
+                       "Version: 205)")
+
+_BINDING_API = {"num_bindings", "get_binding_name", "binding_is_input", "get_binding_shape",
+                "get_binding_dtype"}
+_TENSOR_API = {"num_io_tensors", "get_tensor_name", "get_tensor_mode", "get_tensor_shape",
+               "get_tensor_dtype"}
+_CONTEXT_TENSOR_API = {"set_input_shape", "get_tensor_shape", "set_tensor_address", "execute_async_v3"}
+_TIMING_CACHE_API = {"create_timing_cache", "set_timing_cache", "get_timing_cache"}
+
+# What each version LACKS, per class (module-level names under "module").
+ABSENT = {
+    "7.2": {"module": {"MemoryPoolType", "TensorIOMode"},
+            "Builder": {"build_serialized_network"},
+            "IBuilderConfig": {"set_memory_pool_limit"} | _TIMING_CACHE_API,
+            "ICudaEngine": _TENSOR_API,
+            "IExecutionContext": _CONTEXT_TENSOR_API},
+    "8.2": {"module": {"MemoryPoolType", "TensorIOMode"},
+            "Builder": set(),
+            "IBuilderConfig": {"set_memory_pool_limit"},
+            "ICudaEngine": _TENSOR_API,
+            "IExecutionContext": _CONTEXT_TENSOR_API},
+    "8.6": {"module": set(), "Builder": set(), "IBuilderConfig": set(), "ICudaEngine": set(),
+            "IExecutionContext": set()},
+    "10.3": {"module": set(),
+             "Builder": {"build_engine"},
+             "IBuilderConfig": {"max_workspace_size"},
+             "ICudaEngine": _BINDING_API,
+             "IExecutionContext": {"set_binding_shape", "get_binding_shape", "execute_async_v2"}},
+}
+
+
+class State(object):
+    """Everything the doubles share: the call record, fake device memory, injected failures."""
+
+    def __init__(self, version, inputs, outputs, fast_int8=True, fast_fp16=True, cc=(5, 3)):
+        self.version = version
+        self.series = ".".join(version.split(".")[:2])
+        self.inputs = inputs      # [(name, shape with -1 batch)]
+        self.outputs = outputs    # [(name, shape with -1 batch)]
+        self.fast_int8 = fast_int8
+        self.fast_fp16 = fast_fp16
+        self.cc = cc
+        self.calls = []
+        self.log = []
+        self.memory = {}          # device address -> bytearray
+        self.next_address = 0x1000
+        self.build_failures = []  # consumed per build: "oom" or "error"
+        self.builds = 0
+        self.calibration_batches = 0
+
+    def record(self, name, *args):
+        self.calls.append(name)
+        self.log.append((name, args))
+
+    def absent(self, cls):
+        return ABSENT[self.series].get(cls, set())
+
+    def args_of(self, name):
+        return [args for call, args in self.log if call == name]
+
+
+def _gated(state, cls_name):
+    """A base class whose instances raise AttributeError for the APIs this version lacks."""
+    absent = state.absent(cls_name)
+
+    class Gated(object):
+        def __getattribute__(self, name):
+            if name in absent:
+                raise AttributeError("'tensorrt.{}' object has no attribute '{}' (TensorRT {} "
+                                     "double)".format(cls_name, name, state.version))
+            return object.__getattribute__(self, name)
+
+        def __setattr__(self, name, value):
+            if name in absent:
+                raise AttributeError("'tensorrt.{}' object has no attribute '{}' (TensorRT {} "
+                                     "double)".format(cls_name, name, state.version))
+            object.__setattr__(self, name, value)
+
+    Gated.__name__ = cls_name
+    return Gated
+
+
+def make_tensorrt(state):
+    """The ``tensorrt`` module double for ``state.version``."""
+    trt = types.ModuleType("tensorrt")
+    trt.__version__ = state.version
+    trt.__doc__ = "RECORDING DOUBLE of tensorrt {} (tests/agent/trt_recording_double.py)".format(
+        state.version)
+    record = state.record
+
+    class Severity(enum.IntEnum):
+        INTERNAL_ERROR = 0
+        ERROR = 1
+        WARNING = 2
+        INFO = 3
+        VERBOSE = 4
+
+        def __str__(self):  # pybind11 enums print "Severity.ERROR"
+            return "Severity." + self.name
+
+    class ILogger(object):
+        pass
+
+    ILogger.Severity = Severity
+
+    class DataType(enum.IntEnum):
+        FLOAT = 0
+        HALF = 1
+        INT8 = 2
+        INT32 = 3
+
+    def nptype(dtype):
+        return {DataType.FLOAT: np.float32, DataType.HALF: np.float16, DataType.INT8: np.int8,
+                DataType.INT32: np.int32}[dtype]
+
+    class NetworkDefinitionCreationFlag(enum.IntEnum):
+        EXPLICIT_BATCH = 0
+
+    class BuilderFlag(enum.IntEnum):
+        FP16 = 0
+        INT8 = 1
+
+    class MemoryPoolType(enum.IntEnum):
+        WORKSPACE = 0
+
+    class TensorIOMode(enum.IntEnum):
+        NONE = 0
+        INPUT = 1
+        OUTPUT = 2
+
+    class IInt8EntropyCalibrator2(object):
+        def __init__(self):
+            record("IInt8EntropyCalibrator2.__init__")
+
+    class Tensor(object):
+        def __init__(self, name, shape):
+            self.name = name
+            self.shape = tuple(shape)
+
+    class INetworkDefinition(object):
+        def __init__(self, flags):
+            self.flags = flags
+            self.inputs = []
+
+        @property
+        def num_inputs(self):
+            return len(self.inputs)
+
+        def get_input(self, i):
+            return self.inputs[i]
+
+    class OnnxParser(object):
+        def __init__(self, network, logger):
+            record("OnnxParser", network.flags)
+            self.network = network
+            self.num_errors = 0
+
+        def parse(self, data):
+            record("OnnxParser.parse", len(data))
+            if not data.startswith(b"ONNX-DOUBLE"):
+                self.num_errors = 1
+                return False
+            self.network.inputs = [Tensor(n, s) for n, s in state.inputs]
+            return True
+
+        def get_error(self, i):
+            return "In node -1 (parseGraph): INVALID_GRAPH: this is not an ONNX model (double)"
+
+    class IOptimizationProfile(object):
+        def set_shape(self, name, mn, opt, mx):
+            record("IOptimizationProfile.set_shape", name, list(mn), list(opt), list(mx))
+            self.shapes = getattr(self, "shapes", {})
+            self.shapes[name] = (list(mn), list(opt), list(mx))
+
+    class ITimingCache(object):
+        def __init__(self, data):
+            self.data = bytes(data)
+
+        def serialize(self):
+            record("ITimingCache.serialize")
+            return self.data + b"+timing"
+
+    Config = _gated(state, "IBuilderConfig")
+
+    class IBuilderConfig(Config):
+        def __init__(self):
+            object.__setattr__(self, "flags", [])
+            object.__setattr__(self, "profiles", [])
+            object.__setattr__(self, "workspace", None)
+            object.__setattr__(self, "calibrator", None)
+            object.__setattr__(self, "timing", None)
+
+        @property
+        def max_workspace_size(self):
+            return self.workspace
+
+        @max_workspace_size.setter
+        def max_workspace_size(self, value):
+            record("IBuilderConfig.max_workspace_size=", value)
+            object.__setattr__(self, "workspace", value)
+
+        def set_memory_pool_limit(self, pool, value):
+            record("IBuilderConfig.set_memory_pool_limit", pool.name, value)
+            object.__setattr__(self, "workspace", value)
+
+        def set_flag(self, flag):
+            record("IBuilderConfig.set_flag", flag.name)
+            self.flags.append(flag.name)
+
+        def add_optimization_profile(self, profile):
+            record("IBuilderConfig.add_optimization_profile")
+            self.profiles.append(profile)
+            return len(self.profiles) - 1
+
+        @property
+        def int8_calibrator(self):
+            return self.calibrator
+
+        @int8_calibrator.setter
+        def int8_calibrator(self, calibrator):
+            record("IBuilderConfig.int8_calibrator=")
+            object.__setattr__(self, "calibrator", calibrator)
+
+        def set_calibration_profile(self, profile):
+            record("IBuilderConfig.set_calibration_profile", profile.shapes)
+
+        def create_timing_cache(self, data):
+            record("IBuilderConfig.create_timing_cache", bytes(data))
+            return ITimingCache(data)
+
+        def set_timing_cache(self, cache, ignore_mismatch):
+            record("IBuilderConfig.set_timing_cache", ignore_mismatch)
+            object.__setattr__(self, "timing", cache)
+            return True
+
+        def get_timing_cache(self):
+            record("IBuilderConfig.get_timing_cache")
+            return self.timing
+
+    BuilderBase = _gated(state, "Builder")
+
+    class Builder(BuilderBase):
+        def __init__(self, logger):
+            record("Builder", type(logger).__name__)
+            object.__setattr__(self, "logger", logger)
+
+        @property
+        def platform_has_fast_int8(self):
+            return state.fast_int8
+
+        @property
+        def platform_has_fast_fp16(self):
+            return state.fast_fp16
+
+        def create_network(self, flags=0):
+            record("Builder.create_network", flags)
+            return INetworkDefinition(flags)
+
+        def create_builder_config(self):
+            record("Builder.create_builder_config")
+            return IBuilderConfig()
+
+        def create_optimization_profile(self):
+            record("Builder.create_optimization_profile")
+            return IOptimizationProfile()
+
+        def _plan(self, network, config):
+            state.builds += 1
+            failure = state.build_failures.pop(0) if state.build_failures else None
+            if failure == "oom":
+                self.logger.log(Severity.ERROR, OOM_MESSAGE)
+                return None
+            if failure == "error":
+                self.logger.log(Severity.ERROR, "4: [network.cpp::validate::2965] Error Code 4: "
+                                                "Internal Error (network validation failed)")
+                return None
+            calibrator = config.calibrator
+            if calibrator is not None:
+                cached = calibrator.read_calibration_cache()
+                if not cached:
+                    names = [t.name for t in network.inputs]
+                    while calibrator.get_batch(names) is not None:
+                        state.calibration_batches += 1
+                    calibrator.write_calibration_cache(b"double-calibration-table")
+            doc = {"version": state.version, "flags": config.flags, "workspace": config.workspace,
+                   "inputs": state.inputs, "outputs": state.outputs}
+            return ENGINE_MAGIC + json.dumps(doc).encode("utf-8")
+
+        def build_serialized_network(self, network, config):
+            record("Builder.build_serialized_network")
+            plan = self._plan(network, config)
+            return None if plan is None else IHostMemory(plan)
+
+        def build_engine(self, network, config):
+            record("Builder.build_engine")
+            plan = self._plan(network, config)
+            return None if plan is None else ICudaEngine(plan)
+
+    class IHostMemory(bytes):
+        """Buffer-protocol object like TensorRT's IHostMemory (bytes underneath)."""
+
+        @property
+        def nbytes(self):
+            return len(self)
+
+    EngineBase = _gated(state, "ICudaEngine")
+
+    class ICudaEngine(EngineBase):
+        def __init__(self, plan):
+            doc = json.loads(bytes(plan)[len(ENGINE_MAGIC):].decode("utf-8"))
+            object.__setattr__(self, "doc", doc)
+            io = [(n, tuple(s), True) for n, s in doc["inputs"]] + \
+                 [(n, tuple(s), False) for n, s in doc["outputs"]]
+            object.__setattr__(self, "io", io)
+            object.__setattr__(self, "plan", bytes(plan))
+
+        def serialize(self):
+            record("ICudaEngine.serialize")
+            return IHostMemory(self.plan)
+
+        def create_execution_context(self):
+            record("ICudaEngine.create_execution_context")
+            return IExecutionContext(self)
+
+        # binding API (7.x to 8.x)
+        @property
+        def num_bindings(self):
+            record("ICudaEngine.num_bindings")
+            return len(self.io)
+
+        def get_binding_name(self, i):
+            return self.io[i][0]
+
+        def binding_is_input(self, i):
+            return self.io[i][2]
+
+        def get_binding_shape(self, i):
+            return self.io[i][1]
+
+        def get_binding_dtype(self, i):
+            return DataType.FLOAT
+
+        # tensor API (8.5+)
+        @property
+        def num_io_tensors(self):
+            record("ICudaEngine.num_io_tensors")
+            return len(self.io)
+
+        def get_tensor_name(self, i):
+            return self.io[i][0]
+
+        def _find(self, name):
+            return [t for t in self.io if t[0] == name][0]
+
+        def get_tensor_mode(self, name):
+            return TensorIOMode.INPUT if self._find(name)[2] else TensorIOMode.OUTPUT
+
+        def get_tensor_shape(self, name):
+            return self._find(name)[1]
+
+        def get_tensor_dtype(self, name):
+            return DataType.FLOAT
+
+    ContextBase = _gated(state, "IExecutionContext")
+
+    class IExecutionContext(ContextBase):
+        def __init__(self, engine):
+            object.__setattr__(self, "engine", engine)
+            object.__setattr__(self, "shapes", {})
+            object.__setattr__(self, "addresses", {})
+
+        def _out_shape(self, name):
+            batch = list(self.shapes.values())[0][0]
+            shape = list(self.engine._find(name)[1])
+            return tuple([batch] + shape[1:])
+
+        def set_binding_shape(self, i, shape):
+            record("IExecutionContext.set_binding_shape", i, tuple(shape))
+            self.shapes[self.engine.io[i][0]] = tuple(shape)
+            return True
+
+        def get_binding_shape(self, i):
+            name, shape, is_input = self.engine.io[i]
+            return self.shapes.get(name, shape) if is_input else self._out_shape(name)
+
+        def execute_async_v2(self, bindings, stream_handle):
+            record("IExecutionContext.execute_async_v2", list(bindings), stream_handle)
+            names = [t[0] for t in self.engine.io]
+            return self._run(dict(zip(names, bindings)))
+
+        def set_input_shape(self, name, shape):
+            record("IExecutionContext.set_input_shape", name, tuple(shape))
+            self.shapes[name] = tuple(shape)
+            return True
+
+        def get_tensor_shape(self, name):
+            if self.engine._find(name)[2]:
+                return self.shapes[name]
+            return self._out_shape(name)
+
+        def set_tensor_address(self, name, address):
+            record("IExecutionContext.set_tensor_address", name, address)
+            self.addresses[name] = address
+            return True
+
+        def execute_async_v3(self, stream_handle):
+            record("IExecutionContext.execute_async_v3", stream_handle)
+            return self._run(self.addresses)
+
+        def _run(self, addresses):
+            (in_name, _, _), = [t for t in self.engine.io if t[2]]
+            in_shape = self.shapes[in_name]
+            data = np.frombuffer(bytes(state.memory[addresses[in_name]]), dtype=np.float32)
+            data = data[:int(np.prod(in_shape))].reshape(in_shape)
+            for name, _, is_input in self.engine.io:
+                if is_input:
+                    continue
+                shape = self._out_shape(name)
+                out = data.reshape(shape[0], -1).sum(axis=1)[:, None] + np.arange(shape[1])
+                raw = out.astype(np.float32).tobytes()
+                state.memory[addresses[name]][:len(raw)] = raw
+            return True
+
+    class Runtime(object):
+        def __init__(self, logger):
+            record("Runtime")
+            self.logger = logger
+
+        def deserialize_cuda_engine(self, plan):
+            record("Runtime.deserialize_cuda_engine")
+            data = bytes(plan)
+            if not data.startswith(ENGINE_MAGIC):
+                self.logger.log(Severity.ERROR, VERSION_TAG_MESSAGE)
+                return None
+            return ICudaEngine(data)
+
+    for name, value in dict(
+            ILogger=ILogger, DataType=DataType, nptype=nptype, Builder=Builder, Runtime=Runtime,
+            OnnxParser=OnnxParser, NetworkDefinitionCreationFlag=NetworkDefinitionCreationFlag,
+            BuilderFlag=BuilderFlag, MemoryPoolType=MemoryPoolType, TensorIOMode=TensorIOMode,
+            IInt8EntropyCalibrator2=IInt8EntropyCalibrator2, ICudaEngine=ICudaEngine,
+            IExecutionContext=IExecutionContext).items():
+        if name not in state.absent("module"):
+            setattr(trt, name, value)
+    return trt
+
+
+def make_pycuda(state):
+    """``pycuda`` and ``pycuda.driver`` doubles over ``state.memory`` (no GPU anywhere)."""
+    package = types.ModuleType("pycuda")
+    driver = types.ModuleType("pycuda.driver")
+    driver.__doc__ = "RECORDING DOUBLE of pycuda.driver"
+    package.driver = driver
+    record = state.record
+
+    class DeviceAllocation(object):
+        def __init__(self, nbytes):
+            self.address = state.next_address
+            state.next_address += max(256, nbytes)
+            state.memory[self.address] = bytearray(nbytes)
+
+        def __int__(self):
+            return self.address
+
+        def free(self):
+            record("cuda.free")
+            state.memory.pop(self.address, None)
+
+    class Context(object):
+        def pop(self):
+            record("cuda.Context.pop")
+
+    class Device(object):
+        def __init__(self, ordinal):
+            record("cuda.Device", ordinal)
+
+        def compute_capability(self):
+            return state.cc
+
+        def make_context(self):
+            record("cuda.Device.make_context")
+            return Context()
+
+    class Stream(object):
+        handle = 0xCAFE
+
+        def synchronize(self):
+            record("cuda.Stream.synchronize")
+
+    def init():
+        record("cuda.init")
+
+    def mem_alloc(nbytes):
+        record("cuda.mem_alloc", nbytes)
+        return DeviceAllocation(nbytes)
+
+    def pagelocked_empty(shape, dtype):
+        return np.zeros(shape, dtype=dtype)
+
+    def memcpy_htod_async(address, host, stream):
+        record("cuda.memcpy_htod_async", int(address))
+        raw = np.ascontiguousarray(host).tobytes()
+        state.memory[int(address)][:len(raw)] = raw
+
+    def memcpy_dtoh_async(host, address, stream):
+        record("cuda.memcpy_dtoh_async", int(address))
+        raw = bytes(state.memory[int(address)][:host.nbytes])
+        host[...] = np.frombuffer(raw, dtype=host.dtype).reshape(host.shape)
+
+    for name, value in dict(init=init, Device=Device, Stream=Stream, mem_alloc=mem_alloc,
+                            pagelocked_empty=pagelocked_empty, memcpy_htod_async=memcpy_htod_async,
+                            memcpy_dtoh_async=memcpy_dtoh_async).items():
+        setattr(driver, name, value)
+    return package, driver
+
+
+def install(monkeypatch, version, inputs=(("input", (-1, 8, 8, 3)),), outputs=(("output", (-1, 4)),),
+            **kw):
+    """Put the doubles into sys.modules (undone by monkeypatch); return the shared State."""
+    state = State(version, [list(x) for x in inputs], [list(x) for x in outputs], **kw)
+    state.inputs = [(n, list(s)) for n, s in inputs]
+    state.outputs = [(n, list(s)) for n, s in outputs]
+    monkeypatch.setitem(sys.modules, "tensorrt", make_tensorrt(state))
+    package, driver = make_pycuda(state)
+    monkeypatch.setitem(sys.modules, "pycuda", package)
+    monkeypatch.setitem(sys.modules, "pycuda.driver", driver)
+    return state
