@@ -123,7 +123,8 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
                 "status": status,
                 "first_run_ms": None,
                 "steady": None,
-                "message": _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer),
+                "message": _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer,
+                                     memory_limit_mb),
             }
         elif result.get("status") not in outcome.STATUSES:
             result["status"] = "error"
@@ -146,7 +147,7 @@ def _read(path):
         return None
 
 
-def _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer):
+def _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer, limit_mb=None):
     where = " during {}".format(phase) if phase else ""
     if status == "timeout":
         return "no result within {:.0f} s{}; the run was killed".format(timeout_s, where)
@@ -155,14 +156,23 @@ def _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer):
         if oom_killer:
             return "killed by the kernel OOM killer ({}){}".format(name, where)
         detail = _last_meaningful_line(stderr_text)
+        if limit_mb and status == "crashed":
+            # A failed allocation inside a C++ runtime often surfaces as a segfault or abort.
+            where += " under a {} MB address-space limit (a failed allocation is the likely cause)".format(
+                limit_mb)
         return "ended by {}{}".format(name, where) + (": " + detail if detail else "")
     detail = _last_meaningful_line(stderr_text)
     return "exited with status {}{}".format(returncode, where) + (": " + detail if detail else "")
 
 
+# absl/glog INFO and WARNING lines (TensorFlow, TensorRT via TF) say nothing about a failure.
+_NOISE = re.compile(r"^([IW]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl|"
+                    r"To enable the following instructions|File \"|\^|~)")
+
+
 def _last_meaningful_line(text):
     for line in reversed((text or "").strip().splitlines()):
         line = line.strip()
-        if line and not line.startswith(("File ", "^", "~")):
+        if line and not _NOISE.match(line):
             return line[:300]
     return ""

@@ -56,3 +56,8 @@ def load_images(files: list[Path], size: int, mode: str) -> np.ndarray:
             raise ModelFileError(f"cannot read image {path}: {exc}") from exc
         batch.append(np.asarray(rgb, dtype=np.float32))
     return preprocess(np.stack(batch), mode)
+
+
+def default_images_dir() -> Path:
+    """The small set of real photos shipped with the tests (bench's default --images)."""
+    return Path(__file__).resolve().parents[2] / "tests" / "data" / "images"

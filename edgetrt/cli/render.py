@@ -153,3 +153,32 @@ def runs_table(report: dict, title: str | None = None) -> None:
                   f"{transfer['files_skipped']} already on the device ({transfer['seconds']:.2f} s)")
     for w in report.get("warnings") or []:
         err.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)
+
+
+def bench_table(record: dict) -> None:
+    device = record.get("device", {})
+    table = Table(title=f"bench on {device.get('name')} — run {record.get('run_id', '')}")
+    for col in ("model", "cell", "status", "first ms", "median ms", "p99 ms", "fps ± unc.", "peak MB",
+                "MB", "agree top1/top5/|Δp|"):
+        table.add_column(col, overflow="fold")
+    for cell in record["cells"]:
+        steady = cell.get("steady") or {}
+        lat, fps = steady.get("latency_ms") or {}, steady.get("fps") or {}
+        agree = cell.get("agreement")
+        ok = cell["status"] == "ok"
+        table.add_row(
+            cell["model"], f"{cell['backend']} {cell['precision']} b{cell['batch']}",
+            f"[{'green' if ok else 'red'}]{cell['status']}[/]",
+            _fmt(cell.get("first_run_ms"), ".0f"), _fmt(lat.get("median"), ".3f"), _fmt(lat.get("p99"), ".3f"),
+            f"{_fmt(fps.get('median'), '.1f')} ± {_fmt(fps.get('uncertainty'), '.1f')}" if fps else "—",
+            _fmt(cell.get("peak_memory_mb"), ".0f"),
+            _fmt(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None, ".1f"),
+            f"{agree['top1']:.2f}/{agree['top5_overlap']:.2f}/{agree['max_abs_diff']:.3f}" if agree else "ref"
+            if (cell["backend"], cell["precision"]) == ("tf", "fp32") else "—")
+    out.print(table)
+    for cell in record["cells"]:
+        if cell["status"] != "ok" and cell.get("message"):
+            err.print(f"[red]{cell['model']} {cell['backend']} {cell['precision']} b{cell['batch']}:[/] "
+                      f"{cell['message']}", soft_wrap=True, highlight=False)
+    if record.get("saved_to"):
+        out.print(f"saved: {record['saved_to']}")

@@ -48,8 +48,12 @@ def test_not_an_engine_raises_the_user_error(tmp_path):
     assert "not a TensorRT engine" in str(result.exception)
 
 
-def test_device_profiles_are_refused_until_wired():
-    result = runner.invoke(app, ["doctor", "engine", str(NANO_ENGINE), "--device", "nano"])
+def test_device_profile_supplies_the_facts():
+    # The nano profile names TensorRT 8.2.1 (three parts): a Nano engine from 8.2.1.8 is "cannot tell".
+    result = runner.invoke(app, ["doctor", "engine", str(NANO_ENGINE), "--device", "nano", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["loads_on"]["ok"] is None
+    result = runner.invoke(app, ["doctor", "engine", str(NANO_ENGINE), "--device", "nanoo"])
     assert isinstance(result.exception, UsageError)
 
 

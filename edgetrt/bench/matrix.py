@@ -1,0 +1,162 @@
+"""`edgetrt bench`: models × backends × precisions × batches, one supervised agent run per cell.
+
+Every cell ends with its own status, so one OOM does not stop the matrix. The same deploy path is
+used for the host (device `local`) and a Jetson (`--remote` / `--device`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgetrt.bench.agreement import agreement
+from edgetrt.bench.images import default_images_dir, image_files, load_images
+from edgetrt.bench.plan import RunSpec
+from edgetrt.errors import EdgetrtError, TransportError
+from edgetrt.progress import Progress
+
+SCHEMA = "edgetrt.bench/1"
+REFERENCE = ("tf", "fp32")  # agreement is measured against native TensorFlow
+
+# Which artifact file a cell runs, for the size columns (original vs optimized).
+_FORMAT_FOR = {("tf", "fp32"): "savedmodel", ("onnxruntime", "fp32"): "onnx",
+               ("onnxruntime", "fp16"): "onnx", ("onnxruntime", "int8"): "onnx_int8",
+               ("tensorrt", "fp32"): "onnx", ("tensorrt", "fp16"): "onnx", ("tensorrt", "int8"): "onnx_int8"}
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    files: tuple[Path, ...]
+
+    @classmethod
+    def from_dir(cls, directory: Path | None) -> "ImageSet":
+        return cls(tuple(image_files(directory or default_images_dir())))
+
+    def names(self) -> list[str]:
+        return [f.name for f in self.files]
+
+    def tensor_file(self, size: int, mode: str, cache_dir: Path):
+        """Preprocessed images as a .npy on the host (content-addressed), for the device."""
+        from edgetrt.device.store import LocalFile
+
+        batch = load_images(list(self.files), size, mode)
+        data_hash = hashlib.sha256(batch.tobytes() + str(batch.shape).encode()).hexdigest()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        path = cache_dir / f"images-{data_hash[:16]}.npy"
+        if not path.is_file():
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, batch)
+            tmp.replace(path)
+        return LocalFile.from_path(path)
+
+
+def _bytes_of(artifact, fmt: str | None) -> int | None:
+    if not fmt or not artifact.has_format(fmt):
+        return None
+    rel = artifact.manifest["formats"][fmt]
+    return sum(f["bytes"] for f in artifact.files if f["path"] == rel or f["path"].startswith(rel + "/"))
+
+
+def make_cell(model: str, run: RunSpec, result: dict, artifact, image_names: list[str]) -> dict:
+    facts = result.get("facts") or {}
+    original_fmt = "savedmodel" if artifact.has_format("savedmodel") else "onnx"
+    artifact_bytes = facts.get("engine_bytes") or _bytes_of(artifact, _FORMAT_FOR.get((run.backend, run.precision)))
+    predictions = None
+    if result.get("predictions"):
+        predictions = [{"image": name, "top5": p["top"][:5]}
+                       for name, p in zip(image_names, result["predictions"])]
+    steady = result.get("steady")
+    return {
+        "model": model,
+        "backend": run.backend,
+        "precision": run.precision,
+        "batch": run.batch,
+        "status": result.get("status", "error"),
+        "first_run_ms": result.get("first_run_ms"),
+        "load_ms": result.get("load_ms"),
+        "build_ms": facts.get("build_ms"),
+        "engine": facts.get("engine"),
+        "steady": steady,
+        "peak_memory_mb": result.get("peak_memory_mb"),
+        "artifact_bytes": artifact_bytes,
+        "original_bytes": _bytes_of(artifact, original_fmt),
+        "message": result.get("message") or "",
+        "agreement": None,
+        "predictions": predictions,
+        "profile": result.get("profile"),
+        "facts": facts,
+        "harness_overhead_us": result.get("harness_overhead_us"),
+    }
+
+
+def add_agreement(cells: list[dict], raw: dict) -> None:
+    """Fill each optimized cell's agreement with native TF's predictions on the same images."""
+    for cell in cells:
+        if (cell["backend"], cell["precision"]) == REFERENCE:
+            continue
+        ref = raw.get((cell["model"], *REFERENCE, cell["batch"])) or raw.get((cell["model"], *REFERENCE, 1))
+        mine = raw.get((cell["model"], cell["backend"], cell["precision"], cell["batch"]))
+        if ref and mine:
+            cell["agreement"] = agreement(ref, mine)
+            cell["agreement"]["reference"] = "tf fp32"
+
+
+def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert_model, images: ImageSet,
+               measure, profile: bool, progress: Progress, cache_dir: Path) -> tuple[list[dict], dict]:
+    """Run every cell; return (cells, per-model conversion facts)."""
+    cells: list[dict] = []
+    raw_predictions: dict = {}
+    conversions: dict = {}
+    total = len(models) * len(runs)
+    progress.start_steps(total, f"bench on {session.transport.name}")
+    for model_opts in models:
+        try:
+            converted = convert_model(model_opts, formats)
+        except EdgetrtError as exc:
+            for run in runs:
+                cells.append(_failed_cell(model_opts.model, run, "error", f"conversion failed: {exc}"))
+                progress.step_done(f"{model_opts.model} {run.backend} {run.precision}: error")
+            continue
+        artifact = converted.artifact
+        model = artifact.manifest["model"]
+        conversions[model] = {"artifact_dir": str(artifact.path), "cached": converted.cached,
+                              "seconds": converted.seconds, "weights": artifact.manifest.get("weights")}
+        size = artifact.manifest["inputs"][0]["shape"][1]
+        tensor = images.tensor_file(size, artifact.manifest["preprocessing"]["mode"], cache_dir)
+        uploaded = session.upload(artifact, extra_files=[tensor])
+        conversions[model]["transfer"] = {"bytes_sent": uploaded.transfer.bytes_sent,
+                                          "files_sent": uploaded.transfer.files_sent,
+                                          "files_skipped": uploaded.transfer.files_skipped,
+                                          "seconds": uploaded.transfer.seconds}
+        for run in runs:
+            spec = dict(run.to_agent(), artifact_dir=uploaded.remote_dir, **measure.agent_settings(),
+                        images_npy=session.store.store_path(tensor.sha256),
+                        options={"profile": profile} if profile else {})
+            try:
+                result = session.run(spec, measure.timeout_s, measure.memory_limit_mb)
+            except TransportError:
+                raise  # the device is gone: the matrix cannot go on
+            except EdgetrtError as exc:
+                result = {"status": "error", "message": str(exc)}
+            cell = make_cell(model, run, result, artifact, images.names())
+            cells.append(cell)
+            if result.get("predictions"):
+                raw_predictions[(model, run.backend, run.precision, run.batch)] = result["predictions"]
+            progress.step_done(f"{model} {run.backend} {run.precision} b{run.batch}: {cell['status']}")
+    add_agreement(cells, raw_predictions)
+    return cells, conversions
+
+
+def _failed_cell(model: str, run: RunSpec, status: str, message: str) -> dict:
+    return {"model": model, "backend": run.backend, "precision": run.precision, "batch": run.batch,
+            "status": status, "first_run_ms": None, "load_ms": None, "build_ms": None, "engine": None,
+            "steady": None, "peak_memory_mb": None, "artifact_bytes": None, "original_bytes": None,
+            "message": message, "agreement": None, "predictions": None, "profile": None}
+
+
+def timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
