@@ -112,7 +112,11 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
            measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
            progress: Progress = NULL_PROGRESS) -> dict:
     """Convert (cached), upload, probe, run; return the report dict."""
+    from edgetrt.device.connect import open_transport, remote_root_for
+    from edgetrt.device.session import DeviceSession
+
     device = load_device(device_name)
+    remote_root = remote_root_for(device, connect)  # refused here, before any work
     backend_list = parse_list(backends, BACKENDS, "backend") or default_backends(device)
     precision_list = parse_list(precisions, PRECISIONS, "precision") or ["fp32"]
     runs, warnings, formats = plan_runs(device, backend_list, precision_list, parse_batches(batches),
@@ -124,12 +128,9 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
     converted = convert_model(model, formats=formats, progress=progress)
     artifact = converted.artifact
 
-    from edgetrt.device.connect import open_transport
-    from edgetrt.device.session import DeviceSession
-
     started = time.monotonic()
     with open_transport(device, connect) as transport:
-        session = DeviceSession(transport, connect.remote_root or device.remote_root,
+        session = DeviceSession(transport, remote_root,
                                 python=None if device.is_local and not connect.host else device.python)
         total = sum(f["bytes"] for f in artifact.files)
         progress.start_bytes(total, f"uploading to {transport.name}")
@@ -147,7 +148,8 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
         "schema": REPORT_SCHEMA,
         "model": artifact.manifest["model"],
         "weights": artifact.manifest.get("weights"),
-        "device": device_report(device, facts, transport.name, session.root),
+        "device": dict(device_report(device, facts, transport.name, session.root),
+                       agent=session.agent_identity()),
         "host": host_facts(),
         "conversion": {"artifact_dir": str(artifact.path), "cached": converted.cached,
                        "seconds": converted.seconds, "formats": artifact.manifest.get("formats")},

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgetrt.config.devices import DeviceSpec
+from edgetrt.device.store import check_remote_root
 from edgetrt.device.transport import LocalTransport, Transport
 
 
@@ -19,6 +20,17 @@ class ConnectOptions:
     trust_new_host: bool = False
     remote_root: str | None = None      # --remote-root
     connect_timeout: float = 10.0
+
+    def __post_init__(self):
+        if self.remote_root is not None:
+            check_remote_root(self.remote_root, "--remote-root")
+
+
+def remote_root_for(device: DeviceSpec, options: ConnectOptions) -> str:
+    """The device directory to use (--remote-root wins over the device file), checked."""
+    if options.remote_root is not None:
+        return check_remote_root(options.remote_root, "--remote-root")
+    return check_remote_root(device.remote_root, f"remote_root in {device.source or device.name}")
 
 
 def open_transport(device: DeviceSpec, options: ConnectOptions) -> Transport:

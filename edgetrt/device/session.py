@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from edgetrt.convert.artifacts import MANIFEST, Artifact, sha256_file
 from edgetrt.device.agent_bundle import AgentBundle, build_agent_bundle
-from edgetrt.device.store import DeviceStore, LocalFile, TransferStats
+from edgetrt.device.store import DeviceStore, LocalFile, TransferStats, check_remote_root
 from edgetrt.device.transport import LocalTransport, ProgressCallback, Transport
 from edgetrt.errors import AgentError
 
@@ -31,7 +31,8 @@ def expand_root(root: str, home: str) -> str:
 class DeviceSession:
     def __init__(self, transport: Transport, remote_root: str = "~/.edgetrt", python: str | None = None):
         self.transport = transport
-        self.root = expand_root(remote_root, transport.home())
+        # Checked before home() connects, so a bad root never reaches the device.
+        self.root = expand_root(check_remote_root(remote_root, "remote root"), transport.home())
         self.store = DeviceStore(transport, self.root)
         # For the local device the agent runs with this interpreter (it has the runtimes).
         self.python = python or (sys.executable if isinstance(transport, LocalTransport) else "python3")
@@ -99,7 +100,14 @@ class DeviceSession:
         runs = doc.get("runs") or []
         if len(runs) != 1:
             raise AgentError(f"the agent on {self.transport.name} returned {len(runs)} results for one run")
-        return runs[0]
+        # The agent names itself by the file it ran from (store/<sha256>): proof of which code measured.
+        return dict(runs[0], agent=doc.get("agent"))
+
+    def agent_identity(self) -> dict:
+        """Which agent this session runs on the device, and with which interpreter."""
+        self.ensure_agent()
+        return {"sha256": self.agent.sha256, "path": self.store.store_path(self.agent.sha256),
+                "python": self.python}
 
     def close(self) -> None:
         self.transport.close()

@@ -151,6 +151,29 @@ def check_relative_path(rel: str) -> str:
     return norm
 
 
+def check_remote_root(root: str, what: str = "--remote-root") -> str:
+    """Refuse a device root that is relative, climbs with '..', or holds control characters.
+
+    ``~`` and ``~/...`` (the login user's home on the device) and absolute paths are accepted.
+    Checked before anything is converted, connected or written, so a typo such as
+    ``/tmp/x/../../etc`` never becomes a store under /etc.
+    """
+    if not isinstance(root, str) or not root.strip():
+        raise UsageError(f"{what} is empty", hint="give an absolute device path, or ~/NAME")
+    if any(ord(c) < 32 or c == "\x7f" for c in root):
+        raise UsageError(f"{what} {root!r} contains a newline or another control character",
+                         hint="give an absolute device path without control characters")
+    if not (root.startswith("/") or root == "~" or root.startswith("~/")):
+        raise UsageError(f"{what} {root!r} is not an absolute path",
+                         hint="give an absolute device path (/home/USER/.edgetrt) or one under ~/")
+    if ".." in root.split("/"):
+        raise UsageError(f"{what} {root!r} contains a '..' component",
+                         hint="give the device directory itself, without '..'")
+    if posixpath.normpath(root) in ("/", "//"):
+        raise UsageError(f"{what} must not be '/'", hint="give a directory of its own, e.g. ~/.edgetrt")
+    return root
+
+
 class DeviceStore:
     """Content-addressed files and artifacts under ``root`` on one device."""
 
@@ -263,6 +286,10 @@ class DeviceStore:
             try:
                 if offset < f.size or f.size == 0:
                     sent += self.transport.write_file(Path(f.path), part, offset=offset, progress=progress)
+            except TransportError as exc:
+                if follower:
+                    follower.abandon()
+                raise _upload_failed(f, self.transport.name, exc) from exc
             except BaseException:
                 if follower:
                     follower.abandon()
@@ -347,6 +374,17 @@ class DeviceStore:
         if self.transport.size(path) is None:
             return None
         return self.transport.read_bytes(path)
+
+
+def _upload_failed(f: LocalFile, device: str, exc: TransportError) -> TransportError:
+    """Name the file being sent (not the device's part path) and say that a rerun resumes."""
+    cause = exc.__cause__
+    detail = (str(cause) or type(cause).__name__) if cause is not None else exc.message
+    if isinstance(cause, EOFError) or detail.startswith(("Socket is closed", "Server connection dropped")):
+        detail = f"the connection was lost ({detail.rstrip(': ')})"
+    return TransportError(f"upload of {Path(f.path).name} ({f.size} bytes) to {device} failed: {detail}",
+                          hint="once the device is reachable, run the same command again: the upload "
+                               "resumes from the bytes that arrived, and only verified files are used")
 
 
 class _Follower:
