@@ -18,7 +18,7 @@ LIMIT_MB = 512
 def test_runs_that_cannot_fit_report_oom_and_the_others_still_run(sshd, deployer, tmp_path):
     deploy = deployer.run(
         "mobilenet_v2", sshd, remote_root=tmp_path / "device" / ".edgetrt",
-        extra=("--weights", "random", "--backend", "tf,onnxruntime", "--batch", "1,64",
+        extra=("--weights", "random", "--backend", "tf,onnxruntime", "--precision", "fp32", "--batch", "1,64",
                "--memory-limit-mb", str(LIMIT_MB), "--duration", "0.3", "--iterations", "3",
                "--timeout", "300"),
         timeout=1500)
