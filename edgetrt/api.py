@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgetrt import __version__
-from edgetrt.bench.plan import (BACKENDS, PRECISIONS, default_backends, parse_batches, parse_list,
-                                plan_runs)
+from edgetrt.bench.plan import (BACKENDS, PRECISIONS, default_backends, default_precisions, parse_batches,
+                                parse_list, plan_runs)
 from edgetrt.config.devices import DeviceSpec, load_device, load_devices
 from edgetrt.device.connect import ConnectOptions
 from edgetrt.progress import NULL_PROGRESS, Progress
@@ -118,7 +118,7 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
     device = load_device(device_name)
     remote_root = remote_root_for(device, connect)  # refused here, before any work
     backend_list = parse_list(backends, BACKENDS, "backend") or default_backends(device)
-    precision_list = parse_list(precisions, PRECISIONS, "precision") or ["fp32"]
+    precision_list = parse_list(precisions, PRECISIONS, "precision") or default_precisions(device)
     runs, warnings, formats = plan_runs(device, backend_list, precision_list, parse_batches(batches),
                                         force_int8=force_int8)
     for w in warnings:
@@ -140,7 +140,8 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
         progress.start_steps(len(runs), f"measuring on {transport.name}")
         results = []
         for run in runs:
-            spec = dict(run.to_agent(), artifact_dir=uploaded.remote_dir, **measure.agent_settings())
+            spec = dict(run.to_agent(), artifact_dir=uploaded.remote_dir, **measure.agent_settings(),
+                        options=backend_options(run.backend, session.root, facts, force_int8))
             result = session.run(spec, measure.timeout_s, measure.memory_limit_mb)
             results.append(normalise_run(result))
             progress.step_done(f"{run.backend} {run.precision} b{run.batch}: {result.get('status')}")
@@ -224,7 +225,7 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
     for name in remote_device_names(device_name, remote):
         device = load_device(name)
         backend_list = parse_list(backends, BACKENDS, "backend") or default_backends(device)
-        precision_list = parse_list(precisions, PRECISIONS, "precision") or ["fp32"]
+        precision_list = parse_list(precisions, PRECISIONS, "precision") or default_precisions(device)
         runs, warnings, formats = plan_runs(device, backend_list, precision_list, parse_batches(batches),
                                             force_int8=force_int8)
         if ("tf", "fp32") not in {(r.backend, r.precision) for r in runs}:
@@ -249,7 +250,9 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
             cells, conversions = run_matrix(models, session, device, runs, formats,
                                             convert_model=convert_for, images=image_set,
                                             measure=measure, profile=profile, progress=progress,
-                                            cache_dir=paths.cache_home() / "images")
+                                            cache_dir=paths.cache_home() / "images",
+                                            backend_options=lambda b: backend_options(b, session.root, facts,
+                                                                                      force_int8))
         record = {
             "schema": SCHEMA,
             "timestamp": timestamp(),
@@ -292,3 +295,56 @@ def doctor_device(device_name: str, probe: bool = False, connect: ConnectOptions
 
     facts = probe_device(device_name, connect) if probe else None
     return check_device(load_device(device_name), facts)
+
+
+def report(runs: list[str], *, fmt: str = "md", compare: list[str] | None = None,
+           threshold: float = 0.10) -> dict:
+    """Render saved bench runs; with compare=[OLD, NEW], mark regressions and improvements."""
+    from edgetrt.bench import history, report_tables
+    from edgetrt.bench import compare as comparing
+    from edgetrt.config import paths
+    from edgetrt.errors import UsageError
+
+    if fmt not in ("md", "csv", "html"):
+        raise UsageError(f"--format {fmt!r}: choose md, csv or html")
+    results = paths.results_dir()
+    rows = None
+    if compare:
+        if len(compare) != 2:
+            raise UsageError("--compare takes two runs: --compare OLD --compare NEW")
+        old, new = (history.load_run(r, results) for r in compare)
+        rows = comparing.compare(old, new, threshold=threshold)
+        records = [new]
+    else:
+        old = new = None
+        records = [history.load_run(r, results) for r in runs]
+    if fmt == "html":
+        from edgetrt.bench.report_html import html_report
+
+        text = html_report(records, comparison=rows)
+    elif fmt == "csv":
+        text = "".join(report_tables.csv_text(r) for r in records)
+    else:
+        parts = []
+        if rows is not None:
+            parts.append(comparing.compare_markdown(old, new, threshold=threshold))
+        parts.extend(report_tables.markdown(r) for r in records)
+        text = "\n\n".join(parts)
+    return {"text": text, "json": {"runs": [r.get("run_id") for r in records], "format": fmt,
+                                   "comparison": rows, "text": text}}
+
+
+def backend_options(backend: str, remote_root: str, probe: dict | None, force_int8: bool = False) -> dict:
+    """Per-backend agent options: where TensorRT caches engines, and what the probe knows."""
+    if backend != "tensorrt":
+        return {}
+    import posixpath
+
+    from edgetrt.diagnose.device_check import probe_value
+
+    options = {"engine_cache_dir": posixpath.join(remote_root, "engines"), "force_int8": force_int8}
+    for key in ("tensorrt", "compute_capability"):
+        value = probe_value(probe, key)
+        if value:
+            options["tensorrt_version" if key == "tensorrt" else key] = value
+    return options

@@ -106,7 +106,7 @@ def add_agreement(cells: list[dict], raw: dict) -> None:
 
 
 def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert_model, images: ImageSet,
-               measure, profile: bool, progress: Progress, cache_dir: Path) -> tuple[list[dict], dict]:
+               measure, profile: bool, progress: Progress, cache_dir: Path, backend_options=lambda b: {}) -> tuple[list[dict], dict]:
     """Run every cell; return (cells, per-model conversion facts)."""
     cells: list[dict] = []
     raw_predictions: dict = {}
@@ -135,7 +135,7 @@ def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert
         for run in runs:
             spec = dict(run.to_agent(), artifact_dir=uploaded.remote_dir, **measure.agent_settings(),
                         images_npy=session.store.store_path(tensor.sha256),
-                        options={"profile": profile} if profile else {})
+                        options=dict(backend_options(run.backend), **({"profile": profile} if profile else {})))
             try:
                 result = session.run(spec, measure.timeout_s, measure.memory_limit_mb)
             except TransportError:

@@ -55,7 +55,17 @@ def parse_batches(value: str | None) -> list[int]:
 
 
 def default_backends(device: DeviceSpec) -> list[str]:
+    """A device with an NVIDIA GPU gets TensorRT; the host (and CPU-only devices) TF and ONNX Runtime."""
+    if device.facts.get("compute_capability") or device.profile == "x86-gpu":
+        return ["tensorrt"]
     return ["tf", "onnxruntime"]
+
+
+def default_precisions(device: DeviceSpec) -> list[str]:
+    """FP16 where the GPU has fast FP16 (every Jetson), FP32 otherwise."""
+    if device.facts.get("compute_capability") and device.facts.get("fast_fp16"):
+        return ["fp16"]
+    return ["fp32"]
 
 
 def check_precision(device: DeviceSpec, precision: str, force_int8: bool) -> str | None:

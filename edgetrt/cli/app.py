@@ -182,8 +182,11 @@ def deploy_cmd(
 
 def _register_optional_groups() -> None:
     """Sub-apps that live in their own modules (doctor, ...)."""
+    from edgetrt.cli.bench import bench_cmd, report_cmd
     from edgetrt.cli.doctor import doctor_app
 
+    app.command("bench")(bench_cmd)
+    app.command("report")(report_cmd)
     app.add_typer(doctor_app, name="doctor")
 
 

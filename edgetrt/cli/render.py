@@ -6,6 +6,7 @@ import json
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress as RichBar,
                            SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn)
 from rich.table import Table
@@ -22,9 +23,10 @@ def print_json(doc) -> None:
 
 
 def print_error(message: str, hint: str | None = None) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    # Messages carry user paths and device output: never let "[...]" in them act as markup.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     if hint:
-        err.print(f"[yellow]hint:[/] {hint}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
 
 
 class RichProgress(Progress):
@@ -71,7 +73,7 @@ class RichProgress(Progress):
             self._bar.console.print(f"  {text}", highlight=False)
 
     def warn(self, text):
-        err.print(f"[bold yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
+        err.print(f"[bold yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
     def close(self):
         if self._bar is not None:

@@ -51,7 +51,8 @@ def release_rows(l4t_prefix: str | None) -> list[dict]:
     return rows
 
 
-def _probe_value(probe: dict | None, key: str):
+def probe_value(probe: dict | None, key: str):
+    """One fact's value from an agent probe (None when unknown)."""
     if not probe:
         return None
     facts = probe.get("facts", probe)
@@ -65,8 +66,8 @@ def check_device(device: DeviceSpec, probe: dict | None = None, host: dict | Non
     rows = []
     for key, label in _FACTS:
         rows.append({"fact": label, "key": key, "host": host.get(key),
-                     "device_expected": profile.get(key), "device_probed": _probe_value(probe, key)})
-    device_trt = _probe_value(probe, "tensorrt") or profile.get("tensorrt")
+                     "device_expected": profile.get(key), "device_probed": probe_value(probe, key)})
+    device_trt = probe_value(probe, "tensorrt") or profile.get("tensorrt")
     container = None
     implications = []
     if device_trt:
@@ -77,7 +78,7 @@ def check_device(device: DeviceSpec, probe: dict | None = None, host: dict | Non
             container = choice.to_dict() if hasattr(choice, "to_dict") else dict(choice.__dict__)
         except ImportError:
             container = None
-    cc = _probe_value(probe, "compute_capability") or profile.get("compute_capability")
+    cc = probe_value(probe, "compute_capability") or profile.get("compute_capability")
     if cc:
         implications.append(
             f"Engines for this device must be built on it (sm_{cc.replace('.', '')}, TensorRT {device_trt}): "

@@ -123,8 +123,6 @@ def test_bad_remote_root_in_the_device_file_is_refused_naming_the_file(sshd, dep
     assert not (tmp_path / "escaped").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="cli/render.py print_error() renders the message as rich "
-                   "markup: '[/]' in a user's path raises MarkupError (a traceback), '[bold]' vanishes")
 def test_error_line_shows_brackets_in_a_path_literally(sshd, deployer, tmp_path):
     root = f"{tmp_path}/a[/]b [bold]c/../d"
     deployer.device_file(sshd)
