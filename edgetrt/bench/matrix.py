@@ -132,10 +132,14 @@ def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert
                                           "files_sent": uploaded.transfer.files_sent,
                                           "files_skipped": uploaded.transfer.files_skipped,
                                           "seconds": uploaded.transfer.seconds}
+        images_on_device = session.store.store_path(tensor.sha256)
         for run in runs:
+            options = dict(backend_options(run.backend), **({"profile": profile} if profile else {}))
+            if run.backend == "tensorrt" and run.precision == "int8":
+                # Implicit-INT8 calibration (TensorRT <= 10) when the artifact has no QDQ model.
+                options["calibration_npy"] = images_on_device
             spec = dict(run.to_agent(), artifact_dir=uploaded.remote_dir, **measure.agent_settings(),
-                        images_npy=session.store.store_path(tensor.sha256),
-                        options=dict(backend_options(run.backend), **({"profile": profile} if profile else {})))
+                        images_npy=images_on_device, options=options)
             try:
                 result = session.run(spec, measure.timeout_s, measure.memory_limit_mb)
             except TransportError:

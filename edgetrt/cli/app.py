@@ -208,6 +208,22 @@ def main(argv: list[str] | None = None) -> None:
                                          "hint": exc.hint}})
         render.print_error(exc.message, exc.hint)
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        # The host's own environment (a full disk, a read-only cache, a missing permission):
+        # one line naming the file, not a traceback.
+        if debug:
+            raise
+        import errno
+
+        from edgetrt.cli import render
+
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+        if exc.errno == errno.ENOSPC:
+            render.print_error(f"no space left on this host's disk{where}",
+                               "free space, or point EDGETRT_CACHE at a larger filesystem")
+        else:
+            render.print_error(f"{exc.strerror or exc}{where}")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)

@@ -259,6 +259,9 @@ class DeviceStore:
                 self.transport.remove(self.store_path(sha))
             present = [f for f in present if f.sha256 not in bad]
         present_shas = {f.sha256 for f in present}
+        needed = sum(f.size - (p if p and p <= f.size else 0)
+                     for f, p in zip(todo, parts) if f.sha256 not in present_shas)
+        self._check_free_space(needed)
 
         sent = files_sent = 0
         for f, part_size in zip(todo, parts):
@@ -267,6 +270,31 @@ class DeviceStore:
             sent += self._upload(f, part_size or 0, progress)
             files_sent += 1
         return TransferStats(sent, files_sent, len(todo) - files_sent, time.monotonic() - started)
+
+    def free_bytes(self) -> int | None:
+        """Bytes available to the login user on the store's filesystem (None when df cannot tell)."""
+        result = self.transport.run(["df", "-Pk", self.root])
+        lines = result.stdout.decode("utf-8", "replace").strip().splitlines()
+        if not result.ok or len(lines) < 2:
+            return None
+        fields = lines[-1].split()
+        try:
+            return int(fields[3]) * 1024
+        except (IndexError, ValueError):
+            return None
+
+    def _check_free_space(self, needed: int) -> None:
+        # A full disk found half-way through an upload leaves the user with an SFTP "Failure";
+        # checking first names the problem and the numbers.
+        if needed <= 0:
+            return
+        free = self.free_bytes()
+        margin = 16 * 1024 * 1024  # the agent, its results and engine builds need room too
+        if free is not None and free < needed + margin:
+            raise TransportError(
+                f"not enough space on {self.transport.name} under {self.root}: the upload needs "
+                f"{needed / 1e6:.1f} MB, {free / 1e6:.1f} MB are free",
+                hint="free space on the device, or pass --remote-root on a larger filesystem")
 
     def _upload(self, f: LocalFile, part_size: int, progress: ProgressCallback | None) -> int:
         part, final = self.part_path(f.sha256), self.store_path(f.sha256)

@@ -107,3 +107,27 @@ def test_doctor_engine_against_a_device_profile():
     same = edgetrt("doctor", "engine", str(engines / "A08_guorbit_trt8.2.1.8_JetsonNano.engine"),
                    "--device", "nano", "--device-tensorrt", "8.2.1.8", "--json")
     assert same.returncode == 0 and json.loads(same.stdout)["loads_on"]["ok"] is True
+
+
+def test_a_full_host_disk_is_one_line(tmp_path):
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.decode().strip()}")
+    try:
+        import onnx
+        from onnx import TensorProto, helper
+
+        # A model too big for the 1 MB cache filesystem: copying it into the artifact fills the disk.
+        weights = helper.make_tensor("w", TensorProto.FLOAT, [600, 600], [0.5] * 360000)
+        graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 600])],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 600])], [weights])
+        model = tmp_path / "big.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(model))
+        proc = edgetrt("convert", str(model), env={"EDGETRT_CACHE": str(mount / "cache")})
+        assert_one_line_error(proc, "no space left")
+        assert not list((mount / "cache" / "artifacts").iterdir())
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

@@ -172,3 +172,28 @@ def test_upload_is_verified_even_when_the_overlapping_hash_is_unavailable(device
     with pytest.raises(TransportError, match="SHA-256"):
         store.ensure_files([bad])
     assert not device.exists(store.store_path(bad.sha256))
+
+
+def test_a_full_device_disk_is_named_before_any_byte_is_sent(tmp_path):
+    """A real 20 MB tmpfs as the device disk: a 30 MB upload is refused up front, with the numbers."""
+    import subprocess
+
+    from edgetrt.device.store import DeviceStore, LocalFile
+    from edgetrt.device.transport import LocalTransport
+    from edgetrt.errors import TransportError
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(mount)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.decode().strip()}")
+    try:
+        big = tmp_path / "big.bin"
+        big.write_bytes(os.urandom(30 * 1024 * 1024))
+        store = DeviceStore(LocalTransport(), str(mount / "root"))
+        with pytest.raises(TransportError, match="not enough space") as info:
+            store.ensure_files([LocalFile.from_path(big)])
+        assert "MB are free" in str(info.value)
+        assert not list((mount / "root" / "tmp").iterdir())
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
