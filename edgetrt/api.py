@@ -66,17 +66,49 @@ def resolve_source(opts: ModelOptions):
 
 
 def convert_model(opts: ModelOptions, formats=("savedmodel", "onnx"), out_dir: Path | None = None,
-                  progress: Progress = NULL_PROGRESS):
+                  progress: Progress = NULL_PROGRESS, tftrt=None):
+    """``tftrt``: edgetrt.convert.tftrt.TftrtSettings for tftrt_* formats (defaults when None)."""
     from edgetrt.convert.pipeline import convert
 
     source = resolve_source(opts)
     weights = WeightsChoice.parse(opts.weights)
     result = convert(source, weights, out_dir=out_dir, formats=formats, force=opts.force,
-                     progress=progress.stage, calibration_images=opts.calibration_images)
+                     progress=progress.stage, calibration_images=opts.calibration_images, tftrt=tftrt)
     warning = (result.artifact.manifest.get("weights") or {}).get("warning")
     if warning:
         progress.warn(warning)
     return result
+
+
+def convert_in_container(opts: ModelOptions, tftrt, *, container: str, device_name: str | None,
+                         out: Path | None, dry_run: bool) -> dict:
+    """TF-TRT inside an NGC TensorFlow container: pick the tag, build the docker command, run it
+    unless ``dry_run``. Returns the plan (container facts, warnings, argv, command line)."""
+    import os
+
+    from edgetrt.config import paths
+    from edgetrt.convert import ngc_container as ngc
+    from edgetrt.errors import UsageError
+
+    if container == "auto":
+        if not device_name:
+            raise UsageError("--container auto matches the container's TensorRT to a device: add --device NAME")
+        choice = ngc.pick_container(load_device(device_name).facts.get("tensorrt"), tf_major=2)
+    else:
+        choice = ngc.named_container(container)
+    workdir = Path.cwd()
+    target = out or workdir / "tftrt-artifacts" / Path(opts.model).name
+    inner = ngc.inner_convert_args(
+        opts.model, workdir, target, tftrt, weights=opts.weights, calibration_images=opts.calibration_images,
+        force=opts.force, options={"--alpha": opts.alpha, "--input-size": opts.input_size,
+                                   "--input": list(opts.input_names) or None,
+                                   "--output": list(opts.output_names) or None,
+                                   "--preprocessing": opts.preprocessing})
+    plan = ngc.plan_container_convert(choice, inner, workdir, paths.SOURCE_ROOT, os.getuid(), os.getgid())
+    plan["out"] = str(target)
+    if not dry_run:
+        ngc.run_in_container(plan["command"], choice.image)
+    return plan
 
 
 def artifact_summary(artifact) -> list[dict]:

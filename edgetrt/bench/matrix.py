@@ -114,8 +114,18 @@ def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert
     total = len(models) * len(runs)
     progress.start_steps(total, f"bench on {session.transport.name}")
     for model_opts in models:
+        # TF-TRT needs a TensorRT-enabled TensorFlow on the host; converting it separately keeps
+        # its failure to the tftrt cells instead of the whole model.
+        base_formats = tuple(f for f in formats if not f.startswith("tftrt_"))
+        tftrt_formats = tuple(f for f in formats if f.startswith("tftrt_"))
+        tftrt_error = None
         try:
-            converted = convert_model(model_opts, formats)
+            converted = convert_model(model_opts, base_formats)
+            if tftrt_formats:
+                try:
+                    converted = convert_model(model_opts, base_formats + tftrt_formats)
+                except EdgetrtError as exc:
+                    tftrt_error = f"TF-TRT conversion failed: {exc}" + (f" ({exc.hint})" if exc.hint else "")
         except EdgetrtError as exc:
             for run in runs:
                 cells.append(_failed_cell(model_opts.model, run, "error", f"conversion failed: {exc}"))
@@ -134,6 +144,10 @@ def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert
                                           "seconds": uploaded.transfer.seconds}
         images_on_device = session.store.store_path(tensor.sha256)
         for run in runs:
+            if run.backend == "tftrt" and tftrt_error:
+                cells.append(_failed_cell(model, run, "error", tftrt_error))
+                progress.step_done(f"{model} {run.backend} {run.precision} b{run.batch}: error")
+                continue
             options = dict(backend_options(run.backend), **({"profile": profile} if profile else {}))
             if run.backend == "tensorrt" and run.precision == "int8":
                 # Implicit-INT8 calibration (TensorRT <= 10) when the artifact has no QDQ model.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from edgetrt.config.devices import DeviceSpec
 from edgetrt.errors import UsageError
 
-BACKENDS = ("tf", "onnxruntime", "tensorrt")
+BACKENDS = ("tf", "tftrt", "onnxruntime", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
 
 # Which artifact formats each (backend, precision) needs from the host.
@@ -19,6 +19,9 @@ _FORMATS = {
     ("tensorrt", "fp32"): ("onnx",),
     ("tensorrt", "fp16"): ("onnx",),
     ("tensorrt", "int8"): ("onnx", "onnx_int8"),
+    ("tftrt", "fp32"): ("savedmodel", "tftrt_fp32"),
+    ("tftrt", "fp16"): ("savedmodel", "tftrt_fp16"),
+    ("tftrt", "int8"): ("savedmodel", "tftrt_int8"),
 }
 
 
@@ -95,12 +98,12 @@ def plan_runs(device: DeviceSpec, backends: list[str], precisions: list[str], ba
     for backend in backends:
         for precision in precisions:
             if backend == "tf" and precision != "fp32":
-                # Native TensorFlow has one precision; fp16/int8 TF means a TF-TRT artifact.
+                # Native TensorFlow has one precision; fp16/int8 in TensorFlow is the tftrt backend.
                 continue
             for batch in batches:
                 runs.append(RunSpec(backend, precision, batch))
             formats.extend(_FORMATS.get((backend, precision), ()))
     if not runs:
-        raise UsageError("nothing to run: the tf backend measures fp32 only; add --precision fp32 "
-                         "or another backend")
+        raise UsageError("nothing to run: the tf backend measures fp32 only; add --precision fp32, "
+                         "or use tftrt / onnxruntime / tensorrt for fp16 and int8")
     return runs, warnings, tuple(dict.fromkeys(formats))

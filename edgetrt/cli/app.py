@@ -91,51 +91,21 @@ def convert_cmd(
 
         tftrt = TftrtSettings(precision or "fp16", min_segment_size, workspace, prebuild)
         formats = tuple(f"tftrt_{tftrt.precision}" if f == "tftrt" else f for f in formats)
+    opts = _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, calib_images)
     if container is not None:
-        import os
-
-        from edgetrt.config import paths
-        from edgetrt.convert import ngc_container as ngc
-
-        if container == "auto":
-            if not device:
-                raise UsageError("--container auto matches the container's TensorRT to a device: add --device NAME")
-            from edgetrt.config.devices import load_device
-
-            choice = ngc.pick_container(load_device(device).facts.get("tensorrt"), tf_major=2)
-        else:
-            choice = ngc.named_container(container)
-        workdir = Path.cwd()
-        target = out or workdir / "tftrt-artifacts" / Path(model).name
-        inner = ngc.inner_convert_args(
-            model, workdir, target, tftrt, weights=weights, calibration_images=calib_images, force=force,
-            options={"--alpha": alpha, "--input-size": input_size, "--input": inputs, "--output": outputs,
-                     "--preprocessing": preprocessing})
-        plan = ngc.plan_container_convert(choice, inner, workdir, paths.SOURCE_ROOT, os.getuid(), os.getgid())
-        plan["out"] = str(target)
-        if not dry_run:
-            ngc.run_in_container(plan["command"], choice.image)
+        plan = api.convert_in_container(opts, tftrt, container=container, device_name=device, out=out,
+                                        dry_run=dry_run)
         if json_out:
             render.print_json(plan)
         else:
             for warning in plan["container"]["warnings"]:
-                typer.echo(f"warning: {warning}", err=True)
-            typer.echo(f"# {choice.image}: {choice.note}")
+                render.err.print(f"warning: {warning}", markup=False, highlight=False, soft_wrap=True)
+            typer.echo(f"# {plan['container']['image']}: {plan['container']['note']}")
             typer.echo(plan["command_line"])
         return
     progress = render.RichProgress(enabled=not json_out)
     try:
-        opts = _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, calib_images)
-        if tftrt is not None:
-            # api.convert_model has no TF-TRT settings yet: call the pipeline the same way it does.
-            from edgetrt.convert.pipeline import convert as convert_artifact
-            from edgetrt.zoo.weights import WeightsChoice
-
-            result = convert_artifact(api.resolve_source(opts), WeightsChoice.parse(weights), out_dir=out,
-                                      formats=formats, force=force, progress=progress.stage,
-                                      calibration_images=calib_images, tftrt=tftrt)
-        else:
-            result = api.convert_model(opts, formats=formats, out_dir=out, progress=progress)
+        result = api.convert_model(opts, formats=formats, out_dir=out, progress=progress, tftrt=tftrt)
     finally:
         progress.close()
     report = api.convert_report(result)

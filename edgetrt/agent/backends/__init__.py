@@ -9,6 +9,7 @@ from .base import BackendUnavailable, Runner, UnsupportedPrecision  # noqa: F401
 # name -> "module:Class"; resolved lazily so importing this package imports no runtime.
 RUNNERS = {
     "tf": "tf_runner:TFRunner",
+    "tftrt": "tf_runner:TFTRTRunner",
     "onnxruntime": "onnxrt_runner:OnnxRuntimeRunner",
     "noop": "noop_runner:NoopRunner",
     "tensorrt": "trt_runner:TensorRTRunner",

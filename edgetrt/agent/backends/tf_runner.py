@@ -1,4 +1,4 @@
-"""Native TensorFlow: load the SavedModel and call its serving signature."""
+"""TensorFlow: the native SavedModel (`tf`), or a TF-TRT SavedModel made on the host (`tftrt`)."""
 
 from .base import BackendUnavailable, Runner, UnsupportedPrecision
 
@@ -6,13 +6,14 @@ from .base import BackendUnavailable, Runner, UnsupportedPrecision
 class TFRunner(Runner):
     name = "tf"
 
-    def _activate(self):
+    def _format(self):
         if self.precision not in ("fp32", "native"):
-            # Native TF runs what the graph holds; a TF-TRT SavedModel carries its own precision.
-            fmt = "tftrt_" + self.precision
-        else:
-            fmt = "savedmodel"
-        path = self.artifact_path(fmt)
+            raise UnsupportedPrecision("native TensorFlow runs fp32; for fp16/int8 use the tftrt or "
+                                       "tensorrt backend")
+        return "savedmodel"
+
+    def _activate(self):
+        path = self.artifact_path(self._format())
         try:
             import tensorflow as tf
         except ImportError as exc:
@@ -47,3 +48,32 @@ class TFRunner(Runner):
     def _deactivate(self):
         self._fn = None
         self._loaded = None
+
+
+class TFTRTRunner(TFRunner):
+    """A TF-TRT SavedModel: TRTEngineOps build their engines at the first inference unless the
+    host prebuilt them, so first_run_ms is where TF-TRT's build cost shows."""
+
+    name = "tftrt"
+
+    def _format(self):
+        return "tftrt_" + self.precision
+
+    def _activate(self):
+        TFRunner._activate(self)
+        if not _tensorflow_has_tensorrt(self._tf):
+            # The SavedModel's TRTEngineOps cannot run without TF-TRT: say so rather than crash later.
+            raise UnsupportedPrecision("this device's TensorFlow {} was built without TensorRT (no "
+                                       "TRTEngineOp): use the tensorrt backend".format(self._tf.__version__))
+        self.facts["tftrt"] = True
+
+
+def _tensorflow_has_tensorrt(tf):
+    build_info = getattr(tf.sysconfig, "get_build_info", None)  # TF >= 2.3
+    if build_info is not None:
+        return bool(build_info().get("is_tensorrt_build"))
+    try:  # TF 1.x (JetPack's TF 1.15): the module exists only in TensorRT builds
+        from tensorflow.python.compiler.tensorrt import trt_convert  # noqa: F401
+    except ImportError:
+        return False
+    return True
