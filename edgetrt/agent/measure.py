@@ -144,6 +144,8 @@ def measure(spec, phase):
         # source; there is no first inference of ours to time.
         phase.set("steady")
         result["steady"] = runner.run_benchmark(dict(settings))
+        if spec.get("options", {}).get("profile") and hasattr(runner, "profile_layers"):
+            result["profile"] = runner.profile_layers(None)
         result["facts"] = runner.facts
         if spec.get("images_npy"):
             result["message"] = "no predictions: {} does not return outputs".format(
@@ -172,7 +174,10 @@ def measure(spec, phase):
         phase.set("predictions")
         images = np.load(images_path)
         result["predictions"] = predictions(runner, images, int(settings["topk"]), np)
-    if spec.get("options", {}).get("profile") and hasattr(runner, "end_profiling"):
+    if spec.get("options", {}).get("profile") and hasattr(runner, "profile_layers"):
+        phase.set("profile")
+        result["profile"] = runner.profile_layers(feed)
+    elif spec.get("options", {}).get("profile") and hasattr(runner, "end_profiling"):
         from .profile_ort import parse_ort_profile
 
         trace = runner.end_profiling()

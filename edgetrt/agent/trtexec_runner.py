@@ -166,6 +166,9 @@ def steady_from_summary(parsed, batch, settings):
 class TrtexecBackend(object):
     """The TensorRT runner's trtexec mode: build (cached like the Python path), then benchmark."""
 
+    #: --dumpProfile layers from the last benchmark (None when not profiled)
+    profile_layers = None
+
     def __init__(self, runner, trtexec):
         self.runner = runner
         self.trtexec = trtexec
@@ -255,6 +258,9 @@ class TrtexecBackend(object):
     def benchmark(self, settings):
         """Measure the engine with trtexec; a cached engine that will not load is rebuilt once."""
         argv = benchmark_command(self.trtexec, self.engine_path, self.shapes, settings)
+        if self.runner.options.get("profile"):
+            # A separate profiling run keeps the per-layer timers out of the latency figures.
+            argv += ["--dumpProfile", "--separateProfileRun"]
         self.runner.facts["benchmark_command"] = argv
         try:
             parsed, _ = run_trtexec(argv)
@@ -274,4 +280,5 @@ class TrtexecBackend(object):
             parsed, _ = run_trtexec(argv)
         if parsed["engine_deserialize_time_s"] is not None:
             self.runner.facts["trtexec_deserialize_time_s"] = parsed["engine_deserialize_time_s"]
+        self.profile_layers = parsed.get("layers") or None
         return steady_from_summary(parsed, self.runner.batch, settings)

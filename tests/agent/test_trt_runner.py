@@ -394,3 +394,18 @@ def test_other_backends_are_not_retried(monkeypatch, tmp_path, capsys):
     run = run_job(monkeypatch, tmp_path, capsys, {
         "backend": "onnxruntime", "survives_at": 1 << 20, "options": {"workspace_bytes": 1 << 28}})
     assert run["status"] == "killed" and "retried_after" not in run
+
+
+@pytest.mark.parametrize("version", ["8.2.1.8", "10.3.0.26"])
+def test_profile_layers_through_an_iprofiler_on_the_context(monkeypatch, artifact, tmp_path, version):
+    double.install(monkeypatch, version)
+    runner = make(artifact, tmp_path)
+    runner.activate()
+    profile = runner.profile_layers(feed(), iterations=5)
+    assert profile["source"] == "tensorrt"
+    names = [layer["name"] for layer in profile["layers"]]
+    assert names == [name for name, _ in sorted(double.DOUBLE_LAYER_TIMES_MS, key=lambda x: -x[1])]
+    first = profile["layers"][0]
+    assert first["calls"] == 5
+    assert first["time_ms"] == pytest.approx(dict(double.DOUBLE_LAYER_TIMES_MS)[first["name"]])
+    assert sum(layer["percent"] for layer in profile["layers"]) == pytest.approx(100.0)

@@ -117,7 +117,15 @@ elif "loadEngine" in args:
                          "Serialization (Serialization assertion magicTagRead == kMAGIC_TAG failed."
                          "Magic tag does not match)\\n&&&& FAILED TensorRT.trtexec [TensorRT v8201] # trtexec\\n")
         sys.exit(1)
-    sys.stdout.write(open({load!r}).read())
+    out = open({load!r}).read()
+    if "--dumpProfile" in sys.argv[1:]:
+        # A TensorRT 8.5-style per-layer table (the shape trtexec prints; these rows are the fake's own).
+        out += ("[11/29/2023-16:19:02] [I] === Profile (500 iterations ) ===\\n"
+                "[11/29/2023-16:19:02] [I]      Layer   Time (ms)   Avg. Time (ms)   Median Time (ms)   Time %\\n"
+                "[11/29/2023-16:19:02] [I]      conv1      490.00           0.9800             0.9750     98.0\\n"
+                "[11/29/2023-16:19:02] [I]    softmax       10.00           0.0200             0.0190      2.0\\n"
+                "[11/29/2023-16:19:02] [I]      Total      500.00           1.0000             0.9940    100.0\\n")
+    sys.stdout.write(out)
 '''
 
 
@@ -257,3 +265,16 @@ def test_measure_reports_trtexec_figures_and_no_first_inference(artifact, tmp_pa
     assert result["first_run_ms"] is None and result["first_inference_ms"] is None
     assert result["load_ms"] > 0 and result["facts"]["engine"] == "built"
     assert "--fp16" in fake_trtexec.calls()[0] and "--memPoolSize=workspace:256" in fake_trtexec.calls()[0]
+
+
+def test_profile_adds_a_separate_dumpprofile_run_and_returns_its_layers(artifact, tmp_path, fake_trtexec):
+    runner = make(artifact, tmp_path, fake_trtexec, profile=True)
+    runner.activate()
+    steady = runner.run_benchmark(SETTINGS)
+    assert steady["source"] == "trtexec"
+    bench = fake_trtexec.calls()[1]
+    assert bench[-2:] == ["--dumpProfile", "--separateProfileRun"]
+    profile = runner.profile_layers(None)
+    assert profile["source"] == "trtexec"
+    assert [layer["name"] for layer in profile["layers"]] == ["conv1", "softmax"]
+    assert profile["layers"][0]["percent"] == pytest.approx(98.0)

@@ -116,6 +116,10 @@ def _gated(state, cls_name):
     return Gated
 
 
+#: what the double's execution contexts report to an attached IProfiler (not measurements)
+DOUBLE_LAYER_TIMES_MS = (("conv1 + relu1", 0.30), ("fc", 0.10))
+
+
 def make_tensorrt(state):
     """The ``tensorrt`` module double for ``state.version``."""
     trt = types.ModuleType("tensorrt")
@@ -136,6 +140,12 @@ def make_tensorrt(state):
 
     class ILogger(object):
         pass
+
+    class IProfiler(object):
+        """Subclassed by callers; the double's contexts call report_layer_time per layer."""
+
+        def __init__(self):
+            pass
 
     ILogger.Severity = Severity
 
@@ -444,6 +454,11 @@ def make_tensorrt(state):
             return self._run(self.addresses)
 
         def _run(self, addresses):
+            profiler = getattr(self, "profiler", None)
+            if profiler is not None:
+                # Fixed per-layer times: a DOUBLE's numbers, used only to test the aggregation.
+                for layer, ms in DOUBLE_LAYER_TIMES_MS:
+                    profiler.report_layer_time(layer, ms)
             (in_name, _, _), = [t for t in self.engine.io if t[2]]
             in_shape = self.shapes[in_name]
             data = np.frombuffer(bytes(state.memory[addresses[in_name]]), dtype=np.float32)
@@ -471,7 +486,7 @@ def make_tensorrt(state):
             return ICudaEngine(data)
 
     for name, value in dict(
-            ILogger=ILogger, DataType=DataType, nptype=nptype, Builder=Builder, Runtime=Runtime,
+            ILogger=ILogger, IProfiler=IProfiler, DataType=DataType, nptype=nptype, Builder=Builder, Runtime=Runtime,
             OnnxParser=OnnxParser, NetworkDefinitionCreationFlag=NetworkDefinitionCreationFlag,
             BuilderFlag=BuilderFlag, MemoryPoolType=MemoryPoolType, TensorIOMode=TensorIOMode,
             IInt8EntropyCalibrator2=IInt8EntropyCalibrator2, ICudaEngine=ICudaEngine,

@@ -213,6 +213,39 @@ class TensorRTRunner(Runner):
         """trtexec mode: measure with trtexec; returns the steady block (source "trtexec")."""
         return self._trtexec.benchmark(settings)
 
+    def profile_layers(self, feed, iterations=20, top=15):
+        """Per-layer times, after the timed loop so they do not disturb it.
+
+        Python mode: an IProfiler on the execution context over ``iterations`` inferences.
+        trtexec mode: the --dumpProfile table trtexec printed in its separate profiling run.
+        """
+        if self.measures_itself:
+            layers = self._trtexec.profile_layers or []
+            return {"source": "trtexec", "layers": layers[:top], "nodes": len(layers)}
+        trt = _import_tensorrt()
+        times, calls = {}, {}
+
+        class LayerTimes(trt.IProfiler):
+            def __init__(self):
+                trt.IProfiler.__init__(self)
+
+            def report_layer_time(self, layer_name, ms):
+                times[layer_name] = times.get(layer_name, 0.0) + float(ms)
+                calls[layer_name] = calls.get(layer_name, 0) + 1
+
+        profiler = LayerTimes()
+        self._context.profiler = profiler
+        try:
+            for _ in range(iterations):
+                self._io.infer(feed)
+        finally:
+            self._keep_profiler = profiler  # TensorRT holds a pointer: keep the object alive
+        grand = sum(times.values())
+        layers = [{"name": name, "time_ms": times[name] / calls[name], "calls": calls[name],
+                   "percent": 100.0 * times[name] / grand if grand else 0.0}
+                  for name in sorted(times, key=lambda n: -times[n])]
+        return {"source": "tensorrt", "layers": layers[:top], "nodes": len(layers)}
+
     def _deactivate(self):
         self._io = None
         self._context = None
