@@ -46,6 +46,13 @@ class MeasureOptions:
         return {"warmup_ms": self.warmup_ms, "min_iterations": self.min_iterations,
                 "min_seconds": self.min_seconds, **self.extra}
 
+    def report_settings(self) -> dict:
+        """The method, as recorded in every report."""
+        return {"warmup_ms": self.warmup_ms, "min_iterations": self.min_iterations,
+                "min_seconds": self.min_seconds, "timeout_s": self.timeout_s,
+                "memory_limit_mb": self.memory_limit_mb,
+                "percentiles": "linear interpolation between closest ranks (numpy default)"}
+
 
 def list_models() -> list[dict]:
     from edgetrt.zoo.registry import zoo_listing
@@ -144,11 +151,10 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
            measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
            progress: Progress = NULL_PROGRESS) -> dict:
     """Convert (cached), upload, probe, run; return the report dict."""
-    from edgetrt.device.connect import open_transport, remote_root_for
-    from edgetrt.device.session import DeviceSession
+    from edgetrt.device.connect import open_session, remote_root_for
 
     device = load_device(device_name)
-    remote_root = remote_root_for(device, connect)  # refused here, before any work
+    remote_root_for(device, connect)  # a bad root is refused before converting anything
     backend_list = parse_list(backends, BACKENDS, "backend") or default_backends(device)
     precision_list = parse_list(precisions, PRECISIONS, "precision") or default_precisions(device)
     runs, warnings, formats = plan_runs(device, backend_list, precision_list, parse_batches(batches),
@@ -161,15 +167,14 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
     artifact = converted.artifact
 
     started = time.monotonic()
-    with open_transport(device, connect) as transport:
-        session = DeviceSession(transport, remote_root,
-                                python=None if device.is_local and not connect.host else device.python)
+    with open_session(device, connect) as session:
+        address = session.transport.name
         total = sum(f["bytes"] for f in artifact.files)
-        progress.start_bytes(total, f"uploading to {transport.name}")
+        progress.start_bytes(total, f"uploading to {address}")
         uploaded = session.upload(artifact, progress=progress.advance_bytes)
-        progress.stage(f"probing {transport.name}")
+        progress.stage(f"probing {address}")
         facts = session.probe()
-        progress.start_steps(len(runs), f"measuring on {transport.name}")
+        progress.start_steps(len(runs), f"measuring on {address}")
         results = []
         for run in runs:
             spec = dict(run.to_agent(), artifact_dir=uploaded.remote_dir, **measure.agent_settings(),
@@ -181,21 +186,14 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
         "schema": REPORT_SCHEMA,
         "model": artifact.manifest["model"],
         "weights": artifact.manifest.get("weights"),
-        "device": dict(device_report(device, facts, transport.name, session.root),
+        "device": dict(device_report(device, facts, address, session.root),
                        agent=session.agent_identity()),
         "host": host_facts(),
         "conversion": {"artifact_dir": str(artifact.path), "cached": converted.cached,
                        "seconds": converted.seconds, "formats": artifact.manifest.get("formats")},
         "artifacts": artifact_summary(artifact),
-        "transfer": {"bytes_sent": uploaded.transfer.bytes_sent,
-                     "files_sent": uploaded.transfer.files_sent,
-                     "files_skipped": uploaded.transfer.files_skipped,
-                     "seconds": uploaded.transfer.seconds,
-                     "remote_dir": uploaded.remote_dir},
-        "settings": {"warmup_ms": measure.warmup_ms, "min_iterations": measure.min_iterations,
-                     "min_seconds": measure.min_seconds, "timeout_s": measure.timeout_s,
-                     "memory_limit_mb": measure.memory_limit_mb,
-                     "percentiles": "linear interpolation between closest ranks (numpy default)"},
+        "transfer": dict(uploaded.transfer.to_dict(), remote_dir=uploaded.remote_dir),
+        "settings": measure.report_settings(),
         "warnings": warnings + ([artifact.manifest["weights"]["warning"]]
                                 if (artifact.manifest.get("weights") or {}).get("warning") else []),
         "runs": results,
@@ -249,8 +247,7 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
     from edgetrt.bench.matrix import SCHEMA, ImageSet, run_matrix, timestamp
     from edgetrt.config import paths
     from edgetrt.convert.tf_env import tool_versions
-    from edgetrt.device.connect import open_transport
-    from edgetrt.device.session import DeviceSession
+    from edgetrt.device.connect import open_session
 
     image_set = ImageSet.from_dir(images)
     records = []
@@ -274,10 +271,9 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
                                  formats=fmts, progress=progress)
 
         started = time.monotonic()
-        with open_transport(device, connect) as transport:
-            session = DeviceSession(transport, connect.remote_root or device.remote_root,
-                                    python=None if device.is_local and not connect.host else device.python)
-            progress.stage(f"probing {transport.name}")
+        with open_session(device, connect) as session:
+            address = session.transport.name
+            progress.stage(f"probing {address}")
             facts = session.probe()
             cells, conversions = run_matrix(models, session, device, runs, formats,
                                             convert_model=convert_for, images=image_set,
@@ -288,14 +284,12 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
         record = {
             "schema": SCHEMA,
             "timestamp": timestamp(),
-            "device": device_report(device, facts, transport.name, session.root),
+            "device": device_report(device, facts, address, session.root),
             "host": host_facts(),
             "tools": tool_versions(),
-            "settings": {"warmup_ms": measure.warmup_ms, "min_iterations": measure.min_iterations,
-                         "min_seconds": measure.min_seconds, "timeout_s": measure.timeout_s,
-                         "memory_limit_mb": measure.memory_limit_mb, "profile": profile,
-                         "images": image_set.names(), "backends": backend_list,
-                         "precisions": precision_list, "batches": sorted({r.batch for r in runs})},
+            "settings": dict(measure.report_settings(), profile=profile, images=image_set.names(),
+                             backends=backend_list, precisions=precision_list,
+                             batches=sorted({r.batch for r in runs})),
             "warnings": warnings,
             "conversions": conversions,
             "cells": cells,
@@ -312,13 +306,9 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
 
 def probe_device(device_name: str, connect: ConnectOptions = ConnectOptions()) -> dict:
     """Run the agent's probe on a device; returns its facts."""
-    from edgetrt.device.connect import open_transport
-    from edgetrt.device.session import DeviceSession
+    from edgetrt.device.connect import open_session
 
-    device = load_device(device_name)
-    with open_transport(device, connect) as transport:
-        session = DeviceSession(transport, connect.remote_root or device.remote_root,
-                                python=None if device.is_local and not connect.host else device.python)
+    with open_session(load_device(device_name), connect) as session:
         return session.probe()
 
 

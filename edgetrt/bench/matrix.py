@@ -138,10 +138,7 @@ def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert
         size = artifact.manifest["inputs"][0]["shape"][1]
         tensor = images.tensor_file(size, artifact.manifest["preprocessing"]["mode"], cache_dir)
         uploaded = session.upload(artifact, extra_files=[tensor])
-        conversions[model]["transfer"] = {"bytes_sent": uploaded.transfer.bytes_sent,
-                                          "files_sent": uploaded.transfer.files_sent,
-                                          "files_skipped": uploaded.transfer.files_skipped,
-                                          "seconds": uploaded.transfer.seconds}
+        conversions[model]["transfer"] = uploaded.transfer.to_dict()
         images_on_device = session.store.store_path(tensor.sha256)
         for run in runs:
             if run.backend == "tftrt" and tftrt_error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +55,16 @@ def open_transport(device: DeviceSpec, options: ConnectOptions) -> Transport:
         target = replace(target, key_files=(Path(device.connection.key_file).expanduser(),) + target.key_files)
     return SSHTransport(target, known_hosts=options.known_hosts, trust_new_host=options.trust_new_host,
                         connect_timeout=options.connect_timeout)
+
+
+@contextlib.contextmanager
+def open_session(device: DeviceSpec, options: ConnectOptions):
+    """A :class:`DeviceSession` on the device (checked root, the device's python), closed after."""
+    from edgetrt.device.session import DeviceSession
+
+    root = remote_root_for(device, options)  # refused before anything connects
+    with open_transport(device, options) as transport:
+        # The local device runs the agent with this interpreter (it has the runtimes); over SSH,
+        # with the python the device file names.
+        python = None if device.is_local and not options.host else device.python
+        yield DeviceSession(transport, root, python=python)

@@ -120,6 +120,10 @@ class TransferStats:
     files_skipped: int
     seconds: float
 
+    def to_dict(self) -> dict:
+        return {"bytes_sent": self.bytes_sent, "files_sent": self.files_sent,
+                "files_skipped": self.files_skipped, "seconds": self.seconds}
+
 
 def _check_sha(sha: str) -> str:
     if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
