@@ -1,5 +1,6 @@
 """Exceptions: EdgetrtError is a user-facing failure (one line + hint); InternalError is a bug."""
 
+from __future__ import annotations
 
 class EdgetrtError(Exception):
     """Something the user can fix: bad input, an unreachable host, a missing package.

@@ -10,6 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from typing import Optional
+
 import typer
 
 from edgetrt.diagnose.compat import engine_loads_on
@@ -27,11 +29,11 @@ doctor_app = typer.Typer(
 @doctor_app.command("engine")
 def engine_command(
     file: Path = typer.Argument(..., help="A serialized TensorRT engine (.engine, .plan, .trt)."),
-    device: str | None = typer.Option(None, "--device", help="Device profile name to check the engine against."),
-    device_tensorrt: str | None = typer.Option(
+    device: Optional[str] = typer.Option(None, "--device", help="Device profile name to check the engine against."),
+    device_tensorrt: Optional[str] = typer.Option(
         None, "--device-tensorrt", help="The device's TensorRT version, e.g. 8.2.1.8."
     ),
-    device_cc: str | None = typer.Option(None, "--device-cc", help="The device's GPU compute capability, e.g. 5.3."),
+    device_cc: Optional[str] = typer.Option(None, "--device-cc", help="The device's GPU compute capability, e.g. 5.3."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Read which TensorRT and GPU built an engine; with device facts, say whether it will load.
@@ -149,9 +151,9 @@ def _render_findings(findings: list[Finding]) -> None:
 def device_command(
     name: str = typer.Argument(..., help="Device name (see `edgetrt devices`)."),
     probe: bool = typer.Option(False, "--probe", help="Connect and read the device's real versions."),
-    host: str | None = typer.Option(None, "--host", help="ALIAS or user@addr[:port] (with --probe)."),
-    ssh_config: Path | None = typer.Option(None, "--ssh-config", help="ssh config file."),
-    known_hosts: Path | None = typer.Option(None, "--known-hosts", help="known_hosts file."),
+    host: Optional[str] = typer.Option(None, "--host", help="ALIAS or user@addr[:port] (with --probe)."),
+    ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="ssh config file."),
+    known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="known_hosts file."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Host and device side by side (L4T, JetPack, TensorRT, CUDA, cuDNN, compute capability),

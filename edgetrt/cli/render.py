@@ -133,21 +133,20 @@ def convert_summary(report: dict) -> None:
 def runs_table(report: dict, title: str | None = None) -> None:
     device = report.get("device", {})
     table = Table(title=title or f"{report['model']} on {device.get('name')} ({device.get('address', '')})")
-    for col in ("backend", "precision", "batch", "status", "first run ms", "median ms", "mean ms",
-                "p99 ms", "fps median", "fps mean ± unc.", "jitter", "peak MB", "message"):
+    for col in ("run", "status", "first run ms", "median ms", "p99 ms", "fps ± unc.", "jitter", "peak MB",
+                "message"):
         table.add_column(col, overflow="fold")
     for run in report["runs"]:
         steady = run.get("steady") or {}
         lat, fps = steady.get("latency_ms") or {}, steady.get("fps") or {}
         status = run["status"]
         style = "green" if status == "ok" else "red"
-        table.add_row(run["backend"], run["precision"], str(run["batch"]), f"[{style}]{status}[/]",
+        table.add_row(f"{run['backend']} {run['precision']} b{run['batch']}", f"[{style}]{status}[/]",
                       _fmt(run.get("first_run_ms"), ".1f"), _fmt(lat.get("median"), ".3f"),
-                      _fmt(lat.get("mean"), ".3f"), _fmt(lat.get("p99"), ".3f"),
-                      _fmt(fps.get("median"), ".1f"),
-                      f"{_fmt(fps.get('mean'), '.1f')} ± {_fmt(fps.get('uncertainty'), '.1f')}" if fps else "—",
+                      _fmt(lat.get("p99"), ".3f"),
+                      f"{_fmt(fps.get('median'), '.1f')} ± {_fmt(fps.get('uncertainty'), '.1f')}" if fps else "—",
                       _fmt(fps.get("jitter"), ".1f"), _fmt(run.get("peak_memory_mb"), ".0f"),
-                      run.get("message") or "")
+                      escape(run.get("message") or ""))
     out.print(table)
     transfer = report.get("transfer")
     if transfer:

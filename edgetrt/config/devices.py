@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib.resources
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +52,7 @@ class DeviceSpec:
 
 
 def load_profiles() -> dict[str, dict]:
-    text = importlib.resources.files("edgetrt").joinpath("data/profiles.yaml").read_text()
+    text = paths.data_text("profiles.yaml")
     return yaml.safe_load(text)
 
 

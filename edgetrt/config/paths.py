@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+#: tables kept as data (profiles, release tables); read by path so Python 3.8 works (NGC containers)
+DATA_DIR = PACKAGE_DIR / "data"
+
+
+def data_text(name: str) -> str:
+    return (DATA_DIR / name).read_text(encoding="utf-8")
 #: the repository (or source tree) holding recipes/ and devices/ next to the package
 SOURCE_ROOT = PACKAGE_DIR.parent
 

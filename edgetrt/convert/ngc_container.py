@@ -7,7 +7,6 @@ dry run works without TensorFlow and without Docker.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import shlex
 import shutil
@@ -21,7 +20,7 @@ from edgetrt.errors import ConversionError, EdgetrtError, UsageError
 IMAGE = "nvcr.io/nvidia/tensorflow"
 CONTAINER_WORKDIR = "/work"
 CONTAINER_SRC = "/opt/edgetrt"
-EDGETRT_MIN_PYTHON = (3, 10)
+EDGETRT_MIN_PYTHON = (3, 8)  # the host package; checked with vermin -t=3.8- in the tests
 
 X86_ENGINE_WARNING = (
     "an x86 container's TensorRT engines never load on a Jetson (different GPU and TensorRT build): "
@@ -87,7 +86,9 @@ class ContainerChoice:
 
 
 def load_releases() -> list[ContainerRelease]:
-    text = importlib.resources.files("edgetrt").joinpath("data/ngc_tensorflow.json").read_text()
+    from edgetrt.config.paths import data_text
+
+    text = data_text("ngc_tensorflow.json")
     return [ContainerRelease.from_dict(row) for row in json.loads(text)["releases"]]
 
 
@@ -174,6 +175,14 @@ def container_path(host_path: Path, workdir: Path) -> str:
     return str(PurePosixPath(CONTAINER_WORKDIR, *rel.parts))
 
 
+CONTAINER_DEPS = "/work/.edgetrt-cache/pydeps"
+_INNER_SCRIPT = (
+    f'python -c "import typer, rich, yaml" 2>/dev/null || python -m pip install --quiet '
+    f'--disable-pip-version-check --target {CONTAINER_DEPS} typer rich pyyaml >&2 && '
+    'exec python -m edgetrt "$@"'
+)
+
+
 def docker_command(tag: str, workdir: Path, edgetrt_src: Path, uid: int, gid: int,
                    inner_args: list[str]) -> list[str]:
     """`docker run ... nvcr.io/nvidia/tensorflow:TAG python -m edgetrt ARGS`, one argv item per word."""
@@ -181,12 +190,14 @@ def docker_command(tag: str, workdir: Path, edgetrt_src: Path, uid: int, gid: in
         "docker", "run", "--rm", "--gpus", "all",
         "-v", f"{Path(workdir).resolve()}:{CONTAINER_WORKDIR}", "-w", CONTAINER_WORKDIR,
         "-v", f"{Path(edgetrt_src).resolve()}:{CONTAINER_SRC}:ro",
-        "-e", f"PYTHONPATH={CONTAINER_SRC}",
+        "-e", f"PYTHONPATH={CONTAINER_SRC}:{CONTAINER_DEPS}",
         # -u leaves HOME pointing at a directory the user cannot write; keep caches in the mount.
         "-e", f"HOME={CONTAINER_WORKDIR}", "-e", f"EDGETRT_CACHE={CONTAINER_WORKDIR}/.edgetrt-cache",
         "-u", f"{uid}:{gid}",
         f"{IMAGE}:{tag}",
-        "python", "-m", "edgetrt", *[str(a) for a in inner_args],
+        # The container has TensorFlow and numpy, not edgetrt's CLI libraries: fetch those once into
+        # the mounted cache. The user's arguments reach edgetrt as "$@", never through the shell.
+        "sh", "-c", _INNER_SCRIPT, "edgetrt", *[str(a) for a in inner_args],
     ]
 
 

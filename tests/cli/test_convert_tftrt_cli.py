@@ -76,9 +76,10 @@ def test_dry_run_prints_the_container_command_for_a_nano_without_tensorflow():
     image_at = command.index(container["image"])
     assert command[:5] == ["docker", "run", "--rm", "--gpus", "all"]
     assert command[command.index("-v") + 1] == f"{REPO}:/work"
-    assert f"{REPO}:/opt/edgetrt:ro" in command and "PYTHONPATH=/opt/edgetrt" in command
+    assert f"{REPO}:/opt/edgetrt:ro" in command and "PYTHONPATH=/opt/edgetrt:/work/.edgetrt-cache/pydeps" in command
     assert command[command.index("-u") + 1] == f"{os.getuid()}:{os.getgid()}"
-    assert command[image_at + 1:] == ["python", "-m", "edgetrt", "convert", "mobilenet_v2", "--to", "tftrt",
+    assert command[image_at + 1:image_at + 3] == ["sh", "-c"] and command[image_at + 4] == "edgetrt"
+    assert command[image_at + 5:] == ["convert", "mobilenet_v2", "--to", "tftrt",
                                       "--precision", "fp16", "--min-segment-size", "3", "--weights", "random",
                                       "--out", "/work/tftrt-artifacts/mobilenet_v2"]
     assert doc["command_line"] == shlex.join(command)

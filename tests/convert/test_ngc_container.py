@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -100,9 +101,9 @@ def test_tf2_is_refused_before_the_split_and_unknown_device_is_said():
 
 
 def test_old_python_in_a_container_is_a_warning():
-    row = next(r for r in RELEASES if r.release == "21.10")
-    choice = ngc.pick_container("8.0.3", tf_major=2, releases=[row])
-    assert any("ships Python 3.8, but edgetrt needs Python 3.10+" in w for w in choice.warnings)
+    row = next(r for r in RELEASES if r.python == "3.6")
+    choice = ngc.pick_container(row.tensorrt, tf_major=None, releases=[row])
+    assert any("ships Python 3.6, but edgetrt needs Python 3.8+" in w for w in choice.warnings)
 
 
 def test_docker_command_is_exact_and_quotable(tmp_path):
@@ -113,10 +114,30 @@ def test_docker_command_is_exact_and_quotable(tmp_path):
     command = ngc.docker_command("22.05-tf2-py3", work, src, 1000, 1001, inner)
     assert command == [
         "docker", "run", "--rm", "--gpus", "all", "-v", f"{work}:/work", "-w", "/work",
-        "-v", f"{src}:/opt/edgetrt:ro", "-e", "PYTHONPATH=/opt/edgetrt", "-e", "HOME=/work",
-        "-e", "EDGETRT_CACHE=/work/.edgetrt-cache", "-u", "1000:1001",
-        "nvcr.io/nvidia/tensorflow:22.05-tf2-py3", "python", "-m", "edgetrt", *inner]
+        "-v", f"{src}:/opt/edgetrt:ro", "-e", "PYTHONPATH=/opt/edgetrt:/work/.edgetrt-cache/pydeps",
+        "-e", "HOME=/work", "-e", "EDGETRT_CACHE=/work/.edgetrt-cache", "-u", "1000:1001",
+        "nvcr.io/nvidia/tensorflow:22.05-tf2-py3", "sh", "-c", ngc._INNER_SCRIPT, "edgetrt", *inner]
     assert shlex.split(ngc.command_line(command)) == command
+
+
+def test_the_inner_script_passes_arguments_without_a_shell_seeing_them(tmp_path):
+    """Run the container's inner script for real with sh, python standing in for the image's."""
+    import subprocess
+    import sys
+
+    marker = tmp_path / "pwned"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # `python` inside the container; here it records its argv instead of running edgetrt.
+    (bin_dir / "python").write_text(f"#!/bin/sh\nexec {sys.executable} -c 'import sys, json; "
+                                    f"print(json.dumps(sys.argv[1:]))' \"$@\"\n")
+    (bin_dir / "python").chmod(0o755)
+    hostile = ["convert", f"$(touch {marker})", "a b; touch x", "`id`"]
+    proc = subprocess.run(["sh", "-c", ngc._INNER_SCRIPT, "edgetrt", *hostile], capture_output=True, text=True,
+                          env={"PATH": f"{bin_dir}:/usr/bin:/bin"}, timeout=60)
+    assert not marker.exists()
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert json.loads(lines[-1]) == ["-m", "edgetrt", *hostile]
 
 
 def test_inner_args_map_host_paths_into_the_mount(tmp_path):

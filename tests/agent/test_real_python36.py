@@ -1,0 +1,94 @@
+"""The agent under a real Python 3.6 interpreter (a Jetson Nano's), not only vermin's reading of it.
+
+Uses pyenv's CPython 3.6 when the machine has one (this image does), with numpy 1.19 — the last
+numpy for 3.6 — in a throwaway virtual environment. The agent bundle is the same zipapp that a
+deploy ships.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from edgetrt.device.agent_bundle import build_agent_bundle
+
+
+def _python36():
+    # pyenv's real interpreters, not its shims (a shim fails unless 3.6 is the selected version).
+    roots = {Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser(), Path("/root/.pyenv")}
+    for root in roots:
+        for candidate in sorted(root.glob("versions/3.6*/bin/python3.6")):
+            return str(candidate)
+    found = shutil.which("python3.6")
+    if found and "shims" not in found:
+        return found
+    return None
+
+
+PYTHON36 = _python36()
+pytestmark = pytest.mark.skipif(PYTHON36 is None, reason="no CPython 3.6 on this machine")
+
+
+@pytest.fixture(scope="module")
+def py36(tmp_path_factory):
+    """A Python 3.6 venv with numpy (the one runtime dependency every backend shares)."""
+    venv = tmp_path_factory.mktemp("py36") / "venv"
+    subprocess.run([PYTHON36, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    proc = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "numpy<1.20"],
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        pytest.skip(f"numpy for Python 3.6 could not be installed: {proc.stderr.strip()[-300:]}")
+    return python
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return build_agent_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+def agent(python, bundle, *args, stdin=None):
+    proc = subprocess.run([python, str(bundle.path), *args], input=stdin, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_version_and_probe_on_python36(py36, bundle):
+    version = agent(py36, bundle, "version")
+    assert version["python"].startswith("3.6.")
+    assert version["agent"] == bundle.path.name
+    probe = agent(py36, bundle, "probe")
+    facts = probe["facts"]["facts"]
+    assert facts["python"]["value"].startswith("3.6.")
+    assert facts["mem_total_mb"]["value"] > 0
+
+
+def test_supervised_runs_end_as_they_should_on_python36(py36, bundle, tmp_path):
+    artifact = tmp_path / "artifact"
+    artifact.mkdir()
+    (artifact / "manifest.json").write_text(json.dumps({
+        "formats": {"onnx": "model.onnx", "savedmodel": "saved_model"},
+        "inputs": [{"name": "input", "shape": [-1, 8, 8, 3], "dtype": "float32"}],
+        "outputs": [{"name": "probabilities", "shape": [-1, 4], "dtype": "float32"}]}))
+    job = {"artifact_dir": str(artifact), "runs": [
+        {"backend": "noop", "min_seconds": 0.2, "warmup_ms": 20},
+        {"backend": "tf"},
+        {"backend": "onnxruntime"},
+        {"backend": "tensorrt"},
+        {"backend": "noop", "min_seconds": 60, "timeout_s": 2},
+    ]}
+    doc = agent(py36, bundle, "run", "--job", "-", stdin=json.dumps(job))
+    assert doc["python"].startswith("3.6.")
+    noop, tf, ort, trt, slow = doc["runs"]
+    assert noop["status"] == "ok" and noop["steady"]["iterations"] >= 10
+    assert noop["steady"]["latency_ms"]["median"] < 1.0 and noop["peak_memory_mb"] > 1
+    assert tf["status"] == "error" and "TensorFlow is not installed" in tf["message"]
+    assert ort["status"] == "error" and "onnxruntime is not installed" in ort["message"]
+    assert trt["status"] == "error" and "tensorrt" in trt["message"].lower()
+    assert slow["status"] == "timeout"
