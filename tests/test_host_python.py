@@ -33,9 +33,10 @@ def py38(tmp_path_factory):
     venv = tmp_path_factory.mktemp("py38") / "venv"
     subprocess.run([PYTHON38, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
-    # What the container's inner script installs: edgetrt's CLI libraries, nothing heavy.
+    # The container's inner script adds typer, rich and pyyaml; the image has numpy (paramiko is
+    # here so that every module can be imported below).
     proc = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "typer", "rich",
-                           "pyyaml"], capture_output=True, text=True, timeout=600)
+                           "pyyaml", "numpy", "paramiko"], capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         pytest.skip(f"typer/rich/pyyaml for Python 3.8 could not be installed: {proc.stderr.strip()[-300:]}")
     return python
@@ -57,3 +58,16 @@ def test_cli_and_container_dry_run_on_python38(py38):
     plan = json.loads(run(py38, "convert", "mobilenet_v2", "--to", "tftrt", "--container", "auto", "--device",
                           "nano", "--dry-run", "--json", "--weights", "random"))
     assert plan["command"][:2] == ["docker", "run"]
+
+
+def test_every_host_module_imports_on_python38(py38):
+    code = ("import importlib, pkgutil, edgetrt\n"
+            "names = [m.name for m in pkgutil.walk_packages(edgetrt.__path__, 'edgetrt.')\n"
+            "         if not m.name.endswith('__main__')]\n"
+            "for name in names:\n"
+            "    importlib.import_module(name)\n"
+            "print(len(names))\n")
+    proc = subprocess.run([py38, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout.strip()) > 50
