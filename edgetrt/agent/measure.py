@@ -153,6 +153,7 @@ def measure(spec, phase):
         runner.deactivate()
         result["status"] = "ok"
         return result
+    phase.set("inputs")
     feed = make_inputs(runner.manifest, result["batch"], int(settings["seed"]), np) \
         if backend != "noop" else {"x": np.zeros((result["batch"], 1), dtype=np.float32)}
     phase.set("first_inference")
