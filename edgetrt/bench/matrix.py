@@ -93,16 +93,37 @@ def make_cell(model: str, run: RunSpec, result: dict, artifact, image_names: lis
     }
 
 
-def add_agreement(cells: list[dict], raw: dict) -> None:
-    """Fill each optimized cell's agreement with native TF's predictions on the same images."""
+def add_agreement(cells: list[dict], raw: dict, host_reference: dict | None = None) -> None:
+    """Fill each optimized cell's agreement with native TF's predictions on the same images.
+
+    The reference is the matrix's own tf fp32 cell; failing that, native TF run on the host
+    (``host_reference``: model → predictions), e.g. for a Jetson matrix of TensorRT cells only.
+    """
     for cell in cells:
         if (cell["backend"], cell["precision"]) == REFERENCE:
             continue
         ref = raw.get((cell["model"], *REFERENCE, cell["batch"])) or raw.get((cell["model"], *REFERENCE, 1))
+        label = "tf fp32"
+        if not ref and host_reference:
+            ref, label = host_reference.get(cell["model"]), "tf fp32 on the host"
         mine = raw.get((cell["model"], cell["backend"], cell["precision"], cell["batch"]))
         if ref and mine:
             cell["agreement"] = agreement(ref, mine)
-            cell["agreement"]["reference"] = "tf fp32"
+            cell["agreement"]["reference"] = label
+
+
+def host_reference_predictions(artifact, images_npy: Path, timeout_s: float = 600) -> list | None:
+    """Native TensorFlow's predictions on this host, through the local agent (a separate process)."""
+    import sys
+
+    from edgetrt.agent.supervise import run_supervised
+
+    if not artifact.has_format("savedmodel"):
+        return None
+    spec = {"backend": "tf", "precision": "fp32", "batch": 1, "artifact_dir": str(artifact.path),
+            "images_npy": str(images_npy), "warmup_ms": 0, "min_iterations": 1, "min_seconds": 0}
+    result = run_supervised([sys.executable, "-m", "edgetrt.agent"], spec, timeout_s=timeout_s)
+    return result.get("predictions") if result.get("status") == "ok" else None
 
 
 def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert_model, images: ImageSet,
@@ -110,6 +131,8 @@ def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert
     """Run every cell; return (cells, per-model conversion facts)."""
     cells: list[dict] = []
     raw_predictions: dict = {}
+    host_reference: dict = {}
+    needs_host_reference = not any((r.backend, r.precision) == REFERENCE for r in runs)
     conversions: dict = {}
     total = len(models) * len(runs)
     progress.start_steps(total, f"bench on {session.transport.name}")
@@ -140,6 +163,8 @@ def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert
         uploaded = session.upload(artifact, extra_files=[tensor])
         conversions[model]["transfer"] = uploaded.transfer.to_dict()
         images_on_device = session.store.store_path(tensor.sha256)
+        if needs_host_reference:
+            host_reference[model] = host_reference_predictions(artifact, tensor.path)
         for run in runs:
             if run.backend == "tftrt" and tftrt_error:
                 cells.append(_failed_cell(model, run, "error", tftrt_error))
@@ -162,7 +187,7 @@ def run_matrix(models, session, device, runs: list[RunSpec], formats, *, convert
             if result.get("predictions"):
                 raw_predictions[(model, run.backend, run.precision, run.batch)] = result["predictions"]
             progress.step_done(f"{model} {run.backend} {run.precision} b{run.batch}: {cell['status']}")
-    add_agreement(cells, raw_predictions)
+    add_agreement(cells, raw_predictions, host_reference)
     return cells, conversions
 
 

@@ -36,6 +36,7 @@ class RichProgress(Progress):
         self.enabled = enabled and err.is_terminal
         self._bar: RichBar | None = None
         self._task = None
+        self._steps_left = 0
 
     def _fresh(self, *columns) -> RichBar:
         self.close()
@@ -45,6 +46,10 @@ class RichProgress(Progress):
 
     def stage(self, text):
         if not self.enabled:
+            return
+        if self._steps_left:
+            # A matrix is advancing: note the stage under its bar instead of replacing the bar.
+            self._bar.console.print(f"  {escape(text)} …", highlight=False)
             return
         bar = self._fresh(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         self._task = bar.add_task(text, total=None)
@@ -66,11 +71,13 @@ class RichProgress(Progress):
         bar = self._fresh(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                           MofNCompleteColumn(), TimeElapsedColumn())
         self._task = bar.add_task(text, total=total)
+        self._steps_left = total
 
     def step_done(self, text):
         if self._bar is not None and self._task is not None:
+            self._steps_left = max(0, self._steps_left - 1)
             self._bar.advance(self._task, 1)
-            self._bar.console.print(f"  {text}", highlight=False)
+            self._bar.console.print(f"  {escape(text)}", highlight=False)
 
     def warn(self, text):
         err.print(f"[bold yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
@@ -80,6 +87,7 @@ class RichProgress(Progress):
             self._bar.stop()
             self._bar = None
             self._task = None
+        self._steps_left = 0
 
 
 def _fmt(value, spec=".2f", missing="—"):

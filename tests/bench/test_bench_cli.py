@@ -123,3 +123,13 @@ def test_html_report_of_a_real_run_renders_in_chromium(env, tmp_path):
     with Image.open(shot) as img:
         colours = img.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colours is not None and len(colours) > 50  # text, tables and charts, not a blank page
+
+
+def test_without_a_tf_cell_agreement_is_against_native_tf_on_the_host(env):
+    proc = edgetrt(env, "bench", "mobilenet_v1_0.25_128", "--weights", str(WEIGHTS), "--backend", "onnxruntime",
+                   "--precision", "fp32,int8", "--json", "--duration", "0.2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    cells = {c["precision"]: c for c in json.loads(proc.stdout)["cells"]}
+    assert cells["fp32"]["agreement"]["reference"] == "tf fp32 on the host"
+    assert cells["fp32"]["agreement"]["top1"] == 1.0 and cells["fp32"]["agreement"]["max_abs_diff"] < 1e-4
+    assert cells["int8"]["agreement"]["top1"] * 4 >= 3
