@@ -58,13 +58,21 @@ def _oom_killer_named(pid, since):
     return any(pattern.search(t) for t in texts)
 
 
-def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workdir=None):
+def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workdir=None,
+                   tegrastats_program=None):
     """Run ``entry_cmd + ['measure', ...]`` for ``spec``; return the run's result dict.
 
     ``entry_cmd`` starts this agent (``[python, agent.pyz]`` or ``[python, -m, edgetrt.agent]``).
+    Where ``tegrastats`` exists (a Jetson; or ``tegrastats_program``), it samples the board while
+    the child runs and the result carries its summary under ``"tegrastats"``.
     """
+    from .tegrastats_sampler import TegrastatsSampler, find_tegrastats
+
+    program = find_tegrastats(tegrastats_program)
+    sampler = None
     tmp = tempfile.mkdtemp(prefix="edgetrt-run-", dir=workdir)
     try:
+        sampler = TegrastatsSampler(program).start() if program else None
         spec_path = os.path.join(tmp, "spec.json")
         result_path = os.path.join(tmp, "result.json")
         phase_path = os.path.join(tmp, "phase")
@@ -101,6 +109,7 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
             time.sleep(0.02)
         returncode = -os.WTERMSIG(status_word) if os.WIFSIGNALED(status_word) \
             else os.WEXITSTATUS(status_word)
+        board = sampler.stop() if sampler else None
         proc.returncode = returncode  # reaped by wait4 above; keep Popen from waiting again
         for t in readers:
             t.join(5)
@@ -130,12 +139,16 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
             result["status"] = "error"
         result["peak_memory_mb"] = peak_mb if peak_mb is not None else result.get("peak_memory_mb")
         result["wall_s"] = wall_s
+        if board:
+            result["tegrastats"] = board
         result["exit"] = {"returncode": returncode, "phase": phase,
                           "memory_limit_mb": memory_limit_mb, "timeout_s": timeout_s}
         if result["status"] != "ok":
             result["stderr_tail"] = stderr_text.strip().splitlines()[-20:]
         return result
     finally:
+        if sampler is not None:
+            sampler.stop()  # no-op when already stopped; never leave tegrastats running
         shutil.rmtree(tmp, ignore_errors=True)
 
 

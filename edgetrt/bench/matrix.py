@@ -90,6 +90,7 @@ def make_cell(model: str, run: RunSpec, result: dict, artifact, image_names: lis
         "profile": result.get("profile"),
         "facts": facts,
         "harness_overhead_us": result.get("harness_overhead_us"),
+        "tegrastats": result.get("tegrastats"),
     }
 
 

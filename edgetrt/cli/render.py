@@ -156,6 +156,13 @@ def runs_table(report: dict, title: str | None = None) -> None:
                       _fmt(fps.get("jitter"), ".1f"), _fmt(run.get("peak_memory_mb"), ".0f"),
                       escape(run.get("message") or ""))
     out.print(table)
+    for run in report["runs"]:
+        board = run.get("tegrastats")
+        if board:
+            out.print(f"{run['backend']} {run['precision']} b{run['batch']}: board RAM peak "
+                      f"{_fmt(board.get('ram_used_peak_mb'), '.0f')}/{_fmt(board.get('ram_total_mb'), '.0f')} MB, "
+                      f"GPU load mean {_fmt(board.get('gpu_load_mean_pct'), '.0f')}% "
+                      f"(peak {_fmt(board.get('gpu_load_peak_pct'), '.0f')}%), tegrastats", highlight=False)
     transfer = report.get("transfer")
     if transfer:
         out.print(f"transfer: {transfer['bytes_sent']:,} bytes sent, {transfer['files_sent']} files sent, "
