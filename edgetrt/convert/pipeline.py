@@ -37,22 +37,33 @@ class ConvertResult:
     seconds: float
 
 
-def cache_key(source: ModelSource, weights: WeightsChoice, formats, extra: dict | None = None) -> str:
+def cache_key(source: ModelSource, weights: WeightsChoice) -> str:
+    """What the artifact is made from: the model (a user file or directory by content), the
+    weights, the recipe and the tool versions. Formats are not in it: one directory per model
+    grows the formats asked of it."""
     material = {
         "edgetrt": __version__,
         "source": source.to_dict(),
         "weights": {"mode": weights.mode,
                     "sha256": sha256_file(weights.path) if weights.path else None},
-        "formats": sorted(formats),
         "tools": tool_versions(),
-        "extra": extra or {},
     }
     if source.path and source.path.is_file():
         material["file_sha256"] = sha256_file(source.path)
+    elif source.path and source.path.is_dir():
+        material["tree_sha256"] = _tree_digest(source.path)
     if source.request:
         material["recipe"] = Path(source.request.recipe.source).read_text()
     blob = json.dumps(material, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
+
+
+def _tree_digest(root: Path) -> str:
+    """A SavedModel directory by content (every file's relative path and hash)."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(file.relative_to(root).as_posix().encode() + b"\0" + sha256_file(file).encode())
+    return digest.hexdigest()
 
 
 def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None = None,
@@ -79,9 +90,9 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
     if source.kind == "onnx":
         formats = tuple(f for f in formats if f != "savedmodel")
     started = time.monotonic()
-    # The key names the model and its weights, not the formats: one directory per model grows
-    # the formats asked of it, so `deploy --backend onnxruntime` reuses what `deploy` converted.
-    key = cache_key(source, weights, ())
+    # One directory per model grows the formats asked of it, so `deploy --backend onnxruntime`
+    # reuses what `deploy` converted.
+    key = cache_key(source, weights)
     calibration = _dir_digest(calibration_images) if "onnx_int8" in formats else None
     target = Path(out_dir) if out_dir else paths.cache_home() / "artifacts" / f"{source.name}-{key[:16]}"
     if (target / "manifest.json").is_file():

@@ -66,3 +66,20 @@ def test_frozen_graph(tiny_keras, tmp_path):
     source = resolve_source(str(pb), input_names=["images:0"], output_names=[out_name])
     art = convert(source, WeightsChoice.parse("auto"), out_dir=tmp_path / "f").artifact
     _check_onnx_matches(art, model)
+
+
+def test_a_changed_savedmodel_directory_is_converted_again(tiny_keras, tmp_path, monkeypatch):
+    from edgetrt.convert.tf_export import save_savedmodel, serving_module
+
+    monkeypatch.setenv("EDGETRT_CACHE", str(tmp_path / "cache"))
+    model, _ = tiny_keras
+    save_savedmodel(serving_module(model, (32, 32, 3)), tmp_path / "sm")
+    first = convert(resolve_source(str(tmp_path / "sm")), WeightsChoice.parse("auto"), formats=("onnx",))
+    again = convert(resolve_source(str(tmp_path / "sm")), WeightsChoice.parse("auto"), formats=("onnx",))
+    assert again.cached and again.artifact.path == first.artifact.path
+    import keras
+
+    retrained = keras.models.clone_model(model)  # same architecture, fresh weights
+    save_savedmodel(serving_module(retrained, (32, 32, 3)), tmp_path / "sm")
+    changed = convert(resolve_source(str(tmp_path / "sm")), WeightsChoice.parse("auto"), formats=("onnx",))
+    assert not changed.cached and changed.artifact.path != first.artifact.path
