@@ -49,10 +49,6 @@ class Artifact:
     def files(self) -> list[dict]:
         return self.manifest["files"]
 
-    @property
-    def manifest_sha256(self) -> str:
-        return sha256_file(self.path / MANIFEST)
-
     def has_format(self, fmt: str) -> bool:
         return fmt in self.manifest.get("formats", {})
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -250,7 +249,3 @@ def _serving_module_for(source: ModelSource, weights: WeightsChoice):
     else:  # pragma: no cover - resolve_source only makes the kinds above
         raise UsageError(f"cannot convert a {source.kind} source")
     return module, shape, file_weights
-
-
-def remove_artifact(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

@@ -44,16 +44,6 @@ def function_to_onnx(fn, input_signature, out_path: Path, opset: int = ONNX_OPSE
         raise ConversionError(f"tf2onnx could not convert the model: {_one_line(exc)}") from exc
 
 
-def graphdef_to_onnx(graph_def, input_names, output_names, out_path: Path, opset: int = ONNX_OPSET) -> None:
-    tf2onnx = import_tf2onnx()
-    try:
-        tf2onnx.convert.from_graph_def(graph_def, input_names=list(input_names),
-                                       output_names=list(output_names), opset=opset,
-                                       output_path=str(out_path))
-    except Exception as exc:  # noqa: BLE001
-        raise ConversionError(f"tf2onnx could not convert the frozen graph: {_one_line(exc)}") from exc
-
-
 def onnx_io(path: Path) -> tuple[list[dict], list[dict]]:
     """Input and output names/shapes/dtypes of an ONNX model (-1 for dynamic dimensions)."""
     onnx = import_onnx()

@@ -42,15 +42,6 @@ class CommandResult:
         return "\n".join(text[-lines:])
 
 
-class CommandFailed(TransportError):
-    """A device command exited non-zero; carries its :class:`CommandResult`."""
-
-    def __init__(self, result: CommandResult, what: str):
-        tail = result.stderr_tail(1)
-        super().__init__(f"{what} failed (exit {result.exit_code})" + (f": {tail}" if tail else ""))
-        self.result = result
-
-
 class Transport(abc.ABC):
     """Operations on one device. Paths are device paths (absolute, POSIX)."""
 
