@@ -14,7 +14,6 @@ tegrastats reports as -256C is absent and becomes None.
 
 import re
 
-
 _TIMESTAMP = re.compile(r"^(?P<ts>\d\d-\d\d-\d{4} \d\d:\d\d:\d\d)\s+")
 _RAM = re.compile(r"\bRAM (?P<used>\d+)/(?P<total>\d+)MB(?: \(lfb (?P<blocks>\d+)x(?P<size>\d+)MB\))?")
 _SWAP = re.compile(r"\bSWAP (?P<used>\d+)/(?P<total>\d+)MB(?: \(cached (?P<cached>\d+)MB\))?")
