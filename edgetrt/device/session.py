@@ -92,8 +92,9 @@ class DeviceSession:
         return self.call_agent(["probe"], timeout=120)["facts"]
 
     def run(self, spec: dict, timeout_s: float, memory_limit_mb: int | None = None) -> dict:
+        # The measuring child's scratch files stay inside the edgetrt root (store.ensure_files made tmp/).
         job = {"runs": [dict(spec, timeout_s=timeout_s, memory_limit_mb=memory_limit_mb)],
-               "workdir": None}
+               "workdir": posixpath.join(self.root, "tmp")}
         # The agent enforces timeout_s on the measuring child; allow it time to report after that.
         doc = self.call_agent(["run", "--job", "-"], stdin=json.dumps(job).encode(),
                               timeout=timeout_s + 120)
