@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -82,28 +82,58 @@ def test_a_failing_cell_does_not_stop_the_matrix_and_shows_in_markdown(env):
     assert status["tf"] in csv.stdout
 
 
-def _burn_cpu(seconds):
-    code = "import time\nend = time.time() + %f\nwhile time.time() < end: pass\n" % seconds
-    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(2 * (os.cpu_count() or 2))]
+@contextlib.contextmanager
+def cpu_quota(fraction):
+    """A CPU cgroup (v1 or v2) limited to ``fraction`` of one CPU; yields the shell prefix that puts a
+    command in it. The scheduler then throttles the run for real, whatever else the machine does."""
+    import uuid
+
+    name = f"edgetrt-cpu-{uuid.uuid4().hex[:8]}"
+    # A short period (4 ms for a quarter; the quota's floor is 1 ms) throttles every inference that needs more
+    # CPU than one quota, not only the few that straddle a long period's boundary.
+    period = int(1000 / fraction)
+    v1 = Path("/sys/fs/cgroup/cpu")
+    v2 = Path("/sys/fs/cgroup/unified") if Path("/sys/fs/cgroup/unified/cgroup.controllers").exists() \
+        else Path("/sys/fs/cgroup")
+    try:
+        if (v1 / "cpu.cfs_quota_us").exists():
+            group = v1 / name
+            group.mkdir()
+            (group / "cpu.cfs_period_us").write_text(str(period))
+            (group / "cpu.cfs_quota_us").write_text(str(int(period * fraction)))
+        elif "cpu" in (v2 / "cgroup.controllers").read_text().split():
+            group = v2 / name
+            group.mkdir()
+            (group / "cpu.max").write_text(f"{int(period * fraction)} {period}")
+        else:
+            pytest.skip("no CPU cgroup controller on this machine")
+    except OSError as exc:
+        pytest.skip(f"cannot make a CPU cgroup here: {exc}")
+    try:
+        yield ["sh", "-c", f'echo $$ > "{group}/cgroup.procs" && exec "$0" "$@"']
+    finally:
+        try:
+            group.rmdir()
+        except OSError:
+            pass
 
 
 def test_compare_flags_a_deliberately_slowed_run(env):
-    # MobileNet v2 (about 4 ms an inference here) spans scheduler time slices, so CPU contention
-    # slows its median for real; a 0.3 ms model mostly runs between preemptions and would not show it.
+    # MobileNet v2 needs several ms of CPU an inference, several times the 1 ms quota below.
     args = ("bench", "mobilenet_v2", "--weights", "random", "--backend", "onnxruntime", "--json",
-            "--duration", "1.5")
+            "--duration", "1")
     first = json.loads(edgetrt(env, *args).stdout)
-    burners = _burn_cpu(60)
-    try:
-        time.sleep(0.5)
-        second = json.loads(edgetrt(env, *args).stdout)
-    finally:
-        for p in burners:
-            p.kill()
+    # The same bench again with a quarter of one CPU: every inference waits for the scheduler's quota.
+    with cpu_quota(0.25) as inside:
+        proc = subprocess.run([*inside, sys.executable, "-m", "edgetrt", *args], capture_output=True, text=True,
+                              env=env, cwd=REPO, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    second = json.loads(proc.stdout)
     proc = edgetrt(env, "report", "--compare", first["run_id"], "--compare", second["run_id"], "--json")
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)["comparison"]
     assert rows and rows[0]["verdict"] == "regression", rows
+    print("throttled / unthrottled median latency:", rows[0].get("latency_ratio") or rows[0])
     text = edgetrt(env, "report", "--compare", first["run_id"], "--compare", second["run_id"]).stdout
     assert "slower" in text
 
