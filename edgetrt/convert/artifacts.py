@@ -6,7 +6,6 @@ nothing behind that a later deploy could pick up.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -15,17 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgetrt.errors import ModelFileError
+from edgetrt.hashing import sha256_file
 
 MANIFEST = "manifest.json"
 SCHEMA = "edgetrt.artifact/1"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def list_files(root: Path) -> list[dict]:

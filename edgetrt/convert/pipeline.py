@@ -21,7 +21,8 @@ from edgetrt.convert.artifacts import Artifact, ArtifactWriter
 from edgetrt.convert.sources import ModelSource
 from edgetrt.convert.tf_env import tool_versions
 from edgetrt.errors import ModelFileError, UsageError
-from edgetrt.zoo.weights import WeightsChoice, sha256_file
+from edgetrt.hashing import sha256_file, tree_sha256
+from edgetrt.zoo.weights import WeightsChoice
 
 Progress = Callable[[str], None]
 DEFAULT_FORMATS = ("savedmodel", "onnx")
@@ -50,19 +51,11 @@ def cache_key(source: ModelSource, weights: WeightsChoice) -> str:
     if source.path and source.path.is_file():
         material["file_sha256"] = sha256_file(source.path)
     elif source.path and source.path.is_dir():
-        material["tree_sha256"] = _tree_digest(source.path)
+        material["tree_sha256"] = tree_sha256(source.path)
     if source.request:
         material["recipe"] = Path(source.request.recipe.source).read_text()
     blob = json.dumps(material, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()
-
-
-def _tree_digest(root: Path) -> str:
-    """A SavedModel directory by content (every file's relative path and hash)."""
-    digest = hashlib.sha256()
-    for file in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(file.relative_to(root).as_posix().encode() + b"\0" + sha256_file(file).encode())
-    return digest.hexdigest()
 
 
 def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None = None,
@@ -92,7 +85,7 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
     # One directory per model grows the formats asked of it, so `deploy --backend onnxruntime`
     # reuses what `deploy` converted.
     key = cache_key(source, weights)
-    calibration = _dir_digest(calibration_images) if "onnx_int8" in formats else None
+    calibration = _calibration_digest(calibration_images) if "onnx_int8" in formats else None
     target = Path(out_dir) if out_dir else paths.cache_home() / "artifacts" / f"{source.name}-{key[:16]}"
     if (target / "manifest.json").is_file():
         try:
@@ -151,14 +144,9 @@ def _convert_tftrt_into(work: Path, manifest: dict, wanted: dict, say, calibrati
         manifest.setdefault("tftrt", {})[precision] = result
 
 
-def _dir_digest(directory: Path | None) -> str | None:
-    if not directory:
-        return None
-    digest = hashlib.sha256()
-    for file in sorted(Path(directory).glob("*")):
-        if file.is_file():
-            digest.update(file.name.encode() + sha256_file(file).encode())
-    return digest.hexdigest()
+def _calibration_digest(directory: Path | None) -> str | None:
+    """The calibration images by content (the top level: what image_files() reads)."""
+    return tree_sha256(Path(directory), "*") if directory else None
 
 
 def _convert_into(work: Path, source: ModelSource, weights: WeightsChoice, formats, say,
@@ -195,7 +183,7 @@ def _convert_into(work: Path, source: ModelSource, weights: WeightsChoice, forma
         manifest["int8"] = quantize_qdq(work / "model.onnx", work / "model.int8.onnx",
                                         calibration_images, source.preprocessing,
                                         weights_kind=manifest["weights"]["kind"])
-        manifest["int8"]["calibration_digest"] = _dir_digest(calibration_images)
+        manifest["int8"]["calibration_digest"] = _calibration_digest(calibration_images)
         manifest["formats"]["onnx_int8"] = "model.int8.onnx"
     if "onnx" in manifest["formats"]:
         inputs, outputs = tf_export.onnx_io(work / "model.onnx")

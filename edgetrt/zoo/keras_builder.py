@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from edgetrt.errors import ConversionError, ModelFileError
 from edgetrt.zoo.registry import ModelRequest
-from edgetrt.zoo.weights import WeightsChoice, check_hdf5, sha256_file
+from edgetrt.hashing import sha256_file
+from edgetrt.zoo.weights import WeightsChoice, check_hdf5
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,14 +29,6 @@ class WeightsChoice:
             raise UsageError(f"--weights {value!r}: no such file",
                              hint="use imagenet, random, auto, or a path to a Keras .h5 weights file")
         return cls("file", path)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def check_hdf5(path: Path) -> None:
