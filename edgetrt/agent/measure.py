@@ -201,31 +201,19 @@ def main(argv):
     try:
         result = measure(spec, phase)
     except MemoryError:
-        result = _failed(spec, "oom", "MemoryError: the process ran out of memory")
+        result = outcome.failed_result(spec, "oom", "MemoryError: the process ran out of memory")
     except (BackendUnavailable, UnsupportedPrecision) as exc:
-        result = _failed(spec, "error", str(exc))
+        result = outcome.failed_result(spec, "error", str(exc))
     except Exception as exc:  # a runtime's own error: classify its text, keep the trace on stderr
         traceback.print_exc()
         text = "{}: {}".format(type(exc).__name__, exc)
-        result = _failed(spec, outcome.classify_exception_text(text), _one_line(text))
+        result = outcome.failed_result(spec, outcome.classify_exception_text(text), _one_line(text))
     result["peak_memory_mb"] = peak_rss_mb()
     tmp = result_path + ".tmp"
     with open(tmp, "w") as fh:
         json.dump(result, fh)
     os.rename(tmp, result_path)
     return 0
-
-
-def _failed(spec, status, message):
-    return {
-        "backend": spec.get("backend"),
-        "precision": spec.get("precision", "fp32"),
-        "batch": int(spec.get("batch") or 1),
-        "status": status,
-        "first_run_ms": None,
-        "steady": None,
-        "message": message,
-    }
 
 
 def _one_line(text, limit=400):

@@ -39,6 +39,19 @@ _INCOMPATIBLE_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
 )]
 
 
+def failed_result(spec, status, message):
+    """The result of a run that produced no measurement: the report's keys, figures empty."""
+    return {
+        "backend": spec.get("backend"),
+        "precision": spec.get("precision", "fp32"),
+        "batch": int(spec.get("batch") or 1),
+        "status": status,
+        "first_run_ms": None,
+        "steady": None,
+        "message": message,
+    }
+
+
 def text_says_oom(text):
     return any(p.search(text or "") for p in _OOM_PATTERNS)
 

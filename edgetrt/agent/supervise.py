@@ -125,16 +125,9 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
         if result is None:
             oom_killer = returncode == -signal.SIGKILL and _oom_killer_named(proc.pid, started)
             status = outcome.classify_exit(returncode, stderr_text, timed_out, oom_killer)
-            result = {
-                "backend": spec.get("backend"),
-                "precision": spec.get("precision", "fp32"),
-                "batch": int(spec.get("batch") or 1),
-                "status": status,
-                "first_run_ms": None,
-                "steady": None,
-                "message": _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer,
-                                     memory_limit_mb),
-            }
+            result = outcome.failed_result(
+                spec, status, _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer,
+                                        memory_limit_mb))
         elif result.get("status") not in outcome.STATUSES:
             result["status"] = "error"
         result["peak_memory_mb"] = peak_mb if peak_mb is not None else result.get("peak_memory_mb")
