@@ -13,7 +13,7 @@ import html
 import io
 
 from edgetrt.bench.compare import change_text
-from edgetrt.bench.report_tables import (Grid, failed, failure_notes, prediction_lines, settings_line,
+from edgetrt.bench.report_tables import (Grid, failed, failure_notes, prediction_block, settings_line,
                                          steady_value, tables, title_of)
 from edgetrt.errors import MissingDependencyError
 
@@ -221,15 +221,10 @@ def _record_section(record: dict) -> str:
         parts.append(f"<h2>{html.escape(table.title)}</h2>")
         parts.append(_table_html(table.header, table.rows))
         parts += [f'<p class="note">{html.escape(n)}</p>' for n in table.notes]
-    predictions = prediction_lines(record)
+    predictions = prediction_block(record)
     if predictions:
         parts.append("<h2>Predictions (top-5, probability)</h2>")
-        block = []
-        for model, image, rows in predictions:
-            block.append(f"{model} — {image}")
-            width = max(len(label) for label, _ in rows)
-            block += [f"  {label.ljust(width)}  [{names}]" for label, names in rows]
-        parts.append("<pre>" + html.escape("\n".join(block)) + "</pre>")
+        parts.append("<pre>" + html.escape(predictions) + "</pre>")
     notes = failure_notes(record)
     if notes:
         parts.append("<h2>Cells that did not finish</h2><ul>"

@@ -246,6 +246,16 @@ def prediction_lines(record: dict) -> list[tuple[str, str, list[tuple[str, str]]
     return out
 
 
+def prediction_block(record: dict) -> str | None:
+    """The predictions side by side as plain text, the way the seed prints them (None if none)."""
+    block = []
+    for model, image, rows in prediction_lines(record):
+        block.append(f"{model} — {image}")
+        width = max(len(label) for label, _ in rows)
+        block += [f"  {label.ljust(width)}  [{names}]" for label, names in rows]
+    return "\n".join(block) if block else None
+
+
 def title_of(record: dict) -> str:
     device = record.get("device") or {}
     name = device.get("name") or "unknown device"
@@ -291,15 +301,10 @@ def markdown(record: dict) -> str:
         parts.append(f"## {table.title}")
         parts.append(markdown_table(table.header, table.rows))
         parts += [f"_{note}_" for note in table.notes]
-    predictions = prediction_lines(record)
+    predictions = prediction_block(record)
     if predictions:
         parts.append("## Predictions (top-5, probability)")
-        block = []
-        for model, image, rows in predictions:
-            block.append(f"{model} — {image}")
-            width = max(len(label) for label, _ in rows)
-            block += [f"  {label.ljust(width)}  [{names}]" for label, names in rows]
-        parts.append("```\n" + "\n".join(block) + "\n```")
+        parts.append("```\n" + predictions + "\n```")
     notes = failure_notes(record)
     if notes:
         parts.append("## Cells that did not finish")
