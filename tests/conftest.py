@@ -14,6 +14,19 @@ SHARED_DATA = SHARED / "data"
 SHARED_FIXTURES = SHARED / "fixtures"
 
 
+def pyenv_python(version: str) -> str | None:
+    """pyenv's real CPython ``version`` (e.g. "3.6"), not its shim (a shim fails unless that version
+    is the selected one); None when this machine has none."""
+    import shutil
+
+    roots = {Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser(), Path("/root/.pyenv")}
+    for root in roots:
+        for candidate in sorted(root.glob(f"versions/{version}.*/bin/python{version}")):
+            return str(candidate)
+    found = shutil.which(f"python{version}")
+    return found if found and "shims" not in found else None
+
+
 def manifest_rows(path: Path) -> list[dict]:
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))

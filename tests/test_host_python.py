@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from .conftest import pyenv_python  # noqa: TID252
+
 REPO = Path(__file__).resolve().parents[1]
 ENGINE = REPO.parent / "shared" / "fixtures" / "engines" / "A08_guorbit_trt8.2.1.8_JetsonNano.engine"
 
 
-def _python38():
-    roots = {Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser(), Path("/root/.pyenv")}
-    for root in roots:
-        for candidate in sorted(root.glob("versions/3.8*/bin/python3.8")):
-            return str(candidate)
-    found = shutil.which("python3.8")
-    return found if found and "shims" not in found else None
-
-
-PYTHON38 = _python38()
+PYTHON38 = pyenv_python("3.8")
 pytestmark = pytest.mark.skipif(PYTHON38 is None, reason="no CPython 3.8 on this machine")
 
 

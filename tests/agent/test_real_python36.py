@@ -8,29 +8,15 @@ deploy ships.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from edgetrt.device.agent_bundle import build_agent_bundle
 
+from ..conftest import pyenv_python  # noqa: TID252
 
-def _python36():
-    # pyenv's real interpreters, not its shims (a shim fails unless 3.6 is the selected version).
-    roots = {Path(os.environ.get("PYENV_ROOT", "~/.pyenv")).expanduser(), Path("/root/.pyenv")}
-    for root in roots:
-        for candidate in sorted(root.glob("versions/3.6*/bin/python3.6")):
-            return str(candidate)
-    found = shutil.which("python3.6")
-    if found and "shims" not in found:
-        return found
-    return None
-
-
-PYTHON36 = _python36()
+PYTHON36 = pyenv_python("3.6")
 pytestmark = pytest.mark.skipif(PYTHON36 is None, reason="no CPython 3.6 on this machine")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from sshd_server import SSHServer, ssh_transport, sshd_missing_reason  # noqa: E402
+from sshd_server import SSHServer, fresh_sshd, ssh_transport, sshd, _no_ssh_agent  # noqa: E402,F401
 
 from edgetrt.device.transport import LocalTransport, Transport  # noqa: E402
 
@@ -40,43 +40,6 @@ class Device:
 
     def readlink(self, path: str) -> str:
         return os.readlink(path)
-
-
-def _require_sshd():
-    reason = sshd_missing_reason()
-    if reason:
-        pytest.skip(f"SSH tests need a real OpenSSH server: {reason}")
-
-
-@pytest.fixture(autouse=True)
-def _no_ssh_agent(monkeypatch):
-    # Tests offer exactly the keys they name; a developer's agent must not change outcomes.
-    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
-
-
-@pytest.fixture(scope="session")
-def sshd(tmp_path_factory):
-    """One sshd for the whole session (read-only use: do not stop it or edit its files)."""
-    _require_sshd()
-    server = SSHServer.start(tmp_path_factory.mktemp("sshd"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def fresh_sshd(tmp_path):
-    """An sshd of this test's own, free to stop, restart or re-key."""
-    _require_sshd()
-    servers = []
-
-    def start(**kwargs):
-        server = SSHServer.start(tmp_path / f"sshd{len(servers)}", **kwargs)
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture(params=["local", "ssh"])

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 SSHD = Path("/usr/sbin/sshd")
 LOOPBACK = "127.0.0.1"
 
@@ -174,3 +176,42 @@ def ssh_transport(server, key=None, **kwargs):
     kwargs.setdefault("system_known_hosts", None)
     kwargs.setdefault("connect_timeout", 5)
     return SSHTransport(ssh_target(server, key), **kwargs)
+
+
+# ---- pytest fixtures, imported by tests/device/conftest.py and tests/deploy/conftest.py ----------
+
+def require_sshd():
+    reason = sshd_missing_reason()
+    if reason:
+        pytest.skip(f"SSH tests need a real OpenSSH server: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _no_ssh_agent(monkeypatch):
+    # Tests offer exactly the keys they name; a developer's agent must not change outcomes.
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """One sshd for the whole session (read-only use: do not stop it or edit its files)."""
+    require_sshd()
+    server = SSHServer.start(tmp_path_factory.mktemp("sshd"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_sshd(tmp_path):
+    """sshd servers of this test's own, free to stop, restart or re-key; all stopped afterwards."""
+    require_sshd()
+    servers = []
+
+    def start(**kwargs):
+        server = SSHServer.start(tmp_path / f"sshd{len(servers)}", **kwargs)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
