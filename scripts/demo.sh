@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[tf]'
+.venv/bin/pip install -q -e '.[tf,report]'
 .venv/bin/edgetrt deploy mobilenet_v2 --device local "$@"

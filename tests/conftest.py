@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-SHARED_DATA = SHARED / "data"
-SHARED_FIXTURES = SHARED / "fixtures"
+# Real data the tests use, copied into the repository with its provenance (tests/data/MANIFEST.tsv,
+# tests/fixtures/README.md): a fresh clone needs nothing beside it.
+DATA = REPO / "tests" / "data"
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 def pyenv_python(version: str) -> str | None:
@@ -33,10 +34,9 @@ def manifest_rows(path: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not (SHARED_DATA / "MANIFEST.tsv").is_file():
-        pytest.skip(f"real weights and photos not found at {SHARED_DATA}")
-    return SHARED_DATA
+def real_data() -> Path:
+    """tests/data: real pretrained weights, their MANIFEST.tsv, and real photos under images/."""
+    return DATA
 
 
 @pytest.fixture(scope="session", autouse=True)

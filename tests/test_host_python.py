@@ -13,7 +13,7 @@ import pytest
 from .conftest import pyenv_python  # noqa: TID252
 
 REPO = Path(__file__).resolve().parents[1]
-ENGINE = REPO.parent / "shared" / "fixtures" / "engines" / "A08_guorbit_trt8.2.1.8_JetsonNano.engine"
+ENGINE = REPO / "tests" / "fixtures" / "engines" / "A08_guorbit_trt8.2.1.8_JetsonNano.engine"
 
 
 PYTHON38 = pyenv_python("3.8")

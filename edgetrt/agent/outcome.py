@@ -1,7 +1,7 @@
 """How a measurement ended: one status word per run, decided from exit status and error text.
 
 Statuses: ok, oom, killed, timeout, crashed, incompatible, error.
-The text patterns come from real failures (see tests/fixtures and shared/fixtures/errors): CUDA,
+The text patterns come from real failures (see tests/fixtures and tests/fixtures/errors): CUDA,
 TensorRT and TensorFlow each word "out of memory" differently.
 """
 

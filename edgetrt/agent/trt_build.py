@@ -20,7 +20,7 @@ from . import outcome
 
 DEFAULT_WORKSPACE_BYTES = 256 << 20  # a Jetson Nano shares 4 GB between CPU and GPU
 
-# Real build-time OOM wordings beyond outcome's patterns (shared/fixtures/errors B67, TRT 8 logs).
+# Real build-time OOM wordings beyond outcome's patterns (tests/fixtures/errors B67, TRT 8 logs).
 _BUILD_OOM = [re.compile(p, re.IGNORECASE) for p in (
     r"allocation failed",
     r"could not be allocated",

@@ -1,4 +1,4 @@
-"""The agent's parsers on the real captures in ../shared/fixtures/logs.
+"""The agent's parsers on the real captures in tests/fixtures/logs.
 
 Values asserted here are read off those files. The --dumpProfile tables are the exception: no
 capture holds one, so those tests use short tables written here in the three layouts TensorRT prints
@@ -12,7 +12,7 @@ import pytest
 from edgetrt.agent.parsers import dpkg, meminfo, nv_tegra_release, nvpmodel, tegrastats
 from edgetrt.agent.parsers.trtexec import decode_version_code, parse_trtexec, parse_trtexec_runs, split_runs
 
-LOGS = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "logs"
+LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 
 
 def capture(prefix):

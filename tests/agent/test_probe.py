@@ -1,4 +1,4 @@
-"""probe() against sysroots assembled in tmp_path from the real captures in ../shared/fixtures/logs."""
+"""probe() against sysroots assembled in tmp_path from the real captures in tests/fixtures/logs."""
 
 import json
 import re
@@ -9,7 +9,7 @@ import pytest
 from edgetrt.agent import probe as probe_module
 from edgetrt.agent.probe import FILES, probe
 
-LOGS = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "logs"
+LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 
 
 def capture(prefix):

@@ -9,7 +9,7 @@ from pathlib import Path
 from edgetrt.agent.supervise import run_supervised
 from edgetrt.agent.tegrastats_sampler import find_tegrastats
 
-CAPTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "logs" / \
+CAPTURE = Path(__file__).resolve().parents[1] / "fixtures" / "logs" / \
     "C10_tegrastats_JetsonNano_jetson-inference_1206.txt"
 
 FAKE_TEGRASTATS = '''#!{python}

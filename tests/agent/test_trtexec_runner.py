@@ -1,6 +1,6 @@
 """trtexec mode: command construction per TensorRT version, parsing of real captures, and the
 subprocess path for real through a FAKE trtexec (a script that prints real captured trtexec output
-from ../shared/fixtures/logs; it is not trtexec and builds nothing)."""
+from tests/fixtures/logs; it is not trtexec and builds nothing)."""
 
 import json
 import os
@@ -16,7 +16,7 @@ from edgetrt.agent.parsers.trtexec import parse_trtexec
 from edgetrt.agent.trtexec_runner import (TrtexecFailed, benchmark_command, build_command,
                                           header_version, run_trtexec, steady_from_summary)
 
-LOGS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "logs"
+LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 C01_LOAD = LOGS / "C01_trtexec_8.6.1_x86_RTX4070_loadEngine.txt"
 C02_BUILD = LOGS / "C02_trtexec_8.6.1_x86_RTX4070_build.txt"
 C27_NANO_BUILD = LOGS / "C27_trtexec_8.2.1_JetsonNano_build_UNRESOLVED_REPO.txt"

@@ -28,7 +28,7 @@ VERSIONS = ("7.2.3.4", "8.2.1.8", "8.6.1.6", "10.3.0.26")
 
 ENGINE_MAGIC = b"DOUBLE-TRT-ENGINE\n"
 
-# The real TensorRT 8 wording of a builder OOM (see outcome.py and shared/fixtures/errors).
+# The real TensorRT 8 wording of a builder OOM (see outcome.py and tests/fixtures/errors).
 OOM_MESSAGE = ("2: [virtualMemoryBuffer.cpp::resizePhysical::145] Error Code 2: OutOfMemory "
                "(no further information)")
 VERSION_TAG_MESSAGE = ("1: [stdArchiveReader.cpp::StdArchiveReader::40] Error Code 1: Serialization "

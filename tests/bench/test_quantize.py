@@ -17,7 +17,7 @@ from edgetrt.errors import ConversionError, UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTOS = REPO / "tests" / "data" / "images"
-WEIGHTS = REPO.parent / "shared" / "data" / "mobilenet_2_5_128_tf.h5"
+WEIGHTS = REPO / "tests" / "data" / "mobilenet_2_5_128_tf.h5"
 
 
 def _session(path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-WEIGHTS = REPO.parent / "shared" / "data" / "mobilenet_2_5_128_tf.h5"
+WEIGHTS = REPO / "tests" / "data" / "mobilenet_2_5_128_tf.h5"
 pytestmark = pytest.mark.slow
 
 

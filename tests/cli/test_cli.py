@@ -95,9 +95,9 @@ def test_weights_not_hdf5_and_truncated_onnx(tmp_path):
 
 
 def test_doctor_engine_against_a_device_profile():
-    engines = REPO.parent / "shared" / "fixtures" / "engines"
+    engines = REPO / "tests" / "fixtures" / "engines"
     if not engines.is_dir():
-        pytest.skip("shared fixtures missing")
+        pytest.fail("tests/fixtures/engines missing")
     proc = edgetrt("doctor", "engine", str(engines / "A01_ybwerneck_model_trt8.6.1_x86_RTX4070.trt"),
                    "--device", "nano", "--json")
     assert proc.returncode == 1, proc.stderr

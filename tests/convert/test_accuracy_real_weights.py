@@ -1,7 +1,7 @@
 """Real pretrained weights and real photos: ONNX Runtime must agree with native TensorFlow.
 
 Keras MobileNet v1 (width 0.25, 128×128) with the official mobilenet_2_5_128_tf.h5; the photos
-and their expected classes come from shared/data/MANIFEST.tsv.
+and their expected classes come from tests/data/MANIFEST.tsv.
 """
 
 import re
@@ -31,20 +31,20 @@ def expected_classes(data_dir):
 
 
 @pytest.fixture(scope="module")
-def artifact(shared_data, tmp_path_factory):
+def artifact(real_data, tmp_path_factory):
     source = resolve_source("mobilenet_v1_0.25_128")
-    weights = WeightsChoice.parse(str(shared_data / "mobilenet_2_5_128_tf.h5"))
+    weights = WeightsChoice.parse(str(real_data / "mobilenet_2_5_128_tf.h5"))
     result = convert(source, weights, out_dir=tmp_path_factory.mktemp("art") / "mnv1")
     return result.artifact
 
 
-def test_onnxruntime_top5_equals_tensorflow_and_contains_the_expected_class(artifact, shared_data):
+def test_onnxruntime_top5_equals_tensorflow_and_contains_the_expected_class(artifact, real_data):
     import onnxruntime as ort
     import tensorflow as tf
 
-    expected = expected_classes(shared_data)
+    expected = expected_classes(real_data)
     assert len(expected) == 4
-    files = [shared_data / name for name in sorted(expected)]
+    files = [real_data / "images" / name for name in sorted(expected)]
     images = load_images(files, 128, artifact.manifest["preprocessing"]["mode"])
     assert artifact.manifest["weights"]["kind"] == "file"
 

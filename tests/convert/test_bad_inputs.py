@@ -25,11 +25,11 @@ def test_weights_file_that_is_not_hdf5(tmp_path):
     assert _no_leftovers(out)
 
 
-def test_weights_for_another_architecture(tmp_path, shared_data):
+def test_weights_for_another_architecture(tmp_path, real_data):
     out = tmp_path / "out"
     out.mkdir()
     with pytest.raises(ModelFileError, match="does not fit mobilenet_v2"):
-        convert(resolve_source("mobilenet_v2"), WeightsChoice.parse(str(shared_data / "mobilenet_2_5_128_tf.h5")),
+        convert(resolve_source("mobilenet_v2"), WeightsChoice.parse(str(real_data / "mobilenet_2_5_128_tf.h5")),
                 out_dir=out / "a")
     assert _no_leftovers(out)
 

@@ -10,7 +10,7 @@ import pytest
 
 from deploy_cli import DEVICE, REPO
 
-WEIGHTS = REPO.parent / "shared" / "data" / "mobilenet_2_5_128_tf.h5"
+WEIGHTS = REPO / "tests" / "data" / "mobilenet_2_5_128_tf.h5"
 pytestmark = [pytest.mark.slow, pytest.mark.ssh]
 
 

@@ -7,7 +7,7 @@ import pytest
 from edgetrt.diagnose.compat import engine_loads_on
 from edgetrt.diagnose.engine_header import read_engine_header
 
-ENGINES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "engines"
+ENGINES = Path(__file__).resolve().parents[1] / "fixtures" / "engines"
 
 
 @pytest.fixture(scope="module")

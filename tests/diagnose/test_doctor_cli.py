@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from edgetrt.cli.doctor import doctor_app
 from edgetrt.errors import ModelFileError, UsageError
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 NANO_ENGINE = FIXTURES / "engines" / "A08_guorbit_trt8.2.1.8_JetsonNano.engine"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""read_engine_header over real engines from ../shared/fixtures (TensorRT 7.1 to 10.3)."""
+"""read_engine_header over real engines from tests/fixtures (TensorRT 7.1 to 10.3)."""
 
 import csv
 import os
@@ -11,7 +11,7 @@ import pytest
 from edgetrt.diagnose.engine_header import EngineHeader, parse_engine_header, read_engine_header
 from edgetrt.errors import ModelFileError
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ENGINES = FIXTURES / "engines"
 KNOWN_LAYOUTS = {"trt7-ptrt", "trt8.0-ptrt", "trt8.2-ptrt", "trt8.6-ftrt"}
 

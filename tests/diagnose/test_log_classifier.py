@@ -1,4 +1,4 @@
-"""classify_log over every captured user error in ../shared/fixtures/errors.
+"""classify_log over every captured user error in tests/fixtures/errors.
 
 Each fixture's leading '#' lines are its label: the Category line is the truth the first
 finding must fit; the rest of the file is the input.
@@ -13,7 +13,7 @@ from edgetrt.diagnose.findings import FINDING_CODES, GUIDANCE, Finding
 from edgetrt.diagnose.log_classifier import classify_log, strip_label_header
 from edgetrt.diagnose.log_facts import trtexec_banner_version
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ERROR_LOGS = sorted((FIXTURES / "errors").glob("*.txt"))
 HEALTHY_LOGS = sorted((FIXTURES / "logs").glob("*.txt"))
 
