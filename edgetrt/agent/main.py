@@ -55,7 +55,7 @@ def cmd_probe(args):
 
 def cmd_run(args):
     from .supervise import run_supervised
-    from .trt_build import retry_spec_after_killed_build
+    from .backends.tensorrt.build import retry_spec_after_killed_build
 
     raw = sys.stdin.read() if args.job == "-" else open(args.job).read()
     job = json.loads(raw)

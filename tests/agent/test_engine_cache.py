@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from edgetrt.agent import engine_cache
-from edgetrt.agent.engine_cache import EngineCache, engine_key, key_digest
+from edgetrt.agent.backends.tensorrt import engine_cache
+from edgetrt.agent.backends.tensorrt.engine_cache import EngineCache, engine_key, key_digest
 
 SHAPES = {"input": {"min": [1, 224, 224, 3], "opt": [8, 224, 224, 3], "max": [8, 224, 224, 3]}}
 

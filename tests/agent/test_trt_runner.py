@@ -18,9 +18,10 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import trt_recording_double as double  # noqa: E402
 from edgetrt.agent import main as agent_main  # noqa: E402
-from edgetrt.agent import measure, outcome, trt_build  # noqa: E402
+from edgetrt.agent import measure, outcome
+from edgetrt.agent.backends.tensorrt import build as trt_build  # noqa: E402
 from edgetrt.agent.backends import BackendUnavailable, UnsupportedPrecision, runner_class  # noqa: E402
-from edgetrt.agent.backends.trt_runner import TensorRTRunner  # noqa: E402
+from edgetrt.agent.backends.tensorrt.runner import TensorRTRunner  # noqa: E402
 
 W = trt_build.DEFAULT_WORKSPACE_BYTES
 
@@ -333,9 +334,9 @@ def test_measure_times_the_runner_like_any_backend(monkeypatch, artifact, tmp_pa
 def test_importing_the_backend_imports_no_runtime():
     code = textwrap.dedent("""
         import sys
-        import edgetrt.agent.backends.trt_runner, edgetrt.agent.trtexec_runner
-        import edgetrt.agent.trt_build, edgetrt.agent.trt_io, edgetrt.agent.trt_cuda
-        import edgetrt.agent.trt_calibrator, edgetrt.agent.engine_cache
+        import edgetrt.agent.backends.tensorrt.runner, edgetrt.agent.backends.tensorrt.trtexec
+        import edgetrt.agent.backends.tensorrt.build, edgetrt.agent.backends.tensorrt.engine_io, edgetrt.agent.backends.tensorrt.cuda
+        import edgetrt.agent.backends.tensorrt.calibrator, edgetrt.agent.backends.tensorrt.engine_cache
         heavy = [m for m in ("numpy", "tensorrt", "pycuda", "cuda") if m in sys.modules]
         assert not heavy, heavy
     """)

@@ -11,9 +11,9 @@ import pytest
 
 from edgetrt.agent import measure, outcome
 from edgetrt.agent.backends import UnsupportedPrecision
-from edgetrt.agent.backends.trt_runner import TensorRTRunner
+from edgetrt.agent.backends.tensorrt.runner import TensorRTRunner
 from edgetrt.agent.parsers.trtexec import parse_trtexec
-from edgetrt.agent.trtexec_runner import (TrtexecFailed, benchmark_command, build_command,
+from edgetrt.agent.backends.tensorrt.trtexec import (TrtexecFailed, benchmark_command, build_command,
                                           header_version, run_trtexec, steady_from_summary)
 
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"

@@ -12,7 +12,7 @@ RUNNERS = {
     "tftrt": "tf_runner:TFTRTRunner",
     "onnxruntime": "onnxrt_runner:OnnxRuntimeRunner",
     "noop": "noop_runner:NoopRunner",
-    "tensorrt": "trt_runner:TensorRTRunner",
+    "tensorrt": "tensorrt.runner:TensorRTRunner",
 }
 
 

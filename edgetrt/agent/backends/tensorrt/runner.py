@@ -19,8 +19,8 @@ Options (``spec["options"]``, all optional):
 
 import time
 
-from .. import engine_cache, trt_build
-from .base import BackendUnavailable, Runner, UnsupportedPrecision
+from . import build as trt_build, engine_cache
+from ..base import BackendUnavailable, Runner, UnsupportedPrecision
 
 
 class TensorRTRunner(Runner):
@@ -73,14 +73,14 @@ class TensorRTRunner(Runner):
     def _activate(self):
         trt = None if self.options.get("use_trtexec") else _import_tensorrt()
         if trt is None:
-            from .. import trtexec_runner
+            from . import trtexec as trtexec_runner
 
             path = trtexec_runner.find_trtexec(self.options)
             if path is None:
                 raise BackendUnavailable(
                     "TensorRT's Python module is not installed here and no trtexec was found "
                     "(looked at options trtexec, {}, PATH)".format(", ".join(trtexec_runner.TRTEXEC_PATHS)))
-            from ..trtexec_runner import TrtexecBackend
+            from .trtexec import TrtexecBackend
 
             self._trtexec = TrtexecBackend(self, path)
             self._trtexec.activate()
@@ -91,7 +91,7 @@ class TensorRTRunner(Runner):
     def _activate_python(self, trt):
         import numpy as np
 
-        from .. import trt_cuda, trt_io
+        from . import cuda as trt_cuda, engine_io as trt_io
 
         version = str(trt.__version__)
         self.facts["tensorrt"] = version
@@ -116,7 +116,7 @@ class TensorRTRunner(Runner):
             extra["int8_mode"] = int8_mode
             self.facts["int8_mode"] = int8_mode
         if int8_mode == "calibrate":
-            from ..trt_calibrator import CalibrationData
+            from .calibrator import CalibrationData
 
             sample = shapes[sorted(shapes)[0]]["opt"][1:]
             calibration = CalibrationData(self.options["calibration_npy"], sample,
@@ -166,7 +166,7 @@ class TensorRTRunner(Runner):
             timing_bytes = engine_cache.read_bytes(timing_path)
         make_calibrator = None
         if calibration is not None:
-            from ..trt_calibrator import make_entropy_calibrator
+            from .calibrator import make_entropy_calibrator
 
             calib_path = cache.paths(key)["calib"]
 

@@ -16,7 +16,7 @@ TensorRT logger's messages are captured so the error that reaches the report is 
 
 import re
 
-from . import outcome
+from ... import outcome
 
 DEFAULT_WORKSPACE_BYTES = 256 << 20  # a Jetson Nano shares 4 GB between CPU and GPU
 
@@ -91,7 +91,7 @@ def check_platform(builder, precision, force_int8):
     if precision == "int8":
         fast = getattr(builder, "platform_has_fast_int8", None)
         if fast is False and not force_int8:
-            from .backends.base import UnsupportedPrecision
+            from ..base import UnsupportedPrecision
 
             raise UnsupportedPrecision(
                 "this GPU has no fast INT8 (builder.platform_has_fast_int8 is False): INT8 would "

@@ -16,7 +16,7 @@ import os
 import subprocess
 import time
 
-from .parsers.trtexec import parse_trtexec
+from ...parsers.trtexec import parse_trtexec
 
 TRTEXEC_PATHS = ("/usr/src/tensorrt/bin/trtexec",)
 VERSION_HEADERS = ("/usr/include/aarch64-linux-gnu/NvInferVersion.h", "/usr/include/NvInferVersion.h",
@@ -175,12 +175,12 @@ class TrtexecBackend(object):
 
     def activate(self):
         from . import engine_cache
-        from .trt_build import build_text_says_oom, version_tuple
+        from .build import build_text_says_oom, version_tuple
 
         runner, options, facts = self.runner, self.runner.options, self.runner.facts
         onnx_path, int8_mode = runner._artifact()
         if int8_mode == "calibrate":
-            from .backends.base import UnsupportedPrecision
+            from ..base import UnsupportedPrecision
 
             raise UnsupportedPrecision(
                 "int8 through trtexec needs a Q/DQ model (onnx_int8): trtexec cannot calibrate "
@@ -271,7 +271,7 @@ class TrtexecBackend(object):
             self.runner.facts["cached_engine_rejected"] = True
             self._onnx_path, self._requested = self.runner._artifact()[0], self.runner._workspace()
             version = self.runner.facts.get("tensorrt")
-            from .trt_build import version_tuple
+            from .build import version_tuple
 
             self._version = version_tuple(version) if version else ()
             self._timing = self.cache.timing_cache_path(version, self.runner.facts["compute_capability"]) \

@@ -5,7 +5,7 @@ Python 3.8+). Both are imported only inside ``open_cuda``. The interface is the 
 needs: allocate, copy in, copy out, synchronise, compute capability.
 """
 
-from .backends.base import BackendUnavailable
+from ..base import BackendUnavailable
 
 
 def open_cuda(prefer=None):
