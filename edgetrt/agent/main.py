@@ -13,7 +13,7 @@ import platform
 import sys
 import zipfile
 
-from . import PROTOCOL_VERSION
+from .protocol import PROTOCOL_VERSION
 
 
 def entry_command():

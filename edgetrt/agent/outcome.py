@@ -8,7 +8,7 @@ TensorRT and TensorFlow each word "out of memory" differently.
 import re
 import signal
 
-STATUSES = ("ok", "oom", "killed", "timeout", "crashed", "incompatible", "error")
+from .protocol import STATUSES, failed_result  # noqa: F401  (the statuses and failed results are the protocol's)
 
 _OOM_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"\bMemoryError\b",
@@ -37,19 +37,6 @@ _INCOMPATIBLE_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r"different models of devices",
     r"Target GPU SM \d+ is not supported",
 )]
-
-
-def failed_result(spec, status, message):
-    """The result of a run that produced no measurement: the report's keys, figures empty."""
-    return {
-        "backend": spec.get("backend"),
-        "precision": spec.get("precision", "fp32"),
-        "batch": int(spec.get("batch") or 1),
-        "status": status,
-        "first_run_ms": None,
-        "steady": None,
-        "message": message,
-    }
 
 
 def text_says_oom(text):

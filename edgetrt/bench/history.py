@@ -45,11 +45,10 @@ import re
 import tempfile
 from pathlib import Path
 
+from edgetrt.agent.protocol import FAILED_STATUSES, STATUSES  # noqa: F401
 from edgetrt.errors import ModelFileError, UsageError
 
 SCHEMA = "edgetrt.bench/1"
-STATUSES = ("ok", "oom", "killed", "timeout", "crashed", "incompatible", "error")
-FAILED_STATUSES = STATUSES[1:]
 # Keys that are about where a record is, not what it says: left out of its run id.
 _NOT_CONTENT = ("run_id", "saved_to")
 _NAME = re.compile(r"^(\d{8}T\d{6}Z?)-([0-9a-f]{12})\.json$")

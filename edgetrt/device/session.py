@@ -11,9 +11,9 @@ from edgetrt.convert.artifacts import MANIFEST, Artifact, sha256_file
 from edgetrt.device.agent_bundle import AgentBundle, build_agent_bundle
 from edgetrt.device.store import DeviceStore, LocalFile, TransferStats, check_remote_root
 from edgetrt.device.transport import LocalTransport, ProgressCallback, Transport
+from edgetrt.agent.protocol import PROTOCOL_VERSION as AGENT_PROTOCOL
 from edgetrt.errors import AgentError
 
-AGENT_PROTOCOL = 1
 
 
 @dataclass(frozen=True)
