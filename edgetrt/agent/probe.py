@@ -17,7 +17,7 @@ import platform
 import subprocess
 import sys
 
-from . import releases
+from . import jetson
 from .parsers import dpkg, meminfo, nv_tegra_release, nvpmodel
 
 SCHEMA = 1
@@ -26,6 +26,7 @@ SCHEMA = 1
 FILES = (
     ("model", "/proc/device-tree/model"),
     ("compatible", "/proc/device-tree/compatible"),
+    ("dtsfilename", "/proc/device-tree/nvidia,dtsfilename"),
     ("nv_tegra_release", "/etc/nv_tegra_release"),
     ("meminfo", "/proc/meminfo"),
     ("nvpmodel_conf", "/etc/nvpmodel.conf"),
@@ -94,7 +95,7 @@ def probe(root="/", run_commands=True):
     _power_mode(reader, facts)
     _interpreter(facts, live)
     _cross_checks(facts, packages, package_source, reader.notes)
-    row = releases.release_for_l4t(facts["l4t"]["value"])
+    row = jetson.release_for_l4t(facts["l4t"]["value"])
     return {
         "schema": SCHEMA,
         "root": root,
@@ -110,28 +111,41 @@ def _hardware(reader, facts):
     model = model_text.replace("\x00", "").strip() if model_text else None
     facts["model"] = _fact(model or None, _PATHS["model"] if model else None)
 
-    match = releases.module_for_model(model)
-    facts["module"] = _fact(None, None)
-    soc, soc_source = None, None
-    if match["module"] != releases.UNKNOWN:
-        facts["module"] = _fact(match["module"], "table: model_patterns ({})".format(_PATHS["model"]))
-        soc, soc_source = match["soc"], "table: model_patterns ({})".format(_PATHS["model"])
-
+    # The module by part number first (p3448-0000 is a Nano 4 GB, p3448-0003 a Nano 2 GB), as
+    # jetson-stats does; the model string only when no part number is readable.
     compatible = reader.read("compatible")
-    from_compatible = releases.soc_for_compatible(compatible)
-    if from_compatible != releases.UNKNOWN:
+    facts["module"] = _fact(None, None)
+    facts["part_number"] = _fact(None, None)
+    soc, soc_source = None, None
+    for key in ("compatible", "dtsfilename"):
+        found = jetson.module_for_parts(compatible if key == "compatible" else reader.read(key))
+        if found:
+            source = "table: modules[{}] ({})".format(found["part_number"], _PATHS[key])
+            facts["module"] = _fact(found["module"], source)
+            facts["part_number"] = _fact(found["part_number"], _PATHS[key])
+            soc, soc_source = found["soc"], source
+            break
+    if facts["module"]["value"] is None:
+        match = jetson.module_for_model(model)
+        if match["module"] != jetson.UNKNOWN:
+            source = "table: model_patterns ({})".format(_PATHS["model"])
+            facts["module"] = _fact(match["module"], source)
+            soc, soc_source = match["soc"], source
+
+    from_compatible = jetson.soc_for_compatible(compatible)
+    if from_compatible != jetson.UNKNOWN:
         soc, soc_source = from_compatible, _PATHS["compatible"]
 
     release = nv_tegra_release.parse_nv_tegra_release(reader.read("nv_tegra_release") or "")
     if soc is None and release.get("board"):
-        from_board = releases.soc_for_board(release["board"])
-        if from_board != releases.UNKNOWN:
+        from_board = jetson.soc_for_board(release["board"])
+        if from_board != jetson.UNKNOWN:
             soc, soc_source = from_board, "table: boards ({} BOARD)".format(_PATHS["nv_tegra_release"])
     facts["board"] = _fact(release.get("board"), _PATHS["nv_tegra_release"] if release.get("board") else None)
     facts["soc"] = _fact(soc, soc_source)
 
-    info = releases.soc_info(soc)
-    known = info["compute_capability"] != releases.UNKNOWN
+    info = jetson.soc_info(soc)
+    known = info["compute_capability"] != jetson.UNKNOWN
     table_source = "table: socs[{}]".format(soc) if known else None
     facts["compute_capability"] = _fact(info["compute_capability"] if known else None, table_source)
     facts["gpu_arch"] = _fact(info["gpu_arch"] if known else None, table_source)
@@ -142,9 +156,9 @@ def _l4t(reader, facts):
     release = nv_tegra_release.parse_nv_tegra_release(reader.read("nv_tegra_release") or "")
     facts["l4t"] = _fact(release.get("l4t"), _PATHS["nv_tegra_release"] if release.get("l4t") else None)
     # Without the file, _cross_checks takes the release from the nvidia-l4t-core package.
-    jetpack = releases.jetpack_for_l4t(release.get("l4t"))
+    jetpack = jetson.jetpack_for_l4t(release.get("l4t"))
     facts["jetpack"] = _fact(None, None)
-    if jetpack != releases.UNKNOWN:
+    if jetpack != jetson.UNKNOWN:
         facts["jetpack"] = _fact(jetpack, "table: l4t[{}]".format(release["l4t"]))
 
 
@@ -335,8 +349,8 @@ def _cross_checks(facts, packages, package_source, notes):
     if from_packages and facts["l4t"]["value"] is None:
         source = "{} ({})".format(package_source, dpkg.L4T_PACKAGE)
         facts["l4t"] = _fact(from_packages, source)
-        jetpack = releases.jetpack_for_l4t(from_packages)
-        if jetpack != releases.UNKNOWN:
+        jetpack = jetson.jetpack_for_l4t(from_packages)
+        if jetpack != jetson.UNKNOWN:
             facts["jetpack"] = _fact(jetpack, "table: l4t[{}]".format(from_packages))
     elif from_packages and from_packages != facts["l4t"]["value"]:
         notes.append("{} says L4T {} but {} says {}".format(

@@ -6,9 +6,8 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from edgetrt.config import paths
+from edgetrt.config.profiles import load_profiles
 from edgetrt.config.yamlfile import check_keys, expect_type, load_yaml, require_mapping
 from edgetrt.errors import ConfigError, UsageError
 
@@ -49,11 +48,6 @@ class DeviceSpec:
                 "connection": self.connection.to_dict() if self.connection else None,
                 "remote_root": self.remote_root, "python": self.python,
                 "facts": dict(self.facts), "source": self.source}
-
-
-def load_profiles() -> dict[str, dict]:
-    text = paths.data_text("profiles.yaml")
-    return yaml.safe_load(text)
 
 
 def parse_device(path: Path, profiles: dict | None = None) -> DeviceSpec:

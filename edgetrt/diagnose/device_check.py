@@ -6,7 +6,7 @@ import importlib.util
 import platform
 from importlib import metadata
 
-from edgetrt.agent import releases
+from edgetrt.agent import jetson
 from edgetrt.config.devices import DeviceSpec
 
 _FACTS = (("l4t", "L4T"), ("jetpack", "JetPack"), ("tensorrt", "TensorRT"), ("cuda", "CUDA"),
@@ -41,14 +41,7 @@ def host_stack(check_tftrt: bool = True) -> dict:
 
 def release_rows(l4t_prefix: str | None) -> list[dict]:
     """Every known L4T release of the profile's family (e.g. 32.7 → 32.7.1 … 32.7.6)."""
-    if not l4t_prefix:
-        return []
-    table = releases.load_table()["l4t"]
-    rows = []
-    for l4t in sorted(table, key=lambda v: [int(p) for p in v.split(".")]):
-        if l4t == l4t_prefix or l4t.startswith(l4t_prefix + "."):
-            rows.append(dict(releases.release_for_l4t(l4t), l4t=l4t))
-    return rows
+    return jetson.releases_of_family(l4t_prefix)
 
 
 def probe_value(probe: dict | None, key: str):

@@ -30,5 +30,6 @@ def releases_for_serialization_tag(tag: int, field: str | None = None) -> list[s
 
 def jetson_models_for_compute_capability(compute_capability: str) -> list[str]:
     """Jetson modules with this integrated GPU; empty when the capability is not a Jetson one."""
-    table = _load_table()["jetson_by_compute_capability"]
-    return list(table.get(compute_capability, []))
+    from edgetrt.agent import jetson
+
+    return jetson.modules_with_compute_capability(compute_capability)

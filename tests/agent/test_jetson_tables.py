@@ -1,4 +1,4 @@
-"""The Jetson release table and its look-ups (edgetrt/agent/jetson_releases.json)."""
+"""The Jetson tables (edgetrt/agent/data/*.json) and their look-ups in edgetrt/agent/jetson.py."""
 
 import json
 import re
@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from edgetrt.agent import releases
+from edgetrt.agent import jetson as releases
 
-TABLE = Path(releases.__file__).with_name("jetson_releases.json")
+DATA = Path(releases.__file__).with_name("data")
 
 
 def test_table_rows_are_complete_and_well_formed():
-    table = json.loads(TABLE.read_text(encoding="utf-8"))
+    table = dict(json.loads((DATA / "l4t_releases.json").read_text(encoding="utf-8")),
+                 **json.loads((DATA / "jetson_socs.json").read_text(encoding="utf-8")))
     version = re.compile(r"^\d+(\.\d+)+$")
     assert len(table["l4t"]) >= 30
     for l4t, row in table["l4t"].items():
@@ -111,8 +112,34 @@ def test_table_is_read_with_pkgutil_from_a_zip(tmp_path):
         for path in agent.rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
                 zf.write(str(path), "edgetrt_agent/" + str(path.relative_to(agent)))
-    code = "from edgetrt_agent import releases; print(releases.jetpack_for_l4t('32.7.6'))"
+    code = "from edgetrt_agent import jetson; print(jetson.jetpack_for_l4t('32.7.6'), jetson.module_for_part_number('p3448-0003')['memory_mb'])"
     out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(archive)},
                          capture_output=True, text=True, cwd=str(tmp_path))
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "4.6.6"
+    assert out.stdout.strip() == "4.6.6 2048"
+
+
+@pytest.mark.parametrize("compatible, module, memory_mb", [
+    ("nvidia,p3449-0000-b00+p3448-0000-b00\x00nvidia,jetson-nano\x00nvidia,tegra210\x00", "Jetson Nano (4 GB)", 4096),
+    ("nvidia,p3542-0000+p3448-0003\x00nvidia,jetson-nano\x00nvidia,tegra210\x00", "Jetson Nano 2GB", 2048),
+    ("nvidia,p3768-0000+p3767-0005\x00nvidia,p3767-0005\x00nvidia,tegra234\x00", "Jetson Orin Nano (developer kit, 8 GB)", 8192),
+])
+def test_modules_are_told_apart_by_part_number(compatible, module, memory_mb):
+    found = releases.module_for_parts(compatible)
+    assert (found["module"], found["memory_mb"]) == (module, memory_mb)
+    assert releases.soc_info(found["soc"])["compute_capability"] in ("5.3", "8.7")
+
+
+def test_carrier_boards_and_unknown_parts_are_not_modules():
+    assert releases.module_for_parts("nvidia,p3449-0000-b00") is None
+    assert releases.module_for_part_number("p9999-0000") is None
+    assert releases.part_numbers(None) == []
+
+
+def test_every_module_names_a_listed_soc_and_socs_agree_with_their_arch():
+    socs = releases.table("socs")["socs"]
+    for part, row in releases.table("modules")["modules"].items():
+        assert row["soc"] in socs, part
+        assert row["memory_mb"] > 0, part
+    assert releases.modules_with_compute_capability("5.3") == ["Jetson Nano", "Jetson TX1"]
+    assert releases.modules_with_compute_capability("6.2") == ["Jetson TX2", "Jetson TX2 NX"]
