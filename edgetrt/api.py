@@ -1,57 +1,38 @@
-"""What the CLI and scripts call. Returns plain values (JSON-ready dicts); raises EdgetrtError."""
+"""What the CLI and scripts call. Returns plain values (JSON-ready dicts); raises EdgetrtError.
+
+The option objects the CLI fills from its flags are defined where they are used and exported
+here, so the CLI needs no other edgetrt module: ModelOptions (convert/sources.py), MeasureOptions (run/plan.py),
+ConnectOptions (device/session.py), TftrtSettings (convert/tftrt.py).
+"""
 
 from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgetrt import __version__
-from edgetrt.bench.plan import (BACKENDS, PRECISIONS, default_backends, default_precisions, parse_batches,
-                                parse_list, plan_runs)
-from edgetrt.config.devices import DeviceSpec, load_device, load_devices
-from edgetrt.device.connect import ConnectOptions
+from edgetrt.config.devices import load_device, load_devices
+from edgetrt.device.session import ConnectOptions
+from edgetrt.errors import EdgetrtError, UsageError  # noqa: F401  (the CLI's error types)
 from edgetrt.progress import NULL_PROGRESS, Progress
-from edgetrt.zoo.weights import WeightsChoice
+from edgetrt.convert.sources import ModelOptions
+from edgetrt.run.plan import MeasureOptions
+
+__all__ = ["ConnectOptions", "EdgetrtError", "MeasureOptions", "ModelOptions", "Progress", "TftrtSettings", "UsageError", "bench", "convert_model",
+           "deploy", "doctor_device", "doctor_engine", "doctor_log", "list_devices", "list_models", "report"]
 
 REPORT_SCHEMA = "edgetrt.report/1"
+BENCH_SCHEMA = "edgetrt.bench/1"
 
 
-@dataclass(frozen=True)
-class ModelOptions:
-    """How to turn a name or file into an artifact."""
+def __getattr__(name):
+    # TftrtSettings lives with the TF-TRT converter; importing that module at --help time costs.
+    if name == "TftrtSettings":
+        from edgetrt.convert.tftrt import TftrtSettings
 
-    model: str
-    weights: str = "auto"
-    alpha: float | None = None
-    input_size: int | None = None
-    input_names: tuple[str, ...] = ()
-    output_names: tuple[str, ...] = ()
-    preprocessing: str | None = None
-    force: bool = False
-    calibration_images: Path | None = None
-
-
-@dataclass(frozen=True)
-class MeasureOptions:
-    warmup_ms: float = 200.0
-    min_iterations: int = 10
-    min_seconds: float = 3.0
-    timeout_s: float = 600.0
-    memory_limit_mb: int | None = None
-    extra: dict = field(default_factory=dict)
-
-    def agent_settings(self) -> dict:
-        return {"warmup_ms": self.warmup_ms, "min_iterations": self.min_iterations,
-                "min_seconds": self.min_seconds, **self.extra}
-
-    def report_settings(self) -> dict:
-        """The method, as recorded in every report."""
-        return {"warmup_ms": self.warmup_ms, "min_iterations": self.min_iterations,
-                "min_seconds": self.min_seconds, "timeout_s": self.timeout_s,
-                "memory_limit_mb": self.memory_limit_mb,
-                "percentiles": "linear interpolation between closest ranks (numpy default)"}
+        return TftrtSettings
+    raise AttributeError(name)
 
 
 def list_models() -> list[dict]:
@@ -64,23 +45,12 @@ def list_devices() -> list[dict]:
     return [d.to_dict() for d in load_devices().values()]
 
 
-def resolve_source(opts: ModelOptions):
-    from edgetrt.convert.sources import resolve_source as _resolve
-
-    return _resolve(opts.model, alpha=opts.alpha, input_size=opts.input_size,
-                    input_names=list(opts.input_names), output_names=list(opts.output_names),
-                    preprocessing=opts.preprocessing)
-
-
 def convert_model(opts: ModelOptions, formats=("savedmodel", "onnx"), out_dir: Path | None = None,
                   progress: Progress = NULL_PROGRESS, tftrt=None):
-    """``tftrt``: edgetrt.convert.tftrt.TftrtSettings for tftrt_* formats (defaults when None)."""
-    from edgetrt.convert.pipeline import convert
+    """``tftrt``: TftrtSettings for tftrt_* formats (defaults when None)."""
+    from edgetrt.convert.pipeline import convert_model as convert
 
-    source = resolve_source(opts)
-    weights = WeightsChoice.parse(opts.weights)
-    result = convert(source, weights, out_dir=out_dir, formats=formats, force=opts.force,
-                     progress=progress.stage, calibration_images=opts.calibration_images, tftrt=tftrt)
+    result = convert(opts, formats, out_dir=out_dir, progress=progress.stage, tftrt=tftrt)
     warning = (result.artifact.manifest.get("weights") or {}).get("warning")
     if warning:
         progress.warn(warning)
@@ -146,78 +116,71 @@ def host_facts() -> dict:
             "machine": platform.machine(), "edgetrt": __version__}
 
 
+def device_report(run) -> dict:
+    """The device part of a report: its file, its profile's facts, what the probe found."""
+    device = run.plan.device
+    return {"name": device.name, "profile": device.profile, "address": run.address,
+            "remote_root": run.root, "profile_facts": dict(device.facts), "probe": run.probe,
+            "agent": run.agent}
+
+
+def _plan(models, device_names, backends, precisions, batches, force_int8, measure, **extra):
+    from edgetrt.run.plan import make_plan
+
+    return make_plan(models, device_names, backends=backends, precisions=precisions, batches=batches,
+                     force_int8=force_int8, measure=measure, **extra)
+
+
+def _execute(plan, connect, progress):
+    from edgetrt.run.execute import execute
+
+    for dp in plan.devices:
+        for warning in dp.warnings:
+            progress.warn(warning)
+    for note in plan.notes:
+        progress.warn(note)
+    return execute(plan, connect, progress)
+
+
+def _weights_warning(conversion) -> str | None:
+    manifest = conversion.artifact.manifest if conversion.artifact is not None else {}
+    return (manifest.get("weights") or {}).get("warning")
+
+
 def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None,
            precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
            measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
            progress: Progress = NULL_PROGRESS) -> dict:
-    """Convert (cached), upload, probe, run; return the report dict."""
-    from edgetrt.device.connect import open_session, remote_root_for
-
-    device = load_device(device_name)
-    remote_root_for(device, connect)  # a bad root is refused before converting anything
-    backend_list = parse_list(backends, BACKENDS, "backend") or default_backends(device)
-    precision_list = parse_list(precisions, PRECISIONS, "precision") or default_precisions(device)
-    runs, warnings, formats = plan_runs(device, backend_list, precision_list, parse_batches(batches),
-                                        force_int8=force_int8)
-    for w in warnings:
-        progress.warn(w)
-
-    progress.stage(f"converting {model.model}")
-    converted = convert_model(model, formats=formats, progress=progress)
-    artifact = converted.artifact
-
+    """Convert (cached), upload, probe, run one model on one device; return the report dict."""
     started = time.monotonic()
-    with open_session(device, connect) as session:
-        address = session.transport.name
-        total = sum(f["bytes"] for f in artifact.files)
-        progress.start_bytes(total, f"uploading to {address}")
-        uploaded = session.upload(artifact, progress=progress.advance_bytes)
-        progress.stage(f"probing {address}")
-        facts = session.probe()
-        progress.start_steps(len(runs), f"measuring on {address}")
-        results = []
-        for run in runs:
-            spec = dict(run.to_agent(), artifact_dir=uploaded.remote_dir, **measure.agent_settings(),
-                        options=backend_options(run.backend, session.root, facts, force_int8))
-            result = session.run(spec, measure.timeout_s, measure.memory_limit_mb)
-            results.append(normalise_run(result))
-            progress.step_done(f"{run.backend} {run.precision} b{run.batch}: {result.get('status')}")
+    plan = _plan([model], [device_name], backends, precisions, batches, force_int8, measure)
+    execution = _execute(plan, connect, progress)
+    run = execution.devices[0]
+    conversion = execution.conversions[model.model]
+    if conversion.error:
+        from edgetrt.errors import ConversionError
+
+        raise ConversionError(conversion.error)
+    artifact = conversion.artifact
+    warnings = list(run.plan.warnings) + list(plan.notes)
+    if _weights_warning(conversion):
+        warnings.append(_weights_warning(conversion))
+    transfer = dict(run.sent or {}, remote_dir=(run.transfers.get(artifact.manifest["model"]) or {}).get("remote_dir"))
     return {
         "schema": REPORT_SCHEMA,
         "model": artifact.manifest["model"],
         "weights": artifact.manifest.get("weights"),
-        "device": dict(device_report(device, facts, address, session.root),
-                       agent=session.agent_identity()),
+        "device": device_report(run),
         "host": host_facts(),
-        "conversion": {"artifact_dir": str(artifact.path), "cached": converted.cached,
-                       "seconds": converted.seconds, "formats": artifact.manifest.get("formats")},
+        "conversion": {"artifact_dir": str(artifact.path), "cached": conversion.cached,
+                       "seconds": conversion.seconds, "formats": artifact.manifest.get("formats")},
         "artifacts": artifact_summary(artifact),
-        "transfer": dict(uploaded.transfer.to_dict(), remote_dir=uploaded.remote_dir),
+        "transfer": transfer,
         "settings": measure.report_settings(),
-        "warnings": warnings + ([artifact.manifest["weights"]["warning"]]
-                                if (artifact.manifest.get("weights") or {}).get("warning") else []),
-        "runs": results,
+        "warnings": warnings,
+        "runs": [r.to_dict() for r in run.results],
         "seconds": time.monotonic() - started,
     }
-
-
-def device_report(device: DeviceSpec, facts: dict, address: str, root: str) -> dict:
-    return {"name": device.name, "profile": device.profile, "address": address,
-            "remote_root": root, "profile_facts": dict(device.facts), "probe": facts}
-
-
-_RUN_KEYS = ("backend", "precision", "batch", "status", "first_run_ms", "steady",
-             "peak_memory_mb", "message")
-
-
-def normalise_run(result: dict) -> dict:
-    """Every run carries the report's minimum keys, whatever the agent sent."""
-    run = {key: result.get(key) for key in _RUN_KEYS}
-    run["message"] = run["message"] or ""
-    for key, value in result.items():
-        if key not in run:
-            run[key] = value
-    return run
 
 
 def remote_device_names(device_name: str | None, remote: bool) -> list[str]:
@@ -244,60 +207,41 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
           measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
           progress: Progress = NULL_PROGRESS, save: bool = True) -> list[dict]:
     """Run the matrix on each device; return one bench record per device (saved to history)."""
-    from edgetrt.bench.matrix import SCHEMA, ImageSet, run_matrix, timestamp
+    from edgetrt.bench import history
     from edgetrt.config import paths
-    from edgetrt.convert.tf_env import tool_versions
-    from edgetrt.device.connect import open_session
+    from edgetrt.lazy import tool_versions
+    from edgetrt.run.execute import ImageSet
 
-    image_set = ImageSet.from_dir(images)
+    plan = _plan(models, remote_device_names(device_name, remote), backends, precisions, batches,
+                 force_int8, measure, profile=profile, agreement=True, images=images)
+    image_names = ImageSet.from_dir(images).names()
+    execution = _execute(plan, connect, progress)
+    conversions = {}
+    for conversion in execution.conversions.values():
+        if conversion.artifact is None:
+            continue
+        manifest = conversion.artifact.manifest
+        conversions[manifest["model"]] = {"artifact_dir": str(conversion.artifact.path), "cached": conversion.cached,
+                                          "seconds": conversion.seconds, "weights": manifest.get("weights")}
+    weights_warnings = [w for w in (_weights_warning(c) for c in execution.conversions.values()) if w]
     records = []
-    for name in remote_device_names(device_name, remote):
-        device = load_device(name)
-        backend_list = parse_list(backends, BACKENDS, "backend") or default_backends(device)
-        precision_list = parse_list(precisions, PRECISIONS, "precision") or default_precisions(device)
-        runs, warnings, formats = plan_runs(device, backend_list, precision_list, parse_batches(batches),
-                                            force_int8=force_int8)
-        if ("tf", "fp32") not in {(r.backend, r.precision) for r in runs}:
-            # Agreement is then measured against native TensorFlow run on this host.
-            formats = tuple(dict.fromkeys(formats + ("savedmodel",)))
-        for w in warnings:
-            progress.warn(w)
-        calib = images or image_set.files[0].parent
-
-        def convert_for(opts: ModelOptions, fmts):
-            from dataclasses import replace
-
-            progress.stage(f"converting {opts.model}")
-            return convert_model(replace(opts, calibration_images=opts.calibration_images or calib),
-                                 formats=fmts, progress=progress)
-
-        started = time.monotonic()
-        with open_session(device, connect) as session:
-            address = session.transport.name
-            progress.stage(f"probing {address}")
-            facts = session.probe()
-            cells, conversions = run_matrix(models, session, device, runs, formats,
-                                            convert_model=convert_for, images=image_set,
-                                            measure=measure, profile=profile, progress=progress,
-                                            cache_dir=paths.cache_home() / "images",
-                                            backend_options=lambda b: backend_options(b, session.root, facts,
-                                                                                      force_int8))
+    for run in execution.devices:
+        for model, transfer in run.transfers.items():
+            conversions.setdefault(model, {})["transfer"] = transfer
         record = {
-            "schema": SCHEMA,
-            "timestamp": timestamp(),
-            "device": device_report(device, facts, address, session.root),
+            "schema": BENCH_SCHEMA,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "device": dict(device_report(run), error=run.error),
             "host": host_facts(),
             "tools": tool_versions(),
-            "settings": dict(measure.report_settings(), profile=profile, images=image_set.names(),
-                             backends=backend_list, precisions=precision_list,
-                             batches=sorted({r.batch for r in runs})),
-            "warnings": warnings,
-            "conversions": conversions,
-            "cells": cells,
-            "seconds": time.monotonic() - started,
+            "settings": dict(measure.report_settings(), profile=profile, images=image_names,
+                             backends=list(run.plan.backends), precisions=list(run.plan.precisions),
+                             batches=list(run.plan.batches)),
+            "warnings": list(run.plan.warnings) + list(plan.notes) + list(dict.fromkeys(weights_warnings)),
+            "conversions": {m: dict(c) for m, c in conversions.items()},
+            "cells": [r.to_dict() for r in run.results],
+            "seconds": run.seconds,
         }
-        from edgetrt.bench import history
-
         record["run_id"] = history.make_run_id(record)
         if save:
             record["saved_to"] = str(history.save_run(record, paths.results_dir()))
@@ -307,7 +251,7 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
 
 def probe_device(device_name: str, connect: ConnectOptions = ConnectOptions()) -> dict:
     """Run the agent's probe on a device; returns its facts."""
-    from edgetrt.device.connect import open_session
+    from edgetrt.device.session import open_session
 
     with open_session(load_device(device_name), connect) as session:
         return session.probe()
@@ -318,6 +262,49 @@ def doctor_device(device_name: str, probe: bool = False, connect: ConnectOptions
 
     facts = probe_device(device_name, connect) if probe else None
     return check_device(load_device(device_name), facts)
+
+
+def doctor_engine(file: Path, device_name: str | None = None, device_tensorrt: str | None = None,
+                  device_cc: str | None = None):
+    """(header, loads_on) for an engine file, checked against a device's profile or explicit facts.
+
+    Explicit facts (e.g. from `dpkg -l` on the board) win over the profile's. A profile names the
+    JetPack's TensorRT to three parts (8.2.1): an engine from 8.2.1.8 then gets "cannot tell", not
+    a false yes; --device-tensorrt with all four parts settles it.
+    """
+    from edgetrt.diagnose.compat import engine_loads_on
+    from edgetrt.diagnose.engine_header import read_engine_header
+
+    if device_name is not None:
+        facts = load_device(device_name).facts
+        device_tensorrt = device_tensorrt or facts.get("tensorrt")
+        device_cc = device_cc or facts.get("compute_capability")
+    header = read_engine_header(file)
+    return header, engine_loads_on(header, device_tensorrt, device_cc)
+
+
+def doctor_log(text: str) -> list:
+    """Findings (diagnose.findings.Finding) for pasted TensorRT / Jetson / TF-TRT output."""
+    from edgetrt.diagnose.log_classifier import classify_log
+
+    return classify_log(text)
+
+
+def read_log(file: str) -> str:
+    """The text of a log file, or of standard input for "-"; one clear error otherwise."""
+    import sys
+
+    if file == "-":
+        return sys.stdin.read()
+    log_path = Path(file)
+    try:
+        return log_path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise UsageError(f"{log_path}: no such log file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{log_path}: is a directory, not a log file") from None
+    except OSError as error:
+        raise UsageError(f"{log_path}: cannot read: {error.strerror}") from None
 
 
 def report(runs: list[str], *, fmt: str = "md", compare: list[str] | None = None,
@@ -355,19 +342,3 @@ def report(runs: list[str], *, fmt: str = "md", compare: list[str] | None = None
         text = "\n\n".join(parts)
     return {"text": text, "json": {"runs": [r.get("run_id") for r in records], "format": fmt,
                                    "comparison": rows, "text": text}}
-
-
-def backend_options(backend: str, remote_root: str, probe: dict | None, force_int8: bool = False) -> dict:
-    """Per-backend agent options: where TensorRT caches engines, and what the probe knows."""
-    if backend != "tensorrt":
-        return {}
-    import posixpath
-
-    from edgetrt.diagnose.device_check import probe_value
-
-    options = {"engine_cache_dir": posixpath.join(remote_root, "engines"), "force_int8": force_int8}
-    for key in ("tensorrt", "compute_capability"):
-        value = probe_value(probe, key)
-        if value:
-            options["tensorrt_version" if key == "tensorrt" else key] = value
-    return options

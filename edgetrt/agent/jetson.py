@@ -73,7 +73,7 @@ def releases_of_family(prefix):
 # ---- SoCs -----------------------------------------------------------------------------------
 
 def soc_info(soc):
-    """'tegra210' -> {'soc', 'compute_capability': '5.3', 'gpu_arch': 'sm_53', 'family': 'Maxwell',
+    """'tegra210' -> {'soc', 'compute_capability' (5.3), 'gpu_arch' (sm_53), 'family' (Maxwell),
     'fast_fp16', 'fast_int8', 'modules': [series names: 'Jetson Nano', 'Jetson TX1']}. An unknown SoC
     gives the same keys with "unknown" (None for the fast_* flags) and no modules."""
     row = table("socs").get("socs", {}).get(soc) if soc else None
@@ -95,7 +95,7 @@ def compute_capability(soc):
 
 
 def modules_with_compute_capability(cc):
-    """Jetson series whose integrated GPU has this compute capability ('5.3' -> Jetson Nano, Jetson TX1)."""
+    """Jetson series whose integrated GPU has this compute capability (5.3: Jetson Nano, Jetson TX1)."""
     names = []
     for soc, row in sorted(table("socs").get("socs", {}).items()):
         if row.get("compute_capability") == str(cc):

@@ -53,12 +53,59 @@ def cmd_probe(args):
     return 0
 
 
+def _stop_when_host_goes(stream):
+    """Watch the job's stdin after the job line: end-of-file means the host was interrupted or
+    the connection dropped, so stop the measuring children and exit (nobody will read a result)."""
+    import threading
+
+    from .supervise import stop_all
+
+    fd = stream.fileno()
+
+    def watch():
+        # os.read, not the buffered stream: a daemon thread blocked inside a buffered read would
+        # hold its lock at interpreter shutdown.
+        try:
+            while os.read(fd, 4096):
+                pass
+        except (IOError, OSError, ValueError):
+            pass
+        stop_all()
+        os._exit(130)
+
+    thread = threading.Thread(target=watch, name="host-watch")
+    thread.daemon = True
+    thread.start()
+
+
+def _stop_on_signals():
+    import signal
+
+    from .supervise import stop_all
+
+    def stop(signum, frame):
+        stop_all()
+        os._exit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+
+
 def cmd_run(args):
     from .supervise import run_supervised
     from .backends.tensorrt.build import retry_spec_after_killed_build
 
-    raw = sys.stdin.read() if args.job == "-" else open(args.job).read()
-    job = json.loads(raw)
+    _stop_on_signals()
+    if args.job == "-":
+        # The first line holds the job. With --stop-on-eof the host keeps stdin open while the
+        # runs last, and its end means the host is gone.
+        raw = sys.stdin.buffer.readline() if args.stop_on_eof else sys.stdin.buffer.read()
+        if args.stop_on_eof:
+            _stop_when_host_goes(sys.stdin.buffer)
+    else:
+        with open(args.job) as fh:
+            raw = fh.read()
+    job = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     entry = entry_command()
     results = []
     for spec in job.get("runs", []):
@@ -102,6 +149,8 @@ def build_parser():
     r = sub.add_parser("run", help="run measurements described by a job JSON")
     r.add_argument("--job", required=True, help="job file, or - for standard input")
     r.add_argument("--progress", action="store_true", help="one line per finished run on stderr")
+    r.add_argument("--stop-on-eof", action="store_true",
+                   help="with --job -: stop every run and exit when stdin ends after the job line")
     r.set_defaults(func=cmd_run)
     m = sub.add_parser("measure", help=argparse.SUPPRESS)
     m.add_argument("rest", nargs="*")

@@ -19,6 +19,20 @@ from . import outcome
 
 _KERNEL_LOGS = ("/var/log/kern.log", "/var/log/syslog")
 
+# Process groups of the measuring children now running: stop_all() ends them when the host goes
+# away or the agent is told to stop, so no measurement outlives the job that asked for it.
+_ACTIVE = set()
+
+
+def stop_all():
+    """SIGKILL every measuring child's process group (build workers included)."""
+    for pgid in list(_ACTIVE):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+        _ACTIVE.discard(pgid)
+
 
 def _limit_memory(limit_mb):
     def apply():
@@ -85,6 +99,7 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
             start_new_session=True,  # a timeout kills the whole process group (build workers too)
             preexec_fn=_limit_memory(memory_limit_mb) if memory_limit_mb else None,
         )
+        _ACTIVE.add(proc.pid)  # start_new_session: the child's pid is its process group
         out_chunks, err_chunks = [], []
         readers = [threading.Thread(target=_drain, args=(proc.stdout, out_chunks)),
                    threading.Thread(target=_drain, args=(proc.stderr, err_chunks))]
@@ -107,6 +122,7 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
                 _, status_word, rusage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.02)
+        _ACTIVE.discard(proc.pid)
         returncode = -os.WTERMSIG(status_word) if os.WIFSIGNALED(status_word) \
             else os.WEXITSTATUS(status_word)
         board = sampler.stop() if sampler else None

@@ -166,6 +166,8 @@ def agreement_text(cell: dict | None) -> str:
     agree = cell.get("agreement")
     if not agree:
         return NOT_RUN
+    if agree.get("meaningful") is False:
+        return "n/a (random weights)"
     images = agree.get("images") or 0
     top1 = agree.get("top1")
     top1_text = f"{round(top1 * images)}/{images}" if images and top1 is not None else number(top1)

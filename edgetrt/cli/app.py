@@ -13,7 +13,6 @@ from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DurationOpt, Fo
                                  KnownHostsOpt, MemoryLimitOpt, OutputNamesOpt, PrecisionOpt,
                                  PreprocessingOpt, RemoteRootOpt, SshConfigOpt, TimeoutOpt,
                                  TrustNewHostOpt, WarmupOpt, WeightsOpt)
-from edgetrt.errors import EdgetrtError
 
 app = typer.Typer(
     help="Convert a TensorFlow model on this host, deploy it to an NVIDIA Jetson, and measure it there.",
@@ -80,16 +79,13 @@ def convert_cmd(
     """Convert a model on this host: SavedModel (native baseline) + ONNX (tf2onnx, dynamic batch), or TF-TRT."""
     from edgetrt import api
     from edgetrt.cli import render
-    from edgetrt.errors import UsageError
 
     formats = tuple(f.strip() for f in to.split(",") if f.strip())
     tftrt = None
     if "tftrt" in formats or precision or container or prebuild or workspace is not None:
         if "tftrt" not in formats:
-            raise UsageError("--precision/--prebuild/--workspace/--container apply to TF-TRT: add --to tftrt")
-        from edgetrt.convert.tftrt import TftrtSettings
-
-        tftrt = TftrtSettings(precision or "fp16", min_segment_size, workspace, prebuild)
+            raise api.UsageError("--precision/--prebuild/--workspace/--container apply to TF-TRT: add --to tftrt")
+        tftrt = api.TftrtSettings(precision or "fp16", min_segment_size, workspace, prebuild)
         formats = tuple(f"tftrt_{tftrt.precision}" if f == "tftrt" else f for f in formats)
     opts = _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, calib_images)
     if container is not None:
@@ -132,7 +128,7 @@ def deploy_cmd(
     """Convert, copy to the device, measure there (first run, steady state, peak memory), report."""
     from edgetrt import api
     from edgetrt.cli import render
-    from edgetrt.device.connect import ConnectOptions
+    from edgetrt.api import ConnectOptions
 
     progress = render.RichProgress(enabled=not json_out)
     try:
@@ -168,24 +164,25 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in argv
     try:
         app(args=argv, prog_name="edgetrt")
-    except EdgetrtError as exc:
-        if debug:
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - sorted below; anything else is a bug and re-raised
+        from edgetrt import api
+
+        if debug or not isinstance(exc, (api.EdgetrtError, OSError)):
             raise
         from edgetrt.cli import render
 
-        if "--json" in argv:
-            render.print_json({"error": {"type": type(exc).__name__, "message": exc.message,
-                                         "hint": exc.hint}})
-        render.print_error(exc.message, exc.hint)
-        sys.exit(exc.exit_code)
-    except OSError as exc:
+        if isinstance(exc, api.EdgetrtError):
+            if "--json" in argv:
+                render.print_json({"error": {"type": type(exc).__name__, "message": exc.message,
+                                             "hint": exc.hint}})
+            render.print_error(exc.message, exc.hint)
+            sys.exit(exc.exit_code)
         # The host's own environment (a full disk, a read-only cache, a missing permission):
         # one line naming the file, not a traceback.
-        if debug:
-            raise
         import errno
-
-        from edgetrt.cli import render
 
         where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
         if exc.errno == errno.ENOSPC:
@@ -194,6 +191,3 @@ def main(argv: list[str] | None = None) -> None:
         else:
             render.print_error(f"{exc.strerror or exc}{where}")
         sys.exit(1)
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)

@@ -34,7 +34,7 @@ def bench_cmd(
     """Benchmark a matrix of models × backends × precisions × batches, with accuracy agreement."""
     from edgetrt import api
     from edgetrt.cli import render
-    from edgetrt.device.connect import ConnectOptions
+    from edgetrt.api import ConnectOptions
 
     progress = render.RichProgress(enabled=not json_out)
     try:

@@ -7,18 +7,12 @@ the only thing done here. Failures are EdgetrtError subclasses for the app's ent
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from typing import Optional
 
 import typer
 
-from edgetrt.diagnose.compat import engine_loads_on
-from edgetrt.diagnose.engine_header import EngineHeader, read_engine_header
-from edgetrt.diagnose.findings import Finding
-from edgetrt.diagnose.log_classifier import classify_log
-from edgetrt.errors import UsageError
 
 doctor_app = typer.Typer(
     help="Diagnose TensorRT engines and TensorRT/Jetson error logs (works without TensorRT or a GPU).",
@@ -40,13 +34,9 @@ def engine_command(
 
     Exits 1 when the engine certainly will not load on the given device.
     """
-    if device is not None:
-        profile_tensorrt, profile_cc = _device_facts(device)
-        # Explicit facts (e.g. from `dpkg -l` on the board) win over the profile's.
-        device_tensorrt = device_tensorrt or profile_tensorrt
-        device_cc = device_cc or profile_cc
-    header = read_engine_header(file)
-    loads_on = engine_loads_on(header, device_tensorrt, device_cc)
+    from edgetrt import api
+
+    header, loads_on = api.doctor_engine(file, device, device_tensorrt, device_cc)
     if as_json:
         typer.echo(json.dumps(engine_report(header, loads_on), indent=2))
     else:
@@ -61,47 +51,23 @@ def log_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Classify TensorRT / Jetson / TF-TRT error output into findings with fixes."""
-    findings = classify_log(_read_log(file))
+    from edgetrt import api
+
+    findings = api.doctor_log(api.read_log(file))
     if as_json:
         typer.echo(json.dumps({"findings": [finding.to_dict() for finding in findings]}, indent=2))
     else:
         _render_findings(findings)
 
 
-def engine_report(header: EngineHeader, loads_on: dict) -> dict:
+def engine_report(header, loads_on: dict) -> dict:
     """The JSON document of `doctor engine --json`: the header's fields plus the verdict."""
     report = header.to_dict()
     report["loads_on"] = loads_on
     return report
 
 
-def _device_facts(name: str) -> tuple[str | None, str | None]:
-    """TensorRT version and compute capability the named device's profile expects.
-
-    A profile names the JetPack's TensorRT to three parts (8.2.1): an engine from 8.2.1.8 then
-    gets "cannot tell", not a false yes; --device-tensorrt with all four parts settles it.
-    """
-    from edgetrt.config.devices import load_device
-
-    facts = load_device(name).facts
-    return facts.get("tensorrt"), facts.get("compute_capability")
-
-
-def _read_log(file: str) -> str:
-    if file == "-":
-        return sys.stdin.read()
-    log_path = Path(file)
-    try:
-        return log_path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise UsageError(f"{log_path}: no such log file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{log_path}: is a directory, not a log file") from None
-    except OSError as error:
-        raise UsageError(f"{log_path}: cannot read: {error.strerror}") from None
-
-
-def _render_engine(header: EngineHeader, loads_on: dict) -> None:
+def _render_engine(header, loads_on: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -130,7 +96,7 @@ def _render_engine(header: EngineHeader, loads_on: dict) -> None:
         console.print(f"fix: {loads_on['fix']}", markup=False, highlight=False)
 
 
-def _render_findings(findings: list[Finding]) -> None:
+def _render_findings(findings: list) -> None:
     from rich.console import Console
     from rich.markup import escape
 
@@ -159,7 +125,7 @@ def device_command(
     """Host and device side by side (L4T, JetPack, TensorRT, CUDA, cuDNN, compute capability),
     the NGC TensorFlow container whose TensorRT matches, and what it means for deploy."""
     from edgetrt import api
-    from edgetrt.device.connect import ConnectOptions
+    from edgetrt.api import ConnectOptions
 
     report = api.doctor_device(name, probe=probe, connect=ConnectOptions(
         host=host, ssh_config=ssh_config, known_hosts=known_hosts))

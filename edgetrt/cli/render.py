@@ -11,7 +11,7 @@ from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progre
                            SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn)
 from rich.table import Table
 
-from edgetrt.progress import Progress
+from edgetrt.api import Progress
 
 out = Console()
 err = Console(stderr=True)
@@ -171,6 +171,15 @@ def runs_table(report: dict, title: str | None = None) -> None:
         err.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)
 
 
+def _agreement_text(cell: dict) -> str:
+    agree = cell.get("agreement")
+    if not agree:
+        return "ref" if (cell["backend"], cell["precision"]) == ("tf", "fp32") else "—"
+    if agree.get("meaningful") is False:
+        return "n/a (random weights)"
+    return f"{agree['top1']:.2f}/{agree['top5_overlap']:.2f}/{agree['max_abs_diff']:.3f}"
+
+
 def bench_table(record: dict) -> None:
     device = record.get("device", {})
     table = Table(title=f"bench on {device.get('name')} — run {record.get('run_id', '')}")
@@ -189,8 +198,7 @@ def bench_table(record: dict) -> None:
             f"{_fmt(fps.get('median'), '.1f')} ± {_fmt(fps.get('uncertainty'), '.1f')}" if fps else "—",
             _fmt(cell.get("peak_memory_mb"), ".0f"),
             _fmt(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None, ".1f"),
-            f"{agree['top1']:.2f}/{agree['top5_overlap']:.2f}/{agree['max_abs_diff']:.3f}" if agree else "ref"
-            if (cell["backend"], cell["precision"]) == ("tf", "fp32") else "—")
+            _agreement_text(cell))
     out.print(table)
     for cell in record["cells"]:
         if cell["status"] != "ok" and cell.get("message"):

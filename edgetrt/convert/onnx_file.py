@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from edgetrt.convert.tf_env import import_onnx
+from edgetrt.lazy import import_onnx
 from edgetrt.errors import ModelFileError
 
 

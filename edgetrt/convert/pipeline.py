@@ -18,8 +18,8 @@ from typing import Callable
 from edgetrt import __version__
 from edgetrt.config import paths
 from edgetrt.convert.artifacts import Artifact, ArtifactWriter
-from edgetrt.convert.sources import ModelSource
-from edgetrt.convert.tf_env import tool_versions
+from edgetrt.convert.sources import ModelOptions, ModelSource
+from edgetrt.lazy import tool_versions
 from edgetrt.errors import ModelFileError, UsageError
 from edgetrt.hashing import sha256_file, tree_sha256
 from edgetrt.zoo.weights import WeightsChoice
@@ -116,6 +116,14 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
         say("hashing")
         artifact = writer.finish(manifest)
     return ConvertResult(artifact, False, time.monotonic() - started)
+
+
+def convert_model(opts: ModelOptions, formats=DEFAULT_FORMATS, *, out_dir: Path | None = None,
+                  progress: Progress | None = None, tftrt=None) -> ConvertResult:
+    """Resolve what the user named and convert it (cached by content); see :func:`convert`."""
+    return convert(opts.resolve(), WeightsChoice.parse(opts.weights), out_dir=out_dir, formats=formats,
+                   force=opts.force, progress=progress, calibration_images=opts.calibration_images,
+                   tftrt=tftrt)
 
 
 def _tftrt_requests(formats, settings) -> dict:

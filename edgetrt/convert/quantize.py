@@ -58,7 +58,7 @@ def quantize_qdq(fp32_onnx: Path, out_path: Path, calibration_images: Path | Non
                  preprocessing: str, weights_kind: str, *,
                  calibration_method: str = DEFAULT_CALIBRATION_METHOD) -> dict:
     """Write the INT8 QDQ model to out_path (atomically); return the manifest's ``int8`` block."""
-    from edgetrt.bench.images import image_files, load_images
+    from edgetrt.convert.images import image_files, load_images
 
     fp32_onnx, out_path = Path(fp32_onnx), Path(out_path)
     if calibration_method not in CALIBRATION_METHODS:

@@ -8,7 +8,24 @@ from pathlib import Path
 from edgetrt.errors import UsageError
 from edgetrt.zoo.registry import ModelRequest, resolve_model
 
-SOURCE_KINDS = ("zoo", "savedmodel", "frozen_graph", "keras", "onnx")
+@dataclass(frozen=True)
+class ModelOptions:
+    """What the user asked to convert: a zoo name or a model file, and how (the CLI's model flags)."""
+
+    model: str
+    weights: str = "auto"
+    alpha: float | None = None
+    input_size: int | None = None
+    input_names: tuple[str, ...] = ()
+    output_names: tuple[str, ...] = ()
+    preprocessing: str | None = None
+    force: bool = False
+    calibration_images: Path | None = None
+
+    def resolve(self) -> "ModelSource":
+        return resolve_source(self.model, alpha=self.alpha, input_size=self.input_size,
+                              input_names=list(self.input_names), output_names=list(self.output_names),
+                              preprocessing=self.preprocessing)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgetrt.convert.tf_env import import_onnx, import_tensorflow, import_tf2onnx
+from edgetrt.lazy import import_onnx, import_tensorflow, import_tf2onnx
 from edgetrt.errors import ConversionError
 
 ONNX_OPSET = 13  # TensorRT 7.1+ (JetPack 4.4+) parses opset 13; QDQ needs >= 10

@@ -1,8 +1,8 @@
-"""TF-TRT: a SavedModel (TF2) or frozen graph (TF1) → a TensorFlow graph with TRTEngineOp segments.
+"""TF-TRT: a SavedModel → a TensorFlow graph with TRTEngineOp segments.
 
 Written against TensorFlow's own ``tensorflow.python.compiler.tensorrt.trt_convert``:
 ``TrtGraphConverterV2`` (keyword arguments since TF 2.4-ish, ``conversion_params=`` namedtuple
-before) and the TF1 ``TrtGraphConverter`` / ``create_inference_graph``. Which style a TensorFlow
+before). Which style a TensorFlow
 takes is read from its real signature; the argument dictionaries are built by pure functions so
 they can be checked where TensorRT cannot run. Pip TensorFlow >= 2.18 is built without TensorRT:
 there :func:`require_tftrt` raises a ConversionError that names the two ways out.
@@ -30,13 +30,6 @@ RECORDED_V2_PARAMETERS = (
     "use_dynamic_shape", "dynamic_shape_profile_strategy", "max_workspace_size_bytes",
     "precision_mode", "minimum_segment_size", "maximum_cached_engines", "use_calibration",
     "allow_build_at_runtime", "conversion_params")
-RECORDED_V1_PARAMETERS = (
-    "input_saved_model_dir", "input_saved_model_tags", "input_saved_model_signature_key",
-    "input_graph_def", "nodes_denylist", "max_batch_size", "max_workspace_size_bytes",
-    "precision_mode", "minimum_segment_size", "is_dynamic_op", "maximum_cached_engines",
-    "use_calibration")
-# TF 1.14's TrtGraphConverter (the seed's) called the output list nodes_blacklist.
-LEGACY_DENYLIST = "nodes_blacklist"
 
 WAYS_OUT = ("convert to ONNX and build the TensorRT engine on the device (edgetrt's default): "
             "`edgetrt deploy MODEL --device NAME --backend tensorrt`; or run TF-TRT in an NGC TensorFlow "
@@ -53,7 +46,6 @@ class TftrtSettings:
     workspace_bytes: int | None = None
     prebuild: bool = False
     batch: int = 1
-    is_dynamic_op: bool = True  # TF1 only; TF2 engines are always dynamic ops
 
     def __post_init__(self):
         if self.precision not in PRECISION_MODES:
@@ -94,7 +86,7 @@ def judge_tftrt(tf_version: str, build_info: dict | None, module_error: str | No
 
 def tftrt_available() -> tuple[bool, str]:
     """(True, what) when this TensorFlow can run TF-TRT; (False, why not) otherwise."""
-    from edgetrt.convert.tf_env import import_tensorflow
+    from edgetrt.lazy import import_tensorflow
     from edgetrt.errors import MissingDependencyError
 
     try:
@@ -165,46 +157,6 @@ def v2_converter_kwargs(saved_model_dir: str, settings: TftrtSettings, parameter
     return kwargs
 
 
-def v1_converter_kwargs(graph_def, output_node_names: Iterable[str], settings: TftrtSettings,
-                        parameters: Iterable[str]) -> dict:
-    """kwargs for the TF1 TrtGraphConverter (frozen graph in, frozen graph out)."""
-    parameters = tuple(parameters)
-    outputs = [name.split(":")[0] for name in output_node_names]
-    if "nodes_denylist" in parameters:
-        denylist = "nodes_denylist"
-    elif LEGACY_DENYLIST in parameters:
-        denylist = LEGACY_DENYLIST
-    else:
-        raise ConversionError("this TensorFlow's TrtGraphConverter takes neither nodes_denylist= nor "
-                              f"nodes_blacklist= (parameters: {', '.join(parameters)})")
-    # INT8 calibration only works with dynamic ops; TF says so and overrides, so say it first.
-    dynamic = settings.is_dynamic_op or settings.precision == "int8"
-    kwargs = {"input_graph_def": graph_def, denylist: outputs,
-              "max_batch_size": None if dynamic else settings.batch,
-              "is_dynamic_op": dynamic, "precision_mode": settings.precision_mode,
-              "minimum_segment_size": settings.min_segment_size}
-    if settings.workspace_bytes is not None:
-        kwargs["max_workspace_size_bytes"] = settings.workspace_bytes
-    if "use_calibration" in parameters:
-        kwargs["use_calibration"] = settings.precision == "int8"
-    return kwargs
-
-
-def create_inference_graph_kwargs(graph_def, output_node_names: Iterable[str], settings: TftrtSettings) -> dict:
-    """kwargs for the oldest API, trt.create_inference_graph (no INT8 calibration through it here)."""
-    if settings.precision == "int8":
-        raise ConversionError("INT8 through create_inference_graph needs TF's separate calibration step, "
-                              "which edgetrt does not drive; use fp16 or a TensorFlow with TrtGraphConverter")
-    kwargs = {"input_graph_def": graph_def, "outputs": [n.split(":")[0] for n in output_node_names],
-              "max_batch_size": settings.batch, "is_dynamic_op": settings.is_dynamic_op,
-              "precision_mode": settings.precision_mode, "minimum_segment_size": settings.min_segment_size}
-    if settings.workspace_bytes is not None:
-        kwargs["max_workspace_size_bytes"] = settings.workspace_bytes
-    return kwargs
-
-
-# --- Counting TRTEngineOps -------------------------------------------------------------------
-
 def _segment_function_name(node) -> str | None:
     for attr in _SEGMENT_ATTRS:
         if attr in node.attr:
@@ -237,7 +189,7 @@ def count_trt_engine_ops(source) -> dict:
     if hasattr(source, "node") and hasattr(source, "library"):
         return count_in_graph_def(source)
     path = Path(source)
-    from edgetrt.convert.tf_env import import_tensorflow
+    from edgetrt.lazy import import_tensorflow
 
     import_tensorflow()  # the protobuf classes ship with TensorFlow
     from google.protobuf.message import DecodeError
@@ -280,7 +232,7 @@ def _batches(images, batch: int):
 
 
 def calibration_input_fn_from_images(images_dir: Path, input_size: int, preprocessing: str, batch: int) -> Callable:
-    from edgetrt.bench.images import image_files, load_images
+    from edgetrt.convert.images import image_files, load_images
 
     images = load_images(image_files(images_dir), input_size, preprocessing)
     return lambda: _batches(images, batch)
@@ -322,31 +274,3 @@ def convert_tftrt(saved_model_dir: Path, out_dir: Path, settings: TftrtSettings,
             "api_style": "keywords" if "precision_mode" in parameters else "conversion_params",
             "settings": settings.to_dict(), "prebuilt": settings.prebuild,
             "available": tftrt_available()[1], **count_trt_engine_ops(out_dir)}
-
-
-def convert_frozen_graph(graph_def, output_node_names: list[str], settings: TftrtSettings, *,
-                         calibration_feed_fn: Callable[[], dict] | None = None, calibration_runs: int = 0):
-    """TF1 path: a frozen GraphDef → a TF-TRT frozen GraphDef (TrtGraphConverter, else create_inference_graph)."""
-    trt = require_tftrt()
-    import tensorflow as tf
-
-    try:
-        with tf.Graph().as_default():  # the TF1 converter refuses to run eagerly
-            if hasattr(trt, "TrtGraphConverter"):
-                kwargs = v1_converter_kwargs(graph_def, output_node_names, settings,
-                                             parameters_of(trt.TrtGraphConverter.__init__))
-                converter = trt.TrtGraphConverter(**kwargs)
-                converted = converter.convert()
-                if settings.precision == "int8":
-                    if not calibration_feed_fn or calibration_runs < 1:
-                        raise UsageError("TF-TRT INT8 needs real calibration images: pass --calib-images DIR")
-                    converted = converter.calibrate(fetch_names=list(output_node_names), num_runs=calibration_runs,
-                                                    feed_dict_fn=calibration_feed_fn)
-            else:
-                converted = trt.create_inference_graph(
-                    **create_inference_graph_kwargs(graph_def, output_node_names, settings))
-    except (UsageError, ConversionError):
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise ConversionError(f"TF-TRT conversion of the frozen graph failed: {' '.join(str(exc).split())[:300]}") from exc
-    return converted, count_in_graph_def(converted)

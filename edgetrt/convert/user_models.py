@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from edgetrt.convert.sources import ModelSource
-from edgetrt.convert.tf_env import import_tensorflow
+from edgetrt.lazy import import_tensorflow
 from edgetrt.errors import ModelFileError, UsageError
 
 

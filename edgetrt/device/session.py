@@ -1,25 +1,79 @@
-"""One device in use: its store, its agent, and the agent's JSON answers."""
+"""One device in use: how to reach it, its store, its agent.
+
+``open_session(device, options)`` turns a device file (plus command-line overrides) into an open
+:class:`DeviceSession`: a checked remote root, a transport (this host, or SSH), the content-addressed
+store on the device and an :class:`AgentClient` for the agent bundle shipped there. The session
+knows files, not artifacts: what to upload is decided by the run pipeline.
+"""
 
 from __future__ import annotations
 
-import json
+import contextlib
 import posixpath
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from edgetrt.convert.artifacts import MANIFEST, Artifact, sha256_file
+from edgetrt.config.devices import DeviceSpec
 from edgetrt.device.agent_bundle import AgentBundle, build_agent_bundle
+from edgetrt.device.agent_client import AgentClient, RunResult
 from edgetrt.device.store import DeviceStore, LocalFile, TransferStats, check_remote_root
 from edgetrt.device.transport import LocalTransport, ProgressCallback, Transport
-from edgetrt.agent.protocol import PROTOCOL_VERSION as AGENT_PROTOCOL
-from edgetrt.errors import AgentError
-
 
 
 @dataclass(frozen=True)
-class UploadedArtifact:
-    remote_dir: str
-    transfer: TransferStats
+class ConnectOptions:
+    """The SSH flags of `deploy`, `bench` and `doctor device --probe`."""
+
+    host: str | None = None             # --host ALIAS|user@addr[:port]
+    ssh_config: Path | None = None      # --ssh-config (default ~/.ssh/config)
+    known_hosts: Path | None = None     # --known-hosts (default ~/.ssh/known_hosts)
+    trust_new_host: bool = False
+    remote_root: str | None = None      # --remote-root
+    connect_timeout: float = 10.0
+
+    def __post_init__(self):
+        if self.remote_root is not None:
+            check_remote_root(self.remote_root, "--remote-root")
+
+
+def remote_root_for(device: DeviceSpec, options: ConnectOptions) -> str:
+    """The device directory to use (--remote-root wins over the device file), checked."""
+    if options.remote_root is not None:
+        return check_remote_root(options.remote_root, "--remote-root")
+    return check_remote_root(device.remote_root, f"remote_root in {device.source or device.name}")
+
+
+def open_transport(device: DeviceSpec, options: ConnectOptions) -> Transport:
+    if device.is_local and not options.host:
+        return LocalTransport()
+    from edgetrt.device.hostspec import resolve_host
+    from edgetrt.device.ssh import SSHTransport
+
+    if options.host:
+        value = options.host
+    else:
+        conn = device.connection
+        if conn.ssh_alias:
+            value = conn.ssh_alias
+        else:
+            value = (f"{conn.user}@" if conn.user else "") + conn.host + (f":{conn.port}" if conn.port else "")
+    target = resolve_host(value, options.ssh_config)
+    if not options.host and device.connection and device.connection.key_file:
+        target = replace(target, key_files=(Path(device.connection.key_file).expanduser(),) + target.key_files)
+    return SSHTransport(target, known_hosts=options.known_hosts, trust_new_host=options.trust_new_host,
+                        connect_timeout=options.connect_timeout)
+
+
+@contextlib.contextmanager
+def open_session(device: DeviceSpec, options: ConnectOptions = ConnectOptions()):
+    """A :class:`DeviceSession` on the device (checked root, the device's python), closed after."""
+    root = remote_root_for(device, options)  # refused before anything connects
+    with open_transport(device, options) as transport:
+        # The local device runs the agent with this interpreter (it has the runtimes); over SSH,
+        # with the python the device file names.
+        python = None if device.is_local and not options.host else device.python
+        yield DeviceSession(transport, root, python=python)
 
 
 def expand_root(root: str, home: str) -> str:
@@ -36,78 +90,66 @@ class DeviceSession:
         self.store = DeviceStore(transport, self.root)
         # For the local device the agent runs with this interpreter (it has the runtimes).
         self.python = python or (sys.executable if isinstance(transport, LocalTransport) else "python3")
-        self.agent: AgentBundle | None = None
-
-    # ---- uploads -----------------------------------------------------------------------------
-    def upload(self, artifact: Artifact, progress: ProgressCallback | None = None,
-               extra_files: list | None = None) -> UploadedArtifact:
-        """Agent + artifact files into the store (skipping verified ones), then the artifact dir."""
-        self.agent = build_agent_bundle()
-        files = [LocalFile(self.agent.path, self.agent.sha256, self.agent.size)]
-        entries = []
-        for entry in artifact.files:
-            files.append(LocalFile(artifact.path / entry["path"], entry["sha256"], entry["bytes"]))
-            entries.append((entry["path"], entry["sha256"]))
-        manifest_path = artifact.path / MANIFEST
-        manifest_sha = sha256_file(manifest_path)
-        files.append(LocalFile(manifest_path, manifest_sha, manifest_path.stat().st_size))
-        entries.append((MANIFEST, manifest_sha))
-        for extra in extra_files or []:
-            files.append(extra)
-        stats = self.store.ensure_files(files, progress=progress)
-        remote_dir = self.store.materialize(manifest_sha, entries)
-        return UploadedArtifact(remote_dir, stats)
-
-    def ensure_agent(self) -> None:
-        if self.agent is None:
-            self.agent = build_agent_bundle()
-            self.store.ensure_files([LocalFile(self.agent.path, self.agent.sha256, self.agent.size)])
+        self._bundle: AgentBundle | None = None
+        self._agent_uploaded = False
+        #: everything this session sent to the device's store (the agent included)
+        self.sent = TransferStats(0, 0, 0, 0.0)
 
     @property
-    def agent_command(self) -> list[str]:
-        self.ensure_agent()
-        return [self.python, self.store.store_path(self.agent.sha256)]
+    def address(self) -> str:
+        return self.transport.name
 
-    # ---- agent calls -------------------------------------------------------------------------
-    def call_agent(self, args: list[str], stdin: bytes | None = None, timeout: float | None = None) -> dict:
-        result = self.transport.run(self.agent_command + args, stdin=stdin, timeout=timeout)
-        lines = result.stdout.decode("utf-8", "replace").strip().splitlines()
-        doc = None
-        if lines:
-            try:
-                doc = json.loads(lines[-1])
-            except ValueError:
-                doc = None
-        if not result.ok or not isinstance(doc, dict):
-            tail = result.stderr_tail(1) or "(no output)"
-            raise AgentError(f"the agent on {self.transport.name} failed ({args[0]}, exit "
-                             f"{result.exit_code}): {tail}",
-                             hint=f"is {self.python} (Python >= 3.6) installed on the device?")
-        if doc.get("protocol") != AGENT_PROTOCOL:
-            raise AgentError(f"the agent on {self.transport.name} speaks protocol "
-                             f"{doc.get('protocol')!r}, this host expects {AGENT_PROTOCOL}")
-        return doc
+    # ---- files -------------------------------------------------------------------------------
+    @property
+    def bundle(self) -> AgentBundle:
+        if self._bundle is None:
+            self._bundle = build_agent_bundle()
+        return self._bundle
+
+    def _agent_file(self) -> LocalFile:
+        return LocalFile(self.bundle.path, self.bundle.sha256, self.bundle.size)
+
+    def upload(self, files: list[LocalFile], progress: ProgressCallback | None = None) -> TransferStats:
+        """The agent and ``files`` into the store (files already there and verified are skipped)."""
+        stats = self._ensure([self._agent_file()] + list(files), progress)
+        self._agent_uploaded = True
+        return stats
+
+    def _ensure(self, files: list[LocalFile], progress=None) -> TransferStats:
+        stats = self.store.ensure_files(files, progress=progress)
+        # A file counts once per session: the agent checked again with the artifact is not "skipped".
+        skipped = stats.files_skipped - (1 if self._agent_uploaded and files[0] == self._agent_file() else 0)
+        s = self.sent
+        self.sent = TransferStats(s.bytes_sent + stats.bytes_sent, s.files_sent + stats.files_sent,
+                                  s.files_skipped + max(0, skipped), s.seconds + stats.seconds)
+        return stats
+
+    def assemble(self, directory_id: str, entries: list[tuple[str, str]]) -> str:
+        """A directory on the device of links into the store: ``entries`` = (relative path, sha256)."""
+        return self.store.materialize(directory_id, entries)
+
+    def store_path(self, sha256: str) -> str:
+        return self.store.store_path(sha256)
+
+    # ---- the agent ---------------------------------------------------------------------------
+    @property
+    def agent(self) -> AgentClient:
+        if not self._agent_uploaded:
+            self._ensure([self._agent_file()])
+            self._agent_uploaded = True
+        return AgentClient(self.transport, [self.python, self.store.store_path(self.bundle.sha256)], self.python)
 
     def probe(self) -> dict:
-        return self.call_agent(["probe"], timeout=120)["facts"]
+        return self.agent.probe()
 
-    def run(self, spec: dict, timeout_s: float, memory_limit_mb: int | None = None) -> dict:
-        # The measuring child's scratch files stay inside the edgetrt root (store.ensure_files made tmp/).
-        job = {"runs": [dict(spec, timeout_s=timeout_s, memory_limit_mb=memory_limit_mb)],
-               "workdir": posixpath.join(self.root, "tmp")}
-        # The agent enforces timeout_s on the measuring child; allow it time to report after that.
-        doc = self.call_agent(["run", "--job", "-"], stdin=json.dumps(job).encode(),
-                              timeout=timeout_s + 120)
-        runs = doc.get("runs") or []
-        if len(runs) != 1:
-            raise AgentError(f"the agent on {self.transport.name} returned {len(runs)} results for one run")
-        # The agent names itself by the file it ran from (store/<sha256>): proof of which code measured.
-        return dict(runs[0], agent=doc.get("agent"))
+    def run(self, spec: dict, timeout_s: float, memory_limit_mb: int | None = None) -> RunResult:
+        # The measuring child's scratch files stay inside the edgetrt root (the store made tmp/).
+        specs = [dict(spec, timeout_s=timeout_s, memory_limit_mb=memory_limit_mb)]
+        return self.agent.run(specs, timeout_s, workdir=posixpath.join(self.root, "tmp"))[0]
 
     def agent_identity(self) -> dict:
         """Which agent this session runs on the device, and with which interpreter."""
-        self.ensure_agent()
-        return {"sha256": self.agent.sha256, "path": self.store.store_path(self.agent.sha256),
+        return {"sha256": self.bundle.sha256, "path": self.store.store_path(self.bundle.sha256),
                 "python": self.python}
 
     def close(self) -> None:

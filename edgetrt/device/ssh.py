@@ -249,7 +249,8 @@ class SSHTransport(Transport):
 
     # ---- commands --------------------------------------------------------------------------
     def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
-            timeout: float | None = None) -> CommandResult:
+            timeout: float | None = None, max_stdout: int | None = None,
+            hold_stdin: bool = False) -> CommandResult:
         argv = tuple(argv)
         if not argv:
             raise ValueError("run() needs a command")
@@ -262,32 +263,41 @@ class SSHTransport(Transport):
                 chan.exec_command(command)
                 if stdin:
                     chan.sendall(stdin)
-                chan.shutdown_write()
-                out, err = self._collect(chan, deadline)
+                if not hold_stdin:
+                    chan.shutdown_write()
+                # With hold_stdin the remote command reads end-of-file only when this channel
+                # closes: when it ends, or when this host is interrupted or gone.
+                out, err, truncated = self._collect(chan, deadline, max_stdout)
                 if out is None:
                     raise TransportError(f"{argv[0]} on {self.name} did not finish within {timeout:g} s")
-                code = chan.recv_exit_status()
+                code = -1 if truncated else chan.recv_exit_status()
             finally:
                 chan.close()
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise TransportError(f"running {argv[0]} on {self.name} failed: "
                                  f"{exc or type(exc).__name__}") from exc
-        return CommandResult(argv, code, out, err, time.monotonic() - started)
+        return CommandResult(argv, code, out, err, time.monotonic() - started, stdout_truncated=truncated)
 
     @staticmethod
-    def _collect(chan: paramiko.Channel, deadline: float | None):
+    def _collect(chan: paramiko.Channel, deadline: float | None, max_stdout: int | None = None):
+        """(stdout, stderr, truncated); (None, None, False) past the deadline. Output beyond
+        ``max_stdout`` is not read: the channel is closed and the answer marked truncated."""
         out, err = bytearray(), bytearray()
         while True:
             while chan.recv_ready():
                 out += chan.recv(1 << 20)
+                if max_stdout is not None and len(out) > max_stdout:
+                    return bytes(out[:max_stdout]), bytes(err), True
             while chan.recv_stderr_ready():
-                err += chan.recv_stderr(1 << 20)
+                chunk = chan.recv_stderr(1 << 20)
+                if len(err) < (1 << 20):
+                    err += chunk
             if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
                 if chan.eof_received or chan.closed:
-                    return bytes(out), bytes(err)
+                    return bytes(out), bytes(err), False
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                return None, None
+                return None, None, False
             wait = 1.0 if remaining is None else min(remaining, 1.0)
             if chan.eof_received or chan.closed:
                 chan.status_event.wait(wait)  # output done; only the exit status is missing

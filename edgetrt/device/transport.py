@@ -32,6 +32,8 @@ class CommandResult:
     stdout: bytes
     stderr: bytes
     seconds: float = 0.0
+    #: the command wrote more than ``max_stdout`` bytes: it was stopped and stdout cut there
+    stdout_truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -50,8 +52,15 @@ class Transport(abc.ABC):
 
     @abc.abstractmethod
     def run(self, argv: Sequence[str], *, stdin: bytes | None = None,
-            timeout: float | None = None) -> CommandResult:
-        """Run ``argv`` on the device without a shell interpreting it (SSH quotes every word)."""
+            timeout: float | None = None, max_stdout: int | None = None,
+            hold_stdin: bool = False) -> CommandResult:
+        """Run ``argv`` on the device without a shell interpreting it (SSH quotes every word).
+
+        ``max_stdout``: stop reading (and stop the command) past this many bytes of output, so a
+        device that answers without end cannot exhaust the host. ``hold_stdin``: keep the
+        command's standard input open until it ends, so the command sees end-of-file the moment
+        this host goes away (the agent stops its measurements then).
+        """
 
     @abc.abstractmethod
     def home(self) -> str:
@@ -105,17 +114,24 @@ class LocalTransport(Transport):
 
     name = "local"
 
-    def run(self, argv, *, stdin=None, timeout=None):
+    def run(self, argv, *, stdin=None, timeout=None, max_stdout=None, hold_stdin=False):
         started = time.monotonic()
         try:
-            proc = subprocess.run(list(argv), input=stdin, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, timeout=timeout)
+            proc = subprocess.Popen(list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
         except FileNotFoundError as exc:
             raise TransportError(f"cannot run {argv[0]!r} on the local device: {exc.strerror}") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise TransportError(f"{argv[0]} on the local device did not finish within {timeout:.0f} s") from exc
-        return CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr,
-                             time.monotonic() - started)
+        try:
+            out, err, truncated = _collect_process(proc, stdin, timeout, max_stdout, hold_stdin)
+        except BaseException:
+            # Ctrl-C or an error here: the command must not outlive this host's interest in it.
+            _stop(proc)
+            raise
+        if out is None:
+            _stop(proc)
+            raise TransportError(f"{argv[0]} on the local device did not finish within {timeout:.0f} s")
+        return CommandResult(tuple(argv), proc.returncode, out, err, time.monotonic() - started,
+                             stdout_truncated=truncated)
 
     def home(self):
         return str(Path.home())
@@ -170,3 +186,59 @@ class LocalTransport(Transport):
 
     def symlink(self, target, link):
         os.symlink(target, link)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Close the command's stdin (the agent's cue to stop its runs), then make sure it ends."""
+    for stream in (proc.stdin,):
+        try:
+            if stream:
+                stream.close()
+        except OSError:
+            pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _collect_process(proc, stdin, timeout, max_stdout, hold_stdin):
+    """(stdout, stderr, truncated) of a running process, reading both pipes as they fill;
+    (None, None, False) when ``timeout`` passes first."""
+    import threading
+
+    out, err = bytearray(), bytearray()
+    truncated = threading.Event()
+
+    def drain(stream, sink, cap):
+        for chunk in iter(lambda: stream.read1(1 << 16) if hasattr(stream, "read1") else stream.read(1 << 16), b""):
+            if cap is not None and len(sink) + len(chunk) > cap:
+                sink += chunk[:cap - len(sink)]
+                truncated.set()
+                proc.kill()
+                break
+            sink += chunk
+        stream.close()
+
+    readers = [threading.Thread(target=drain, args=(proc.stdout, out, max_stdout), daemon=True),
+               threading.Thread(target=drain, args=(proc.stderr, err, 1 << 20), daemon=True)]
+    for reader in readers:
+        reader.start()
+    try:
+        if stdin:
+            proc.stdin.write(stdin)
+            proc.stdin.flush()
+    except BrokenPipeError:
+        pass
+    if not hold_stdin:
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, None, False
+    for reader in readers:
+        reader.join(5)
+    if proc.stdin and not proc.stdin.closed:
+        proc.stdin.close()
+    return bytes(out), bytes(err), truncated.is_set()

@@ -29,7 +29,7 @@ def _constructor(keras, builder: str):
 
 def build_keras_model(request: ModelRequest, weights: WeightsChoice):
     """Return (keras model, WeightsUsed)."""
-    from edgetrt.convert.tf_env import import_tensorflow
+    from edgetrt.lazy import import_tensorflow
 
     tf, keras = import_tensorflow()
     ctor = _constructor(keras, request.recipe.builder)

@@ -314,7 +314,8 @@ def test_dpkg_l_jetson_nano_jetpack_4_6_4():
     packages = dpkg.parse_package_list(capture("C18"))
     assert packages["libnvinfer8"] == "8.2.1-1+cuda10.2"
     assert packages["libnvidia-container0"] == "0.10.0+jetpack"  # ":arm64" dropped
-    versions = dpkg.stack_versions(packages)
+    versions = {"tensorrt": dpkg.tensorrt_version(packages), "cuda": dpkg.cuda_version(packages),
+                "cudnn": dpkg.cudnn_version(packages), "l4t": dpkg.l4t_version(packages)}
     assert versions["tensorrt"] == {"version": "8.2.1.9", "cuda": "10.2", "package": "tensorrt",
                                     "package_version": "8.2.1.9-1+cuda10.2"}
     assert versions["cuda"]["version"] == "10.2.300" and versions["cuda"]["package"] == "cuda-cudart-10-2"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgetrt.bench.images import image_files, load_images
+from edgetrt.convert.images import image_files, load_images
 from edgetrt.errors import ConversionError, UsageError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from edgetrt.bench.images import load_images
+from edgetrt.convert.images import load_images
 from edgetrt.convert.pipeline import convert
 from edgetrt.convert.sources import resolve_source
 from edgetrt.zoo.weights import WeightsChoice

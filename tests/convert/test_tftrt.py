@@ -86,7 +86,6 @@ def _v2_parameters():
 def test_recorded_parameter_names_match_the_installed_tensorflow():
     """If TF renames a parameter, the recorded fallback lists (used where TF-TRT is absent) are stale."""
     assert set(tftrt.parameters_of(trt_convert.TrtGraphConverterV2.__init__)) == set(tftrt.RECORDED_V2_PARAMETERS)
-    assert set(tftrt.parameters_of(trt_convert.TrtGraphConverter.__init__)) == set(tftrt.RECORDED_V1_PARAMETERS)
 
 
 @pytest.mark.parametrize("precision", PRECISIONS)
@@ -138,54 +137,6 @@ def test_v2_conversion_params_with_is_dynamic_op_field_sets_it_true():
 def test_v2_without_a_known_style_is_a_conversion_error():
     with pytest.raises(ConversionError, match="neither precision_mode= nor conversion_params="):
         tftrt.v2_converter_kwargs("/m", TftrtSettings(), ("input_saved_model_dir",))
-
-
-# --- TF1 TrtGraphConverter / create_inference_graph arguments -----------------------------------
-
-def _v1_parameters():
-    if trt_convert is None:
-        return tftrt.RECORDED_V1_PARAMETERS
-    return tftrt.parameters_of(trt_convert.TrtGraphConverter.__init__)
-
-
-@pytest.mark.parametrize("precision", PRECISIONS)
-def test_v1_arguments_bind_to_the_real_signature(precision):
-    graph_def = tf.compat.v1.GraphDef()
-    settings = TftrtSettings(precision, min_segment_size=50, is_dynamic_op=True)
-    kwargs = tftrt.v1_converter_kwargs(graph_def, ["MobilenetV2/Predictions/Reshape_1:0"], settings, _v1_parameters())
-    assert kwargs["nodes_denylist"] == ["MobilenetV2/Predictions/Reshape_1"]
-    assert kwargs["is_dynamic_op"] is True and kwargs["max_batch_size"] is None
-    assert kwargs["precision_mode"] == precision.upper() and kwargs["minimum_segment_size"] == 50
-    assert kwargs["use_calibration"] == (precision == "int8")
-    if trt_convert is not None:
-        inspect.signature(trt_convert.TrtGraphConverter.__init__).bind(None, **kwargs)
-
-
-def test_v1_static_engines_carry_the_batch_and_int8_forces_dynamic_ops():
-    static = tftrt.v1_converter_kwargs(None, ["out"], TftrtSettings("fp16", batch=4, is_dynamic_op=False),
-                                       _v1_parameters())
-    assert static["is_dynamic_op"] is False and static["max_batch_size"] == 4
-    int8 = tftrt.v1_converter_kwargs(None, ["out"], TftrtSettings("int8", is_dynamic_op=False), _v1_parameters())
-    assert int8["is_dynamic_op"] is True and int8["max_batch_size"] is None
-
-
-def test_v1_uses_nodes_blacklist_where_the_signature_has_it():
-    """TF 1.14's converter (the seed's) named the output list nodes_blacklist."""
-    tf114 = ("input_saved_model_dir", "input_saved_model_tags", "input_saved_model_signature_key",
-             "input_graph_def", "nodes_blacklist", "session_config", "max_batch_size",
-             "max_workspace_size_bytes", "precision_mode", "minimum_segment_size", "is_dynamic_op",
-             "maximum_cached_engines", "use_calibration")
-    kwargs = tftrt.v1_converter_kwargs(None, ["logits:0", "classes"], TftrtSettings("fp16"), tf114)
-    assert kwargs["nodes_blacklist"] == ["logits", "classes"] and "nodes_denylist" not in kwargs
-
-
-@pytest.mark.skipif(trt_convert is None, reason="trt_convert is not importable in this TensorFlow")
-def test_create_inference_graph_arguments_bind_and_int8_is_refused():
-    kwargs = tftrt.create_inference_graph_kwargs(None, ["out:0"], TftrtSettings("fp16", workspace_bytes=1 << 20))
-    inspect.signature(trt_convert.create_inference_graph).bind(**kwargs)
-    assert kwargs["outputs"] == ["out"]
-    with pytest.raises(ConversionError, match="INT8 through create_inference_graph"):
-        tftrt.create_inference_graph_kwargs(None, ["out"], TftrtSettings("int8"))
 
 
 # --- counting TRTEngineOps on real graphs --------------------------------------------------------

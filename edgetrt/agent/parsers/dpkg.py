@@ -134,13 +134,3 @@ def l4t_version(packages):
         return None
     match = re.match(r"^(\d+\.\d+(?:\.\d+)?)", version)
     return match.group(1) if match else None
-
-
-def stack_versions(packages):
-    """The four answers at once: {'tensorrt', 'cuda', 'cudnn', 'l4t'} (each None when absent)."""
-    return {
-        "tensorrt": tensorrt_version(packages),
-        "cuda": cuda_version(packages),
-        "cudnn": cudnn_version(packages),
-        "l4t": l4t_version(packages),
-    }

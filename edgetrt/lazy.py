@@ -1,4 +1,6 @@
-"""Import TensorFlow and friends on demand, quietly, with a clear error when they are missing."""
+"""Heavy packages (TensorFlow, tf2onnx, onnx) imported on demand, quietly, with a clear error naming
+what to install when they are missing; and the versions of the conversion tools, read without
+importing them."""
 
 from __future__ import annotations
 

@@ -1,0 +1,254 @@
+"""The one reader of what a device's agent says: bounded, validated against the protocol, typed.
+
+A device may be broken or hostile. Its answer is read with a size cap (the transport stops reading
+past it), parsed as strict JSON (NaN and Infinity become null, with a note), walked to a bounded
+depth, checked against ``edgetrt.agent.protocol`` (kinds, shapes, the type of every result
+field), and every string in it is cut to a bounded length with control characters made visible,
+so nothing a device says reaches a terminal or a report raw. A violation is one
+:class:`AgentError` naming the device.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields, replace
+
+from edgetrt.agent import protocol
+from edgetrt.errors import AgentError
+
+MAX_ANSWER_BYTES = 64 << 20   # predictions for a few images and a per-layer profile fit easily
+MAX_DEPTH = 32                # the protocol nests a handful of levels
+MAX_STRING = 2000             # characters kept of one string (messages, paths, fact values)
+MAX_LIST = 10000              # items kept of one list (predictions' output vectors are 1000 long)
+
+
+def clean_text(text: str, limit: int = MAX_STRING) -> str:
+    """``text`` bounded and safe to print: C0/C1 control characters (escape sequences among them)
+    shown as ``\\xNN``, newlines and tabs kept."""
+    if len(text) > limit:
+        text = text[:limit] + f"… [{len(text) - limit} more characters]"
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\n\t" or not (code < 32 or 0x7f <= code < 0xa0 or ch in "\u202a\u202b\u202c\u202d\u202e"):
+            out.append(ch)
+        else:
+            out.append(f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+class _Reader:
+    """Parses and sanitises one answer, collecting notes about what it had to change."""
+
+    def __init__(self, device: str):
+        self.device = device
+        self.notes: list[str] = []
+
+    def fail(self, what: str) -> AgentError:
+        return AgentError(f"the agent on {self.device} answered something this host will not use: {what}",
+                          hint="the device runs another program as edgetrt's agent, or its output is damaged; "
+                               "run `edgetrt doctor device NAME --probe` to see what it says")
+
+    def parse(self, raw: bytes, truncated: bool) -> dict:
+        if truncated:
+            raise self.fail(f"more than {MAX_ANSWER_BYTES >> 20} MiB of output (cut off)")
+        lines = raw.decode("utf-8", "replace").strip().splitlines()
+        if not lines:
+            raise self.fail("no output")
+        def constant(name):
+            self.notes.append(f"{name} in the agent's answer was read as null")
+            return None
+        try:
+            doc = json.loads(lines[-1], parse_constant=constant)
+        except RecursionError:
+            raise self.fail(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+        except ValueError as exc:
+            raise self.fail(f"not JSON ({exc})") from None
+        if not isinstance(doc, dict):
+            raise self.fail(f"a JSON {type(doc).__name__}, not an object")
+        return self.clean(doc, 0)
+
+    def clean(self, value, depth: int):
+        if depth > MAX_DEPTH:
+            raise self.fail(f"JSON nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, str):
+            return clean_text(value)
+        if isinstance(value, bool) or value is None or isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                self.notes.append("a non-finite number in the agent's answer was read as null")
+                return None
+            return value
+        if isinstance(value, list):
+            if len(value) > MAX_LIST:
+                self.notes.append(f"a list of {len(value)} items was cut to {MAX_LIST}")
+                value = value[:MAX_LIST]
+            return [self.clean(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {clean_text(str(k), 200): self.clean(v, depth + 1) for k, v in value.items()}
+        raise self.fail(f"a value of type {type(value).__name__}")
+
+
+def read_answer(raw: bytes, device: str, kind: str, *, truncated: bool = False) -> tuple[dict, list[str]]:
+    """The agent's JSON document of ``kind`` ("probe", "run", "version"), sanitised; and the notes."""
+    reader = _Reader(device)
+    doc = reader.parse(raw, truncated)
+    if doc.get("protocol") != protocol.PROTOCOL_VERSION:
+        raise AgentError(f"the agent on {device} speaks protocol {doc.get('protocol')!r}, this host "
+                         f"expects {protocol.PROTOCOL_VERSION}",
+                         hint="an agent of another edgetrt version answered; deploy again to replace it")
+    if doc.get("kind") != kind:
+        raise reader.fail(f"a {doc.get('kind')!r} document where {kind!r} was asked for")
+    if kind == "probe" and not isinstance(doc.get("facts"), dict):
+        raise reader.fail("a probe without facts")
+    if kind == "probe" and not isinstance(doc["facts"].get("facts"), dict):
+        raise reader.fail("a probe whose facts hold no facts table")
+    if kind == "run" and not isinstance(doc.get("runs"), list):
+        raise reader.fail(f"runs of type {type(doc.get('runs')).__name__}, not a list")
+    return doc, reader.notes
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One measured (or failed) cell, as the whole host uses it: deploy rows, bench cells, history.
+
+    The agent's fields are those of ``protocol.RESULT_FIELDS``; ``model``, the artifact sizes,
+    ``agreement`` and ``agent`` are added on the host.
+    """
+
+    backend: str
+    precision: str
+    batch: int
+    status: str
+    message: str = ""
+    model: str | None = None
+    first_run_ms: float | None = None
+    load_ms: float | None = None
+    first_inference_ms: float | None = None
+    build_ms: float | None = None
+    engine: str | None = None
+    cold_start: dict | None = None
+    steady: dict | None = None
+    peak_memory_mb: float | None = None
+    harness_overhead_us: float | None = None
+    wall_s: float | None = None
+    artifact_bytes: int | None = None
+    original_bytes: int | None = None
+    agreement: dict | None = None
+    predictions: list | None = None
+    profile: dict | None = None
+    facts: dict | None = None
+    tegrastats: dict | None = None
+    exit: dict | None = None
+    stderr_tail: list | None = None
+    retried_after: dict | None = None
+    agent: str | None = None
+    notes: tuple = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def with_(self, **changes) -> "RunResult":
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        doc = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            doc[f.name] = list(value) if isinstance(value, tuple) else value
+        return doc
+
+    @classmethod
+    def failed(cls, backend: str, precision: str, batch: int, status: str, message: str,
+               model: str | None = None) -> "RunResult":
+        """A cell that produced no measurement, made from the protocol's one failed_result."""
+        doc = protocol.failed_result({"backend": backend, "precision": precision, "batch": batch},
+                                     status, message)
+        return cls.from_agent(doc, device="this host", model=model)
+
+    @classmethod
+    def from_agent(cls, doc: dict, device: str, model: str | None = None, agent: str | None = None,
+                   notes: list | tuple = ()) -> "RunResult":
+        """Check one (already sanitised) result against the protocol and type it."""
+        if not isinstance(doc, dict):
+            raise _Reader(device).fail(f"a run result of type {type(doc).__name__}")
+        values = {}
+        for key, types in protocol.RESULT_FIELDS.items():
+            if key not in doc:
+                continue
+            value = doc[key]
+            if isinstance(value, bool) and bool not in types:
+                value = int(value) if int in types else value
+            if not isinstance(value, types):
+                raise _Reader(device).fail(f"run field {key!r} is a {type(value).__name__}")
+            values[key] = value
+        for key in ("backend", "precision", "status"):
+            if not isinstance(values.get(key), str):
+                raise _Reader(device).fail(f"a run result without {key!r}")
+        if values["status"] not in protocol.STATUSES:
+            raise _Reader(device).fail(f"unknown run status {values['status']!r}")
+        facts = values.get("facts") or {}
+        for key in ("steady", "cold_start", "exit", "tegrastats", "profile"):
+            if key in values and values[key] is not None and not isinstance(values[key], dict):
+                raise _Reader(device).fail(f"run field {key!r} is not an object")
+        extra = {"build_ms": _number(facts.get("build_ms")),
+                 "engine": facts.get("engine") if isinstance(facts.get("engine"), str) else None}
+        values.setdefault("batch", 1)
+        values.setdefault("message", "")
+        return cls(model=model, agent=agent, notes=tuple(notes), **values, **extra)
+
+
+def _number(value):
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+class AgentClient:
+    """Calls the agent on one device and reads its answers (the only place that reads them)."""
+
+    def __init__(self, transport, command: list[str], python: str):
+        self.transport = transport
+        self.command = command
+        self.python = python
+
+    @property
+    def device(self) -> str:
+        return self.transport.name
+
+    def call(self, args: list[str], kind: str, *, stdin: bytes | None = None, timeout: float | None = None,
+             hold_stdin: bool = False) -> tuple[dict, list[str]]:
+        result = self.transport.run(self.command + args, stdin=stdin, timeout=timeout,
+                                    max_stdout=MAX_ANSWER_BYTES, hold_stdin=hold_stdin)
+        if not result.ok and not result.stdout_truncated:
+            tail = clean_text(result.stderr_tail(1), 300) or "(no output)"
+            raise AgentError(f"the agent on {self.device} failed ({args[0]}, exit {result.exit_code}): {tail}",
+                             hint=f"is {self.python} (Python >= 3.6) installed on the device?")
+        return read_answer(result.stdout, self.device, kind, truncated=result.stdout_truncated)
+
+    def probe(self) -> dict:
+        """The device's facts: ``{"facts": {name: {"value", "source"}}, "release_table", "notes", ...}``."""
+        doc, notes = self.call(["probe"], "probe", timeout=120)
+        facts = doc["facts"]
+        if notes:
+            facts.setdefault("notes", []).extend(notes)
+        return facts
+
+    def run(self, specs: list[dict], timeout_s: float, workdir: str) -> list[RunResult]:
+        """Run ``specs`` (one supervised child each, one after the other); one result per spec.
+
+        The job goes on stdin, which stays open: if this host is interrupted or the connection
+        drops, the agent reads end-of-file and stops its measuring child at once.
+        """
+        job = {"runs": specs, "workdir": workdir}
+        total = sum(float(s.get("timeout_s") or timeout_s) for s in specs)
+        doc, notes = self.call(["run", "--job", "-", "--stop-on-eof"], "run", stdin=(json.dumps(job) + "\n").encode(),
+                               timeout=total + 120 * len(specs), hold_stdin=True)
+        runs = doc["runs"]
+        if len(runs) != len(specs):
+            raise _Reader(self.device).fail(f"{len(runs)} results for {len(specs)} runs")
+        agent = doc.get("agent") if isinstance(doc.get("agent"), str) else None
+        return [RunResult.from_agent(r, self.device, agent=agent, notes=notes) for r in runs]

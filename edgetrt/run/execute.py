@@ -1,0 +1,354 @@
+"""The run pipeline: one executor for a :class:`Plan`, used by `deploy` and by `bench`.
+
+Order of work, chosen so that mistakes fail early and nothing is done twice:
+
+1. connect to every device and probe it (an unreachable device or a refused host key is known
+   before anything is converted);
+2. convert each model once, in the formats every device's cells need (the content cache makes an
+   unchanged model free);
+3. per device: upload each model's files once (verified, content-addressed), then run that
+   device's cells one at a time — never two measurements at once on one device;
+4. with agreement asked for: compare each cell's predictions on real photos with native
+   TensorFlow's (the same device's tf fp32 cell, or TensorFlow on this host, cached).
+
+Failures are results too: a cell whose conversion, upload or run failed carries its status and
+message (made by ``RunResult.failed``), and a device that could not be reached carries ``error``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from edgetrt.convert.artifacts import MANIFEST, Artifact
+from edgetrt.device.agent_client import RunResult
+from edgetrt.device.session import ConnectOptions, DeviceSession, open_session
+from edgetrt.device.store import LocalFile
+from edgetrt.errors import EdgetrtError, TransportError
+from edgetrt.hashing import sha256_file
+from edgetrt.progress import NULL_PROGRESS, Progress
+from edgetrt.convert.sources import ModelOptions
+from edgetrt.run.plan import Cell, DevicePlan, Plan, formats_for, strongly_typed
+
+
+@dataclass
+class Conversion:
+    model: str
+    artifact: Artifact | None = None
+    cached: bool = False
+    seconds: float = 0.0
+    error: str | None = None
+    #: failure of the TF-TRT forms only (they need a TensorRT-enabled TensorFlow on this host)
+    tftrt_error: str | None = None
+
+
+@dataclass
+class DeviceRun:
+    """What happened on one device: its facts, what was sent, one result per cell."""
+
+    plan: DevicePlan
+    address: str | None = None
+    root: str | None = None
+    probe: dict | None = None
+    agent: dict | None = None
+    results: list[RunResult] = field(default_factory=list)
+    transfers: dict = field(default_factory=dict)
+    #: everything sent to this device (agent and all models): TransferStats.to_dict()
+    sent: dict | None = None
+    #: set when the device failed before or while measuring (unreachable, refused, gone)
+    error: str | None = None
+    error_type: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.plan.device.name
+
+
+@dataclass
+class Execution:
+    plan: Plan
+    conversions: dict[str, Conversion]
+    devices: list[DeviceRun]
+
+
+def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Progress = NULL_PROGRESS,
+            convert=None) -> Execution:
+    """Run every cell of ``plan``; see the module docstring. ``convert`` replaces the converter
+    (``convert(ModelOptions, formats, progress) -> (Artifact, cached, seconds)``)."""
+    convert = convert or convert_model
+    runs = [DeviceRun(dp) for dp in plan.devices]
+    with contextlib.ExitStack() as stack:
+        sessions: dict[str, DeviceSession] = {}
+        for run in runs:
+            session = _connect(stack, run, connect, progress, alone=len(runs) == 1)
+            if session is not None:
+                sessions[run.name] = session
+        conversions = {}
+        for opts in plan.models:
+            formats = _formats_needed(plan, opts, runs)
+            conversions[opts.model] = _convert(opts, formats, convert, progress, plan)
+        images = ImageSet.from_dir(plan.images) if (plan.agreement or _needs_calibration(plan)) else None
+        for run in runs:
+            if run.name not in sessions:
+                _fail_device_cells(run, plan, conversions)
+                continue
+            started = time.monotonic()
+            _run_device(plan, run, sessions[run.name], conversions, images, progress, alone=len(runs) == 1)
+            run.seconds = time.monotonic() - started
+            run.sent = sessions[run.name].sent.to_dict()
+    if plan.agreement:
+        from edgetrt.run.agreement import add_agreement
+
+        add_agreement(plan, runs, conversions, images, progress)
+    return Execution(plan, conversions, runs)
+
+
+# ---- steps ---------------------------------------------------------------------------------------
+
+def _connect(stack, run: DeviceRun, connect, progress, alone: bool) -> DeviceSession | None:
+    progress.stage(f"connecting to {run.name}")
+    try:
+        session = stack.enter_context(open_session(run.plan.device, connect))
+        run.address, run.root = session.address, session.root
+        progress.stage(f"probing {session.address}")
+        run.probe = session.probe()
+        run.agent = session.agent_identity()
+        return session
+    except EdgetrtError as exc:
+        if alone:
+            raise  # one device: its failure is the command's failure (and its exit code)
+        run.error, run.error_type = exc.message, type(exc).__name__
+        progress.warn(f"{run.name}: {exc.message}")
+        return None
+
+
+def _formats_needed(plan: Plan, opts: ModelOptions, runs: list[DeviceRun]) -> tuple[str, ...]:
+    formats: list[str] = []
+    kind = plan.sources[opts.model]
+    for run in runs:
+        formats.extend(formats_for(run.plan.cells(opts.model, kind), strongly_typed(run.probe)))
+    if plan.agreement and kind != "onnx":
+        formats.append("savedmodel")  # the reference: native TensorFlow (on the device or this host)
+    return tuple(dict.fromkeys(formats))
+
+
+def _needs_calibration(plan: Plan) -> bool:
+    return any(b == "tensorrt" for dp in plan.devices for b in dp.backends) and \
+        any(p == "int8" for dp in plan.devices for p in dp.precisions)
+
+
+def convert_model(opts: ModelOptions, formats, progress: Progress):
+    """The content-cached converter: (artifact, cached, seconds)."""
+    from edgetrt.convert.pipeline import convert_model as convert
+
+    result = convert(opts, formats, progress=progress.stage)
+    return result.artifact, result.cached, result.seconds
+
+
+def _convert(opts: ModelOptions, formats, convert, progress: Progress, plan: Plan) -> Conversion:
+    from dataclasses import replace
+
+    from edgetrt.convert.images import default_images_dir
+
+    conversion = Conversion(opts.model)
+    if "onnx_int8" in formats and opts.calibration_images is None:
+        # INT8 is calibrated on the same real photos the agreement uses.
+        opts = replace(opts, calibration_images=plan.images or default_images_dir())
+    base = tuple(f for f in formats if not f.startswith("tftrt_"))
+    tftrt = tuple(f for f in formats if f.startswith("tftrt_"))
+    progress.stage(f"converting {opts.model}")
+    try:
+        conversion.artifact, conversion.cached, conversion.seconds = convert(opts, base or ("onnx",), progress)
+        if tftrt:
+            # TF-TRT needs a TensorRT-enabled TensorFlow here: its failure stays with the tftrt cells.
+            try:
+                conversion.artifact, conversion.cached, seconds = convert(opts, base + tftrt, progress)
+                conversion.seconds += seconds
+            except EdgetrtError as exc:
+                conversion.tftrt_error = f"TF-TRT conversion failed: {exc}" + (f" ({exc.hint})" if exc.hint else "")
+    except EdgetrtError as exc:
+        conversion.error = f"conversion failed: {exc}"
+        progress.warn(f"{opts.model}: {conversion.error}")
+    return conversion
+
+
+def _fail_device_cells(run: DeviceRun, plan: Plan, conversions) -> None:
+    for opts in plan.models:
+        for cell in run.plan.cells(opts.model, plan.sources[opts.model]):
+            run.results.append(_failed(cell, conversions[opts.model], "error",
+                                       f"{run.name}: {run.error}"))
+
+
+def _failed(cell: Cell, conversion: Conversion, status: str, message: str) -> RunResult:
+    model = _model_name(conversion) or cell.model
+    return RunResult.failed(cell.backend, cell.precision, cell.batch, status, message, model=model)
+
+
+def _model_name(conversion: Conversion) -> str | None:
+    return conversion.artifact.manifest["model"] if conversion.artifact is not None else None
+
+
+def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions, images, progress,
+                alone: bool) -> None:
+    cells = [(opts, cell) for opts in plan.models
+             for cell in run.plan.cells(opts.model, plan.sources[opts.model])]
+    uploaded: dict[str, tuple[str, str | None]] = {}
+    started_steps = False
+    for opts, cell in cells:
+        conversion = conversions[opts.model]
+        if run.error:
+            run.results.append(_failed(cell, conversion, "error", f"{run.name}: {run.error}"))
+            continue
+        if conversion.error:
+            run.results.append(_failed(cell, conversion, "error", conversion.error))
+            continue
+        if cell.backend == "tftrt" and conversion.tftrt_error:
+            run.results.append(_failed(cell, conversion, "error", conversion.tftrt_error))
+            continue
+        try:
+            if opts.model not in uploaded:
+                uploaded[opts.model] = _upload(run, session, conversion, images, progress)
+                started_steps = False
+            if not started_steps:
+                progress.start_steps(sum(1 for o, _ in cells if o.model == opts.model),
+                                     f"{_model_name(conversion)} on {run.address}")
+                started_steps = True
+            remote_dir, images_on_device = uploaded[opts.model]
+            result = _run_cell(plan, run, session, cell, remote_dir, images_on_device)
+        except TransportError as exc:
+            if alone:
+                raise  # one device: losing it is the command's failure (and its exit code)
+            # The device is gone: this and every later cell on it fail with its reason.
+            run.error, run.error_type = exc.message, type(exc).__name__
+            run.results.append(_failed(cell, conversion, "error", f"{run.name}: {exc.message}"))
+            continue
+        except EdgetrtError as exc:
+            result = _failed(cell, conversion, "error", str(exc))
+        result = result.with_(model=_model_name(conversion),
+                              artifact_bytes=_artifact_bytes(conversion.artifact, cell, result, run.probe),
+                              original_bytes=_original_bytes(conversion.artifact))
+        run.results.append(result)
+        progress.step_done(f"{result.model} {cell.label}: {result.status}")
+
+
+def _upload(run: DeviceRun, session: DeviceSession, conversion: Conversion, images, progress):
+    """The artifact's files (and the photos' tensor) into the device store; the artifact dir there."""
+    artifact = conversion.artifact
+    files, entries = artifact_files(artifact)
+    images_file = None
+    if images is not None:
+        images_file = images.tensor_file(artifact.manifest)
+        files.append(images_file)
+    total = sum(f.size for f in files)
+    progress.start_bytes(total, f"uploading {artifact.manifest['model']} to {session.address}")
+    stats = session.upload(files, progress=progress.advance_bytes)
+    remote_dir = session.assemble(entries[-1][1], entries)
+    run.transfers[artifact.manifest["model"]] = dict(stats.to_dict(), remote_dir=remote_dir)
+    return remote_dir, session.store_path(images_file.sha256) if images_file else None
+
+
+def artifact_files(artifact: Artifact) -> tuple[list[LocalFile], list[tuple[str, str]]]:
+    """(files to upload, (relative path, sha256) entries of the artifact directory); the manifest last."""
+    files, entries = [], []
+    for entry in artifact.files:
+        files.append(LocalFile(artifact.path / entry["path"], entry["sha256"], entry["bytes"]))
+        entries.append((entry["path"], entry["sha256"]))
+    manifest_path = artifact.path / MANIFEST
+    manifest_sha = sha256_file(manifest_path)
+    files.append(LocalFile(manifest_path, manifest_sha, manifest_path.stat().st_size))
+    entries.append((MANIFEST, manifest_sha))
+    return files, entries
+
+
+def _run_cell(plan: Plan, run: DeviceRun, session: DeviceSession, cell: Cell, remote_dir: str,
+              images_on_device: str | None) -> RunResult:
+    options = backend_options(cell.backend, run.root, run.probe, plan.force_int8)
+    if plan.profile:
+        options["profile"] = True
+    if cell.backend == "tensorrt" and cell.precision == "int8" and images_on_device:
+        # Implicit-INT8 calibration (TensorRT <= 10) when the artifact has no Q/DQ model.
+        options["calibration_npy"] = images_on_device
+    spec = dict(backend=cell.backend, precision=cell.precision, batch=cell.batch, artifact_dir=remote_dir,
+                options=options, **plan.measure.agent_settings())
+    if plan.agreement and images_on_device:
+        spec["images_npy"] = images_on_device
+    return session.run(spec, plan.measure.timeout_s, plan.measure.memory_limit_mb)
+
+
+def backend_options(backend: str, remote_root: str, probe: dict | None, force_int8: bool = False) -> dict:
+    """Per-backend agent options: where TensorRT caches engines, and what the probe knows."""
+    if backend != "tensorrt":
+        return {}
+    import posixpath
+
+    options = {"engine_cache_dir": posixpath.join(remote_root, "engines"), "force_int8": force_int8}
+    facts = (probe or {}).get("facts") or {}
+    for key, option in (("tensorrt", "tensorrt_version"), ("compute_capability", "compute_capability")):
+        value = (facts.get(key) or {}).get("value")
+        if value:
+            options[option] = value
+    return options
+
+
+def _bytes_of(artifact: Artifact | None, fmt: str | None) -> int | None:
+    if artifact is None or not fmt or not artifact.has_format(fmt):
+        return None
+    rel = artifact.manifest["formats"][fmt]
+    return sum(f["bytes"] for f in artifact.files if f["path"] == rel or f["path"].startswith(rel + "/"))
+
+
+def _artifact_bytes(artifact, cell: Cell, result: RunResult, probe) -> int | None:
+    """What the cell ran: the engine TensorRT built, else the artifact form of its backend."""
+    from edgetrt.agent.protocol import artifact_format
+
+    engine = (result.facts or {}).get("engine_bytes")
+    if isinstance(engine, int) and not isinstance(engine, bool):
+        return engine
+    fmt = artifact_format(cell.backend, cell.precision,
+                          strongly_typed=strongly_typed(probe) and cell.backend == "tensorrt")
+    return _bytes_of(artifact, fmt)
+
+
+def _original_bytes(artifact) -> int | None:
+    if artifact is None:
+        return None
+    return _bytes_of(artifact, "savedmodel" if artifact.has_format("savedmodel") else "onnx")
+
+
+class ImageSet:
+    """Real photos for accuracy agreement and INT8 calibration (bench's --images)."""
+
+    def __init__(self, files):
+        self.files = tuple(files)
+
+    @classmethod
+    def from_dir(cls, directory=None) -> "ImageSet":
+        from edgetrt.convert.images import default_images_dir, image_files
+
+        return cls(image_files(directory or default_images_dir()))
+
+    def names(self) -> list[str]:
+        return [f.name for f in self.files]
+
+    def tensor_file(self, manifest: dict) -> LocalFile:
+        """The photos preprocessed for this model, as a content-addressed .npy in the host cache."""
+        import hashlib
+
+        import numpy as np
+
+        from edgetrt.config import paths
+        from edgetrt.convert.images import load_images
+
+        size = manifest["inputs"][0]["shape"][1]
+        batch = load_images(list(self.files), size, manifest["preprocessing"]["mode"])
+        digest = hashlib.sha256(batch.tobytes() + str(batch.shape).encode()).hexdigest()
+        directory = paths.cache_home() / "images"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"images-{digest[:16]}.npy"
+        if not path.is_file():
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, batch)
+            tmp.replace(path)
+        return LocalFile.from_path(path)
