@@ -35,6 +35,13 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
+def cache_home() -> Path:
+    """Where edgetrt keeps conversions, agent bundles and caches on this host."""
+    from edgetrt.config import paths
+
+    return paths.cache_home()
+
+
 def list_models() -> list[dict]:
     from edgetrt.zoo.registry import zoo_listing
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 class EdgetrtError(Exception):
     """Something the user can fix: bad input, an unreachable host, a missing package.
 
-    The CLI prints ``error: <message>`` and, when given, ``hint: <hint>``, then exits non-zero.
+    The CLI prints ``error: <message>`` and, when given, ``hint: <hint>``, then exits non-zero:
+    1 for a failure of the work itself, 2 for usage and configuration errors (UsageError,
+    ConfigError), 3 when a device could not be reached, refused us, or answered nonsense
+    (TransportError, HostKeyError, AgentError). A command whose report is complete but holds a
+    run that did not end ``ok`` also exits 1.
     """
 
     exit_code = 1
@@ -46,6 +50,8 @@ class ModelFileError(EdgetrtError):
 class TransportError(EdgetrtError):
     """Connecting to, authenticating with, or copying to a device failed."""
 
+    exit_code = 3
+
 
 class HostKeyError(TransportError):
     """The device's SSH host key is unknown or has changed."""
@@ -53,6 +59,8 @@ class HostKeyError(TransportError):
 
 class AgentError(EdgetrtError):
     """The on-device agent failed or answered something the host cannot read."""
+
+    exit_code = 3
 
 
 class InternalError(Exception):

@@ -19,19 +19,29 @@ from . import outcome
 
 _KERNEL_LOGS = ("/var/log/kern.log", "/var/log/syslog")
 
-# Process groups of the measuring children now running: stop_all() ends them when the host goes
-# away or the agent is told to stop, so no measurement outlives the job that asked for it.
+# Process groups of the measuring children now running, and their scratch directories: stop_all()
+# ends them when the host goes away or the agent is told to stop, so no measurement outlives the
+# job that asked for it and nothing half-written stays behind.
 _ACTIVE = set()
+_SCRATCH = set()
+_SAMPLERS = set()
 
 
 def stop_all():
-    """SIGKILL every measuring child's process group (build workers included)."""
+    """SIGKILL every measuring child's process group (build workers included); remove their scratch."""
     for pgid in list(_ACTIVE):
         try:
             os.killpg(pgid, signal.SIGKILL)
+            os.waitpid(pgid, 0)
         except OSError:
             pass
         _ACTIVE.discard(pgid)
+    for sampler in list(_SAMPLERS):
+        sampler.stop()
+        _SAMPLERS.discard(sampler)
+    for path in list(_SCRATCH):
+        shutil.rmtree(path, ignore_errors=True)
+        _SCRATCH.discard(path)
 
 
 def _limit_memory(limit_mb):
@@ -85,8 +95,11 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
     program = find_tegrastats(tegrastats_program)
     sampler = None
     tmp = tempfile.mkdtemp(prefix="edgetrt-run-", dir=workdir)
+    _SCRATCH.add(tmp)
     try:
         sampler = TegrastatsSampler(program).start() if program else None
+        if sampler is not None:
+            _SAMPLERS.add(sampler)
         spec_path = os.path.join(tmp, "spec.json")
         result_path = os.path.join(tmp, "result.json")
         phase_path = os.path.join(tmp, "phase")
@@ -158,7 +171,9 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
     finally:
         if sampler is not None:
             sampler.stop()  # no-op when already stopped; never leave tegrastats running
+            _SAMPLERS.discard(sampler)
         shutil.rmtree(tmp, ignore_errors=True)
+        _SCRATCH.discard(tmp)
 
 
 def _read(path):

@@ -14,14 +14,34 @@ from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DurationOpt, Fo
                                  PreprocessingOpt, RemoteRootOpt, SshConfigOpt, TimeoutOpt,
                                  TrustNewHostOpt, WarmupOpt, WeightsOpt)
 
+EXIT_CODES = ("Exit status: 0 every run ok; 1 a run did not end ok (the report is still printed in "
+              "full), or the work failed; 2 usage or configuration error; 3 a device could not be "
+              "reached, refused the connection, or answered nonsense; 130 interrupted.")
+
 app = typer.Typer(
-    help="Convert a TensorFlow model on this host, deploy it to an NVIDIA Jetson, and measure it there.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Convert a TensorFlow model on this host, deploy it to an NVIDIA Jetson, and measure it there.\n\n"
+         + EXIT_CODES,
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
 )
+
+# Options that work before or after the subcommand: main() takes them out of argv wherever they are.
+GLOBAL_FLAGS = ("--debug", "--verbose")
+
+
+def _print_version(value: bool):
+    if value:
+        from edgetrt import __version__
+
+        typer.echo(f"edgetrt {__version__}")
+        raise typer.Exit(0)
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors.")):
+def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors (anywhere on the line)."),
+          verbose: bool = typer.Option(False, "--verbose", help="Let TensorFlow, paramiko and other libraries "
+                                       "log to the terminal (anywhere on the line)."),
+          version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print edgetrt's version and exit.")):
     """edgetrt"""
 
 
@@ -144,6 +164,8 @@ def deploy_cmd(
     finally:
         progress.close()
     render.print_json(report) if json_out else render.runs_table(report)
+    if any(run["status"] != "ok" for run in report["runs"]):
+        raise typer.Exit(1)  # the report is complete, but a run did not end ok
 
 
 def _register_optional_groups() -> None:
@@ -159,14 +181,47 @@ def _register_optional_groups() -> None:
 _register_optional_groups()
 
 
+def _quiet_libraries() -> None:
+    """Third-party log noise stays off the terminal (and out of --json): TensorFlow's C++ INFO and
+    WARNING lines (inherited by the agent's measuring processes on this host), absl, paramiko."""
+    import logging
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for name in ("paramiko", "absl", "tensorflow", "tf2onnx", "h5py"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
+    debug, verbose = "--debug" in argv, "--verbose" in argv
+    argv = [a for a in argv if a not in GLOBAL_FLAGS]
+    if not verbose:
+        _quiet_libraries()
+    # Typer ships its own copy of click; its exceptions are the ones raised here.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        app(args=argv, prog_name="edgetrt")
+        # Without standalone mode click returns a command's typer.Exit code instead of exiting.
+        code = app(args=argv, prog_name="edgetrt", standalone_mode=False)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
+    except typer.Abort:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except NoArgsIsHelpError as shown:
+        shown.show()  # `edgetrt` or `edgetrt doctor` alone: the help, as asked for by no_args_is_help
+        sys.exit(0)
+    except ClickException as exc:
+        # A flag or argument click itself refused: one line, like every other error.
+        from edgetrt.cli import render
+
+        where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "edgetrt"
+        render.print_error(exc.format_message(), f"see `{where} --help`")
+        sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - sorted below; anything else is a bug and re-raised
         from edgetrt import api
 
@@ -191,3 +246,6 @@ def main(argv: list[str] | None = None) -> None:
         else:
             render.print_error(f"{exc.strerror or exc}{where}")
         sys.exit(1)
+    if code == 130:  # typer turns Ctrl-C inside a command into exit status 130
+        sys.stderr.write("interrupted\n")
+    sys.exit(code if isinstance(code, int) else 0)

@@ -54,6 +54,8 @@ def bench_cmd(
     else:
         for record in records:
             render.bench_table(record)
+    if any(cell["status"] != "ok" for record in records for cell in record["cells"]):
+        raise typer.Exit(1)  # every cell is reported, but at least one did not end ok
 
 
 def report_cmd(

@@ -17,8 +17,19 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _finite(value):
+    """Strict JSON: a non-finite float (NaN, Infinity) becomes null."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def print_json(doc) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.write(json.dumps(_finite(doc), indent=2, sort_keys=False, default=str, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 
@@ -91,7 +102,7 @@ class RichProgress(Progress):
 
 
 def _fmt(value, spec=".2f", missing="—"):
-    if value is None:
+    if value is None or isinstance(value, bool):
         return missing
     try:
         return format(value, spec)
@@ -99,76 +110,162 @@ def _fmt(value, spec=".2f", missing="—"):
         return str(value)
 
 
+def _width() -> int:
+    return out.width or 80
+
+
+def _table(title: str | None, headers: list[str], text_columns: tuple[str, ...] = ()) -> Table:
+    """A compact table that survives 80 columns and pipes: no vertical rules, one space between
+    columns; names and numbers never wrap (a column is never narrower than its header); only the
+    ``text_columns`` may fold."""
+    from rich import box
+
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), title_justify="left",
+                  show_edge=False)
+    for header in headers:
+        if header in text_columns:
+            table.add_column(header, overflow="fold", min_width=min(len(header), 12))
+        else:
+            table.add_column(header, no_wrap=True, min_width=len(header))
+    return table
+
+
+def short_path(path: str | None) -> str:
+    """A path as a person wants to read it: relative to the edgetrt cache, or with ~ for home."""
+    import os
+
+    if not path:
+        return ""
+    from edgetrt import api
+
+    for base, label in ((api.cache_home(), "<cache>"), (os.path.expanduser("~"), "~")):
+        base = str(base).rstrip("/")
+        if path == base or path.startswith(base + "/"):
+            return label + path[len(base):]
+    return path
+
+
+def _notes(notes: list[tuple[str, str]]) -> None:
+    """Messages too long for a table cell, below it: "label: text", wrapped at the terminal's width."""
+    for label, text in notes:
+        out.print(f"{escape(label)}: {escape(text)}", markup=True, highlight=False)
+
+
 def models_table(models: list[dict]) -> None:
-    table = Table(title="edgetrt model zoo (TF-slim names)")
-    for col in ("name", "builds from", "input", "preprocessing", "default precisions", "note"):
-        table.add_column(col)
+    wide = _width() >= 110
+    headers = ["name", "input", "preprocessing", "precisions", "note"]
+    if wide:
+        headers.insert(1, "builds from")
+    table = _table("edgetrt model zoo (TF-slim names)", headers, text_columns=("note",))
     for m in models:
         note = "bring your own file" if not m["buildable"] else (
             "alphas " + ", ".join(f"{a:g}" for a in m["alphas"]) if m["alphas"] else "")
-        table.add_row(m["name"], f"keras.applications.{m['builder']}" if m["builder"] else "—",
-                      f"{m['input_size']}×{m['input_size']}", m["preprocessing"],
-                      ", ".join(m["default_precisions"]), note)
+        row = [m["name"], f"{m['input_size']}×{m['input_size']}", m["preprocessing"],
+               ",".join(m["default_precisions"]), note]
+        if wide:
+            row.insert(1, f"keras.applications.{m['builder']}" if m["builder"] else "—")
+        table.add_row(*row)
     out.print(table)
 
 
 def devices_table(devices: list[dict]) -> None:
-    table = Table(title="devices")
-    for col in ("name", "profile", "board", "CC", "memory", "TensorRT", "connection", "file"):
-        table.add_column(col)
+    wide = _width() >= 110
+    headers = ["name", "profile", "CC", "memory", "TensorRT", "connection"] + (["board", "file"] if wide else [])
+    table = _table("devices", headers, text_columns=("connection", "board", "file"))
     for d in devices:
         facts, conn = d["facts"], d["connection"]
         where = "this host" if not conn else (conn["ssh"] or f"{conn.get('user') or ''}@{conn['host']}")
-        table.add_row(d["name"], d["profile"], facts.get("board") or "", facts.get("compute_capability") or "—",
-                      f"{facts['memory_mb']} MB" if facts.get("memory_mb") else "—",
-                      facts.get("tensorrt") or "—", where, d["source"])
+        row = [d["name"], d["profile"], facts.get("compute_capability") or "—",
+               f"{facts['memory_mb']} MB" if facts.get("memory_mb") else "—", facts.get("tensorrt") or "—", where]
+        if wide:
+            row += [facts.get("board") or "", short_path(d["source"])]
+        table.add_row(*row)
     out.print(table)
 
 
 def convert_summary(report: dict) -> None:
     state = "cached" if report["cached"] else f"converted in {report['seconds']:.1f} s"
-    out.print(f"[bold]{report['model']}[/] → {report['artifact_dir']} ({state})")
+    out.print(f"[bold]{escape(report['model'])}[/] → {escape(short_path(report['artifact_dir']))} ({state})",
+              highlight=False)
     weights = report.get("weights") or {}
-    out.print(f"weights: {weights.get('kind')}" + (f" ({weights.get('path')})" if weights.get("path") else ""))
-    table = Table()
-    for col in ("file", "bytes", "sha256"):
-        table.add_column(col)
+    out.print(f"weights: {weights.get('kind')}" + (f" ({short_path(weights.get('path'))})" if weights.get("path") else ""),
+              markup=False, highlight=False)
+    table = _table(None, ["file", "bytes", "sha256"])
+    base = report["artifact_dir"].rstrip("/") + "/"
     for a in report["artifacts"]:
-        table.add_row(a["path"], f"{a['bytes']:,}", a["sha256"][:16])
+        path = a["path"][len(base):] if a["path"].startswith(base) else short_path(a["path"])
+        table.add_row(path, f"{a['bytes']:,}", a["sha256"][:12])
     out.print(table)
+
+
+def _status(status: str) -> str:
+    return f"[{'green' if status == 'ok' else 'red'}]{escape(status)}[/]"
+
+
+def _fps(fps: dict) -> str:
+    if not fps or fps.get("median") is None:
+        return "—"
+    unc = fps.get("uncertainty")
+    return f"{_fmt(fps['median'], '.1f')}±{_fmt(unc, '.1f')}" if unc is not None else _fmt(fps["median"], ".1f")
+
+
+def _cell_label(run: dict, with_model: bool = False) -> str:
+    label = f"{run['backend']} {run['precision']} b{run['batch']}"
+    return f"{run.get('model')} {label}" if with_model else label
+
+
+def _cold_start_line(run: dict) -> str | None:
+    """TensorRT's cold start, split (parse, build, serialize, deserialize, context, first inference)."""
+    cold = run.get("cold_start") or {}
+    parts = [f"{k.replace('_ms', '').replace('_', ' ')} {_fmt(v, '.1f')}" for k, v in cold.items()
+             if isinstance(v, (int, float)) and not isinstance(v, bool) and k.endswith("_ms")]
+    engine = run.get("engine")
+    if not parts and not engine:
+        return None
+    head = f"engine {engine}" if engine else "cold start"
+    if run.get("build_ms") is not None:
+        head += f" (build {_fmt(run['build_ms'] / 1000.0, '.1f')} s)"
+    source = cold.get("source")
+    return head + (": " + ", ".join(parts) + " ms" if parts else "") + (f"; {source}'s figures" if source else "")
+
+
+def _run_notes(runs: list[dict], with_model: bool = False) -> list[tuple[str, str]]:
+    notes = []
+    for run in runs:
+        label = _cell_label(run, with_model)
+        line = _cold_start_line(run)
+        if line:
+            notes.append((label, line))
+        if run["status"] != "ok" and run.get("message"):
+            notes.append((label, run["message"]))
+        board = run.get("tegrastats")
+        if board:
+            notes.append((label, f"board RAM peak {_fmt(board.get('ram_used_peak_mb'), '.0f')}/"
+                                 f"{_fmt(board.get('ram_total_mb'), '.0f')} MB, GPU load mean "
+                                 f"{_fmt(board.get('gpu_load_mean_pct'), '.0f')}% (peak "
+                                 f"{_fmt(board.get('gpu_load_peak_pct'), '.0f')}%), tegrastats"))
+    return notes
 
 
 def runs_table(report: dict, title: str | None = None) -> None:
     device = report.get("device", {})
-    table = Table(title=title or f"{report['model']} on {device.get('name')} ({device.get('address', '')})")
-    for col in ("run", "status", "first run ms", "median ms", "p99 ms", "fps ± unc.", "jitter", "peak MB",
-                "message"):
-        table.add_column(col, overflow="fold")
+    table = _table(title or f"{report['model']} on {device.get('name')} ({device.get('address') or ''})",
+                   ["run", "status", "first ms", "median ms", "p99 ms", "fps ±unc", "peak MB"])
     for run in report["runs"]:
         steady = run.get("steady") or {}
-        lat, fps = steady.get("latency_ms") or {}, steady.get("fps") or {}
-        status = run["status"]
-        style = "green" if status == "ok" else "red"
-        table.add_row(f"{run['backend']} {run['precision']} b{run['batch']}", f"[{style}]{status}[/]",
-                      _fmt(run.get("first_run_ms"), ".1f"), _fmt(lat.get("median"), ".3f"),
-                      _fmt(lat.get("p99"), ".3f"),
-                      f"{_fmt(fps.get('median'), '.1f')} ± {_fmt(fps.get('uncertainty'), '.1f')}" if fps else "—",
-                      _fmt(fps.get("jitter"), ".1f"), _fmt(run.get("peak_memory_mb"), ".0f"),
-                      escape(run.get("message") or ""))
+        lat = steady.get("latency_ms") or {}
+        table.add_row(escape(_cell_label(run)), _status(run["status"]), _fmt(run.get("first_run_ms"), ".1f"),
+                      _fmt(lat.get("median"), ".3f"), _fmt(lat.get("p99"), ".3f"), _fps(steady.get("fps") or {}),
+                      _fmt(run.get("peak_memory_mb"), ".0f"))
     out.print(table)
-    for run in report["runs"]:
-        board = run.get("tegrastats")
-        if board:
-            out.print(f"{run['backend']} {run['precision']} b{run['batch']}: board RAM peak "
-                      f"{_fmt(board.get('ram_used_peak_mb'), '.0f')}/{_fmt(board.get('ram_total_mb'), '.0f')} MB, "
-                      f"GPU load mean {_fmt(board.get('gpu_load_mean_pct'), '.0f')}% "
-                      f"(peak {_fmt(board.get('gpu_load_peak_pct'), '.0f')}%), tegrastats", highlight=False)
+    _notes(_run_notes(report["runs"]))
     transfer = report.get("transfer")
     if transfer:
-        out.print(f"transfer: {transfer['bytes_sent']:,} bytes sent, {transfer['files_sent']} files sent, "
-                  f"{transfer['files_skipped']} already on the device ({transfer['seconds']:.2f} s)")
+        out.print(f"transfer: {transfer['bytes_sent']:,} bytes in {transfer['files_sent']} files sent, "
+                  f"{transfer['files_skipped']} already on the device ({transfer['seconds']:.2f} s)",
+                  markup=False, highlight=False)
     for w in report.get("warnings") or []:
-        err.print(f"[bold yellow]warning:[/] {w}", soft_wrap=True)
+        err.print(f"[bold yellow]warning:[/] {escape(w)}", soft_wrap=True, highlight=False)
 
 
 def _agreement_text(cell: dict) -> str:
@@ -180,29 +277,42 @@ def _agreement_text(cell: dict) -> str:
     return f"{agree['top1']:.2f}/{agree['top5_overlap']:.2f}/{agree['max_abs_diff']:.3f}"
 
 
+def _random_weights(record: dict) -> bool:
+    return any((c.get("weights") or {}).get("kind") == "random" for c in (record.get("conversions") or {}).values())
+
+
 def bench_table(record: dict) -> None:
     device = record.get("device", {})
-    table = Table(title=f"bench on {device.get('name')} — run {record.get('run_id', '')}")
-    for col in ("model", "cell", "status", "first ms", "median ms", "p99 ms", "fps ± unc.", "peak MB",
-                "MB", "agree top1/top5/|Δp|"):
-        table.add_column(col, overflow="fold")
-    for cell in record["cells"]:
-        steady = cell.get("steady") or {}
-        lat, fps = steady.get("latency_ms") or {}, steady.get("fps") or {}
-        agree = cell.get("agreement")
-        ok = cell["status"] == "ok"
-        table.add_row(
-            cell["model"], f"{cell['backend']} {cell['precision']} b{cell['batch']}",
-            f"[{'green' if ok else 'red'}]{cell['status']}[/]",
-            _fmt(cell.get("first_run_ms"), ".0f"), _fmt(lat.get("median"), ".3f"), _fmt(lat.get("p99"), ".3f"),
-            f"{_fmt(fps.get('median'), '.1f')} ± {_fmt(fps.get('uncertainty'), '.1f')}" if fps else "—",
-            _fmt(cell.get("peak_memory_mb"), ".0f"),
-            _fmt(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None, ".1f"),
-            _agreement_text(cell))
+    title = f"bench on {device.get('name')} — run {record.get('run_id', '')}"
+    if _random_weights(record):
+        out.print("[bold yellow]random weights[/]: timings are real; accuracy agreement means nothing and is "
+                  "shown as n/a", highlight=False)
+    wide = _width() >= 120
+    headers = ["cell", "status", "first ms", "median ms", "p99 ms", "fps ±unc", "peak MB"]
+    if wide:
+        headers += ["MB", "agree top1/top5/|Δp|"]
+    table = _table(title, headers)
+    models = list(dict.fromkeys(c["model"] for c in record["cells"]))
+    for model in models:
+        table.add_row(f"[bold]{escape(str(model))}[/]", *[""] * (len(headers) - 1))
+        for cell in (c for c in record["cells"] if c["model"] == model):
+            steady = cell.get("steady") or {}
+            lat = steady.get("latency_ms") or {}
+            row = ["  " + escape(_cell_label(cell)), _status(cell["status"]), _fmt(cell.get("first_run_ms"), ".0f"),
+                   _fmt(lat.get("median"), ".3f"), _fmt(lat.get("p99"), ".3f"), _fps(steady.get("fps") or {}),
+                   _fmt(cell.get("peak_memory_mb"), ".0f")]
+            if wide:
+                row += [_fmt(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None, ".1f"),
+                        _agreement_text(cell)]
+            table.add_row(*row)
     out.print(table)
-    for cell in record["cells"]:
-        if cell["status"] != "ok" and cell.get("message"):
-            err.print(f"[red]{cell['model']} {cell['backend']} {cell['precision']} b{cell['batch']}:[/] "
-                      f"{cell['message']}", soft_wrap=True, highlight=False)
+    if not wide:
+        agree = _table("agreement with native TensorFlow (top-1 / top-5 overlap / max |Δp|), artifact MB",
+                       ["cell", "agreement", "MB"])
+        for cell in record["cells"]:
+            agree.add_row(escape(_cell_label(cell, with_model=len(models) > 1)), _agreement_text(cell),
+                          _fmt(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None, ".1f"))
+        out.print(agree)
+    _notes(_run_notes(record["cells"], with_model=len(models) > 1))
     if record.get("saved_to"):
-        out.print(f"saved: {record['saved_to']}")
+        out.print(f"saved: {short_path(record['saved_to'])}", markup=False, highlight=False)

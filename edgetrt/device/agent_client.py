@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from edgetrt.agent import protocol
 from edgetrt.errors import AgentError
 
-MAX_ANSWER_BYTES = 64 << 20   # predictions for a few images and a per-layer profile fit easily
+MAX_ANSWER_BYTES = 16 << 20   # predictions for a few images and a per-layer profile need well under 1 MiB
 MAX_DEPTH = 32                # the protocol nests a handful of levels
 MAX_STRING = 2000             # characters kept of one string (messages, paths, fact values)
 MAX_LIST = 10000              # items kept of one list (predictions' output vectors are 1000 long)

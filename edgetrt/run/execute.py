@@ -25,7 +25,7 @@ from edgetrt.convert.artifacts import MANIFEST, Artifact
 from edgetrt.device.agent_client import RunResult
 from edgetrt.device.session import ConnectOptions, DeviceSession, open_session
 from edgetrt.device.store import LocalFile
-from edgetrt.errors import EdgetrtError, TransportError
+from edgetrt.errors import AgentError, EdgetrtError, TransportError
 from edgetrt.hashing import sha256_file
 from edgetrt.progress import NULL_PROGRESS, Progress
 from edgetrt.convert.sources import ModelOptions
@@ -217,10 +217,11 @@ def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions,
                 started_steps = True
             remote_dir, images_on_device = uploaded[opts.model]
             result = _run_cell(plan, run, session, cell, remote_dir, images_on_device)
-        except TransportError as exc:
+        except (TransportError, AgentError) as exc:
             if alone:
-                raise  # one device: losing it is the command's failure (and its exit code)
-            # The device is gone: this and every later cell on it fail with its reason.
+                raise  # one device: losing it (or its agent) is the command's failure and exit code
+            # The device is gone or its agent speaks nonsense: this and every later cell on it fail
+            # with that reason.
             run.error, run.error_type = exc.message, type(exc).__name__
             run.results.append(_failed(cell, conversion, "error", f"{run.name}: {exc.message}"))
             continue

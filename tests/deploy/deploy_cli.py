@@ -31,7 +31,13 @@ class Deploy:
 
     @property
     def ok(self) -> bool:
+        """Every run ended ok (exit 0)."""
         return self.proc.returncode == 0
+
+    @property
+    def reported(self) -> bool:
+        """The command finished its report (exit 0, or 1 when a run did not end ok)."""
+        return self.proc.returncode in (0, 1) and self.report is not None
 
     def error_line(self) -> str:
         """The single `error:` line of a failed run (asserts there is exactly one, no traceback)."""
@@ -98,7 +104,7 @@ class Deployer:
         proc = subprocess.run(argv, capture_output=True, text=True, env=self.env, timeout=timeout,
                               cwd=REPO)
         result = Deploy(argv, proc, time.monotonic() - started)
-        if proc.returncode == 0 and json_out:
+        if proc.returncode in (0, 1) and json_out and proc.stdout.lstrip().startswith("{"):
             result.report = json.loads(proc.stdout)
         return result
 
