@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "deploy"))
+sys.path[:0] = [str(REPO / "tests" / "device"), str(REPO / "tests" / "deploy")]
 from deploy_cli import tiny_onnx  # noqa: E402
 
 
