@@ -1,12 +1,16 @@
 """`edgetrt doctor`: explain why an engine will not load, or what an error log means.
 
 Thin: flags map onto diagnose.read_engine_header / engine_loads_on / classify_log; rendering is
-the only thing done here. Failures are EdgetrtError subclasses for the app's entry point.
+the only thing done here. Failures are EdgetrtError subclasses for the app's entry point, which
+prints one `error:` line and exits with their code (1 for a file that is not a whole engine,
+2 for unusable input such as an empty or binary log).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -15,10 +19,18 @@ from typing import Optional
 import typer
 
 from edgetrt.diagnose.compat import engine_loads_on
-from edgetrt.diagnose.engine_header import EngineHeader, read_engine_header
+from edgetrt.diagnose.engine_header import SERIALIZATION_TAG, VERSION_BYTES, EngineHeader, read_engine_header
 from edgetrt.diagnose.findings import Finding
-from edgetrt.diagnose.log_classifier import classify_log
+from edgetrt.diagnose.log_classifier import classify_log, looked_for
 from edgetrt.errors import UsageError
+
+# Logs past this size are read as their first and last parts: failures sit at the end, versions
+# and the command line at the start.
+MAX_LOG_BYTES = 16 << 20
+LOG_HEAD_BYTES = 4 << 20
+BINARY_SNIFF_BYTES = 8192
+ENGINE_MAGICS = (b"ptrt", b"ftrt", b"vtrt")
+METADATA_KEYS_SHOWN = ("description", "version", "date", "task", "imgsz", "batch", "half", "int8")
 
 doctor_app = typer.Typer(
     help="Diagnose TensorRT engines and TensorRT/Jetson error logs (works without TensorRT or a GPU).",
@@ -28,7 +40,7 @@ doctor_app = typer.Typer(
 
 @doctor_app.command("engine")
 def engine_command(
-    file: Path = typer.Argument(..., help="A serialized TensorRT engine (.engine, .plan, .trt)."),
+    file: Path = typer.Argument(..., help="A serialized TensorRT or TensorRT-RTX engine (.engine, .plan, .trt)."),
     device: Optional[str] = typer.Option(None, "--device", help="Device profile name to check the engine against."),
     device_tensorrt: Optional[str] = typer.Option(
         None, "--device-tensorrt", help="The device's TensorRT version, e.g. 8.2.1.8."
@@ -38,15 +50,18 @@ def engine_command(
 ) -> None:
     """Read which TensorRT and GPU built an engine; with device facts, say whether it will load.
 
-    Exits 1 when the engine certainly will not load on the given device.
+    Exit 0: decoded (it loads, or that cannot be told); 1: it certainly will not load on the given
+    device, or the file is not a whole engine (empty, cut short, another format); 2: a usage error.
     """
+    device_is_jetson = None
     if device is not None:
-        profile_tensorrt, profile_cc = _device_facts(device)
+        profile_tensorrt, profile_cc, device_is_jetson = _device_facts(device)
         # Explicit facts (e.g. from `dpkg -l` on the board) win over the profile's.
         device_tensorrt = device_tensorrt or profile_tensorrt
         device_cc = device_cc or profile_cc
     header = read_engine_header(file)
-    loads_on = engine_loads_on(header, device_tensorrt, device_cc)
+    loads_on = engine_loads_on(header, device_tensorrt, device_cc, device_name=device,
+                               device_is_jetson=device_is_jetson)
     if as_json:
         typer.echo(json.dumps(engine_report(header, loads_on), indent=2))
     else:
@@ -60,12 +75,17 @@ def log_command(
     file: str = typer.Argument(..., help="A log file, or - to read standard input."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
-    """Classify TensorRT / Jetson / TF-TRT error output into findings with fixes."""
-    findings = classify_log(_read_log(file))
+    """Classify TensorRT / Jetson / TF-TRT error output into findings with fixes.
+
+    Exit 0 with or without findings; 2 when the input is empty, binary or not a readable file.
+    """
+    text, read_note = _read_log(file)
+    findings = classify_log(text)
     if as_json:
-        typer.echo(json.dumps({"findings": [finding.to_dict() for finding in findings]}, indent=2))
+        typer.echo(json.dumps({"findings": [finding.to_dict() for finding in findings], "looked_for": looked_for(),
+                               "input": read_note}, indent=2))
     else:
-        _render_findings(findings)
+        _render_findings(findings, read_note)
 
 
 def engine_report(header: EngineHeader, loads_on: dict) -> dict:
@@ -75,8 +95,8 @@ def engine_report(header: EngineHeader, loads_on: dict) -> dict:
     return report
 
 
-def _device_facts(name: str) -> tuple[str | None, str | None]:
-    """TensorRT version and compute capability the named device's profile expects.
+def _device_facts(name: str) -> tuple[str | None, str | None, bool]:
+    """TensorRT version, compute capability and Jetson-ness of the named device's profile.
 
     A profile names the JetPack's TensorRT to three parts (8.2.1): an engine from 8.2.1.8 then
     gets "cannot tell", not a false yes; --device-tensorrt with all four parts settles it.
@@ -84,67 +104,132 @@ def _device_facts(name: str) -> tuple[str | None, str | None]:
     from edgetrt.config.devices import load_device
 
     facts = load_device(name).facts
-    return facts.get("tensorrt"), facts.get("compute_capability")
+    is_jetson = str(facts.get("board") or "").startswith("Jetson") or bool(facts.get("l4t"))
+    return facts.get("tensorrt"), facts.get("compute_capability"), is_jetson
 
 
-def _read_log(file: str) -> str:
+def _read_log(file: str) -> tuple[str, dict]:
+    """The log's text and how much of it was read; UsageError for input that is no log at all."""
     if file == "-":
-        return sys.stdin.read()
-    log_path = Path(file)
+        where = "standard input"
+        stream = getattr(sys.stdin, "buffer", None)
+        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8", "surrogateescape")
+        size = len(data)
+        if size > MAX_LOG_BYTES:
+            data = data[:LOG_HEAD_BYTES] + b"\n" + data[-(MAX_LOG_BYTES - LOG_HEAD_BYTES):]
+    else:
+        where = file
+        data, size = _read_log_file(Path(file))
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+        hint = ("it is a TensorRT engine: use `edgetrt doctor engine FILE`" if data[:4] in ENGINE_MAGICS
+                else "pass the text output of the failing command (stdout and stderr)")
+        raise UsageError(f"{where}: binary data, not a text log", hint=hint)
+    text = data.decode("utf-8", errors="replace")
+    if not text.strip():
+        raise UsageError(f"{where}: the log is empty", hint="paste the error output, or pass the file that holds it")
+    read = "whole" if size <= MAX_LOG_BYTES else (
+        f"the first {LOG_HEAD_BYTES >> 20} MiB and the last {(MAX_LOG_BYTES - LOG_HEAD_BYTES) >> 20} MiB")
+    return text, {"bytes": size, "read": read}
+
+
+def _read_log_file(log_path: Path) -> tuple[bytes, int]:
     try:
-        return log_path.read_text(encoding="utf-8", errors="replace")
+        status = os.stat(log_path)
+        if stat.S_ISDIR(status.st_mode):
+            raise UsageError(f"{log_path}: is a directory, not a log file")
+        if not stat.S_ISREG(status.st_mode):
+            raise UsageError(f"{log_path}: not a regular file (a pipe or device)",
+                             hint="to classify a stream, pipe it in: COMMAND 2>&1 | edgetrt doctor log -")
+        with log_path.open("rb") as log_file:
+            if status.st_size <= MAX_LOG_BYTES:
+                return log_file.read(), status.st_size
+            head = log_file.read(LOG_HEAD_BYTES)
+            log_file.seek(-(MAX_LOG_BYTES - LOG_HEAD_BYTES), os.SEEK_END)
+            return head + b"\n" + log_file.read(), status.st_size
     except FileNotFoundError:
         raise UsageError(f"{log_path}: no such log file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{log_path}: is a directory, not a log file") from None
     except OSError as error:
         raise UsageError(f"{log_path}: cannot read: {error.strerror}") from None
+
+
+def _version_line(header: EngineHeader) -> str:
+    if header.tensorrt_version_source == VERSION_BYTES:
+        return f"{header.tensorrt_version} (exact: version bytes)"
+    if header.tensorrt_version_source == SERIALIZATION_TAG:
+        return f"{' or '.join(header.serialization_tag_releases)} (from serialization tag {header.serialization_tag})"
+    return "unknown"
+
+
+def _gpu_line(header: EngineHeader) -> str:
+    gpu = "integrated (Jetson)" if header.integrated_gpu else "discrete"
+    if header.jetson_models:
+        gpu += ": " + " / ".join(header.jetson_models)
+    if header.device_name:
+        gpu += f" ({header.device_name})"
+    if header.multiprocessor_count is not None:
+        gpu += f", {header.multiprocessor_count} SM{'' if header.multiprocessor_count == 1 else 's'}"
+    return gpu
+
+
+def _metadata_line(metadata: dict) -> str:
+    shown = [f"{key} {metadata[key]}" for key in METADATA_KEYS_SHOWN if key in metadata]
+    if isinstance(metadata.get("names"), dict):
+        shown.append(f"{len(metadata['names'])} class names")
+    return "; ".join(shown) or f"{len(metadata)} keys"
 
 
 def _render_engine(header: EngineHeader, loads_on: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    # Paths are long and must not be cut: above the table, not in it.
+    console.print(f"file: {header.file}", markup=False, highlight=False, soft_wrap=True)
     table = Table(show_header=False, box=None)
-    table.add_row("file", header.file)
-    table.add_row("TensorRT", header.tensorrt_version or "unknown")
-    table.add_row("compute capability", header.compute_capability or "unknown")
+    table.add_row(header.product, _version_line(header))
+    if header.compute_capability:
+        table.add_row("compute capability", f"{header.compute_capability} (the building GPU's)")
+    elif not header.target_compute_capabilities:
+        table.add_row("compute capability", "unknown")
+    if header.target_compute_capabilities:
+        table.add_row("targets", "compute capabilities " + " ".join(header.target_compute_capabilities))
     table.add_row("layout", header.format)
     if header.serialization_tag is not None:
-        releases = ", ".join(header.serialization_tag_releases) or "not in edgetrt's table"
-        table.add_row("serialization tag", f"{header.serialization_tag} ({releases})")
+        table.add_row("serialization tag", header.serialization_tag_description)
     if header.integrated_gpu is not None:
-        gpu = "integrated (Jetson)" if header.integrated_gpu else "discrete"
-        if header.jetson_models:
-            gpu += ": " + " / ".join(header.jetson_models)
-        if header.multiprocessor_count is not None:
-            gpu += f", {header.multiprocessor_count} SMs"
-        table.add_row("built on GPU", gpu)
+        table.add_row("built on GPU", _gpu_line(header))
+    if header.wrapper_metadata is not None:
+        table.add_row("Ultralytics metadata", _metadata_line(header.wrapper_metadata))
     verdict = {True: "[green]yes[/]", False: "[red]no[/]", None: "[yellow]unknown[/]"}[loads_on["ok"]]
     table.add_row("loads on device", verdict)
-    console = Console()
     console.print(table)
+    for line in ([header.layout_note] if header.layout_note else []) + list(header.notes):
+        console.print(f"note: {line}", markup=False, highlight=False, soft_wrap=True)
     for reason in loads_on["reasons"]:
-        console.print(f"  - {reason}", markup=False, highlight=False)
+        console.print(f"  - {reason}", markup=False, highlight=False, soft_wrap=True)
     if loads_on["fix"]:
-        console.print(f"fix: {loads_on['fix']}", markup=False, highlight=False)
+        console.print(f"fix: {loads_on['fix']}", markup=False, highlight=False, soft_wrap=True)
 
 
-def _render_findings(findings: list[Finding]) -> None:
+def _render_findings(findings: list[Finding], read_note: dict) -> None:
     from rich.console import Console
     from rich.markup import escape
 
     console = Console()
+    if read_note["read"] != "whole":
+        console.print(f"note: {read_note['bytes']} bytes; read {read_note['read']}", markup=False, highlight=False)
     if not findings:
-        console.print("no known TensorRT/Jetson failure pattern found in this log")
+        kinds = ", ".join(entry["failure"] for entry in looked_for())
+        console.print(f"no known failure in this log; looked for: {kinds}", markup=False, highlight=False,
+                      soft_wrap=True)
         return
     for finding in findings:
-        console.print(f"[bold]{finding.code}[/]: {escape(finding.summary)}", highlight=False)
+        console.print(f"[bold]{finding.code}[/]: {escape(finding.summary)}", highlight=False, soft_wrap=True)
         for line in finding.evidence:
-            console.print(f"    > {line}", markup=False, highlight=False)
+            console.print(f"    > {line}", markup=False, highlight=False, soft_wrap=True)
         if finding.versions:
-            console.print(f"    versions: {json.dumps(finding.versions)}", markup=False, highlight=False)
-        console.print(f"    fix: {finding.fix}", markup=False, highlight=False)
+            console.print(f"    stated: {json.dumps(finding.versions)}", markup=False, highlight=False, soft_wrap=True)
+        console.print(f"    fix: {finding.fix}", markup=False, highlight=False, soft_wrap=True)
 
 
 @doctor_app.command("device")
@@ -190,5 +275,9 @@ def device_command(
                       f"(TensorRT {c.get('tensorrt')}{'' if c.get('exact') else ', not an exact match'})")
         if c.get("note"):
             console.print(f"  {c['note']}", soft_wrap=True)
+        # The same warnings `convert --container` prints, so the table's verified/unverified status
+        # reads the same in both commands.
+        for warning in c.get("warnings") or ():
+            console.print(f"  warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     for line in report["implications"]:
         console.print(f"- {line}", soft_wrap=True)
