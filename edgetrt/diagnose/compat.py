@@ -53,6 +53,9 @@ def engine_loads_on(header: EngineHeader, device_tensorrt: str | None, device_cc
     verdicts = [verdict for verdict, _, _ in checks]
     ok: bool | None = False if False in verdicts else (None if None in verdicts else True)
     reasons = [reason for _, check_reasons, _ in checks for reason in check_reasons]
+    if header.wrapper:
+        reasons.append("as saved, the file starts with Ultralytics metadata: Ultralytics strips it and loads the plan; "
+                       "TensorRT itself (trtexec, deserializeCudaEngine, DeepStream) reports a magic tag mismatch")
     steps = list(dict.fromkeys(step for _, _, check_steps in checks for step in check_steps))
     return {"ok": ok, "reasons": reasons, "fix": _fix(ok, steps)}
 

@@ -189,7 +189,7 @@ def _from_container(file: str, container) -> EngineHeader:
         return EngineHeader(file=file, product=container.product, compute_capability=None, serialization_tag=None,
                             recognised=False, layout_note=f"unrecognised TensorRT layout: read so far: "
                             f"magic {container.magic!r}, version bytes {container.version}; {container.plan_note}",
-                            **overrides)
+                            notes=(UNRECOGNISED_ADVICE,), **overrides)
     header = _from_plan(file, container.plan, container.product, **overrides)
     if container.plan.tensorrt_version and container.plan.tensorrt_version != container.version:
         header = replace(header, notes=header.notes + (

@@ -135,3 +135,12 @@ def test_version_known_only_from_the_tag_still_rules_out_other_releases(nano_82)
     assert engine_loads_on(tag_only, "10.3.0.26", "5.3")["ok"] is False
     same_release = engine_loads_on(tag_only, "8.2.1.8", "5.3")
     assert same_release["ok"] is None and "205 (TensorRT 8.2" in same_release["reasons"][0]
+
+
+def test_a_wrapped_engine_says_only_ultralytics_loads_it_as_saved(nano_82):
+    from dataclasses import replace
+
+    wrapped = replace(nano_82, wrapper="ultralytics-metadata", wrapper_metadata={"task": "detect"})
+    verdict = engine_loads_on(wrapped, "8.2.1.8", "5.3")
+    assert verdict["ok"] is True
+    assert any("Ultralytics strips it" in reason for reason in verdict["reasons"])
