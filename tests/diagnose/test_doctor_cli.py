@@ -181,3 +181,23 @@ def test_doctor_imports_no_heavy_module(heavy):
     completed = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True,
                                env={"PYTHONPATH": str(REPO_ROOT)}, check=True)
     assert completed.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("make", ["directory", "random", "empty", "cut"])
+def test_bad_engine_files_through_the_real_entry_point_are_one_line_and_exit_1(tmp_path, make):
+    target = tmp_path / "model.engine"
+    if make == "directory":
+        target.mkdir()
+    elif make == "random":
+        target.write_bytes(random.Random(3).randbytes(1 << 16))
+    elif make == "empty":
+        target.write_bytes(b"")
+    else:
+        target.write_bytes(NANO_ENGINE.read_bytes()[:100_000])
+    completed = subprocess.run([sys.executable, "-m", "edgetrt", "doctor", "engine", str(target)], cwd=REPO_ROOT,
+                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert completed.returncode == 1
+    lines = completed.stderr.splitlines()
+    assert lines[0].startswith(f"error: {target}: ") and "not a TensorRT engine" in lines[0]
+    assert len(lines) <= 2 and (len(lines) == 1 or lines[1].startswith("hint: "))
+    assert "Traceback" not in completed.stderr

@@ -6,6 +6,7 @@ collection, G-files were gathered from public issues for wording the B-files lac
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,10 @@ def test_strip_label_header_keeps_everything_after_the_labels():
 @pytest.mark.parametrize("banner, version", [(8502, "8.5.2"), (8601, "8.6.1"), (100200, "10.2.0"), (7103, "7.1.3")])
 def test_trtexec_banner_numbers(banner, version):
     assert trtexec_banner_version(banner) == version
+
+
+@pytest.mark.parametrize("log_path", ERROR_LOGS, ids=[path.name[:3] for path in ERROR_LOGS])
+def test_every_log_names_its_public_source(log_path):
+    first, second, third = log_path.read_text(encoding="utf-8").splitlines()[:3]
+    assert re.match(r"# Source: https://github\.com/[\w.-]+/[\w.-]+/(issues|pull|discussions)/\d+$", first), first
+    assert second.startswith("# Stated versions/platform: ") and third.startswith("# Category: ")
