@@ -282,36 +282,36 @@ def doctor_engine(file: Path, device_name: str | None = None, device_tensorrt: s
     from edgetrt.diagnose.compat import engine_loads_on
     from edgetrt.diagnose.engine_header import read_engine_header
 
+    is_jetson = None
     if device_name is not None:
         facts = load_device(device_name).facts
         device_tensorrt = device_tensorrt or facts.get("tensorrt")
         device_cc = device_cc or facts.get("compute_capability")
+        is_jetson = bool(facts.get("l4t"))
     header = read_engine_header(file)
-    return header, engine_loads_on(header, device_tensorrt, device_cc)
+    return header, engine_loads_on(header, device_tensorrt, device_cc, device_name=device_name,
+                                   device_is_jetson=is_jetson)
 
 
 def doctor_log(text: str) -> list:
-    """Findings (diagnose.findings.Finding) for pasted TensorRT / Jetson / TF-TRT output."""
+    """Findings (diagnose.findings.Finding) for pasted TensorRT / Jetson / TF-TRT output, cause first."""
     from edgetrt.diagnose.log_classifier import classify_log
 
     return classify_log(text)
 
 
-def read_log(file: str) -> str:
-    """The text of a log file, or of standard input for "-"; one clear error otherwise."""
-    import sys
+def failure_kinds() -> list[dict]:
+    """The kinds of failure the log classifier looks for (said when a log has none of them)."""
+    from edgetrt.diagnose.log_classifier import looked_for
 
-    if file == "-":
-        return sys.stdin.read()
-    log_path = Path(file)
-    try:
-        return log_path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise UsageError(f"{log_path}: no such log file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{log_path}: is a directory, not a log file") from None
-    except OSError as error:
-        raise UsageError(f"{log_path}: cannot read: {error.strerror}") from None
+    return looked_for()
+
+
+def read_log(file: str) -> tuple[str, dict]:
+    """(text, how much was read) of a log file, or of standard input for "-"; one clear error otherwise."""
+    from edgetrt.diagnose.log_input import read_log as read
+
+    return read(file)
 
 
 def report(runs: list[str], *, fmt: str = "md", compare: list[str] | None = None,

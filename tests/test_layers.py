@@ -22,7 +22,7 @@ RANK = {"errors": 0, "hashing": 0, "progress": 0, "lazy": 0, "agent": 0, "__init
         "config": 1, "device": 2, "zoo": 2, "convert": 3, "diagnose": 4, "bench": 4, "run": 5,
         "api": 6, "cli": 7, "__main__": 8}
 # What host modules may use of the agent: its protocol and its data tables.
-AGENT_FOR_HOST = {"edgetrt.agent", "edgetrt.agent.protocol", "edgetrt.agent.jetson", "edgetrt.agent.outcome"}
+AGENT_FOR_HOST = {"edgetrt.agent", "edgetrt.agent.protocol", "edgetrt.agent.jetson", "edgetrt.agent.failure_patterns"}
 
 
 def modules():

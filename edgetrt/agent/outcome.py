@@ -1,50 +1,35 @@
 """How a measurement ended: one status word per run, decided from exit status and error text.
 
 Statuses: ok, oom, killed, timeout, crashed, incompatible, error.
-The text patterns come from real failures (see tests/fixtures and tests/fixtures/errors): CUDA,
-TensorRT and TensorFlow each word "out of memory" differently.
+Which error texts mean ``oom`` or ``incompatible`` is data: data/failure_patterns.json, the one
+table the host's log classifier reads too (failure_patterns.py). Its patterns come from real
+failures (tests/fixtures/errors and public issues): CUDA, TensorRT, TensorFlow and Jetson's NvMap
+each word "out of memory" differently.
 """
 
-import re
 import signal
 
+from . import failure_patterns
 from .protocol import STATUSES, failed_result  # noqa: F401  (the statuses and failed results are the protocol's)
-
-_OOM_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
-    r"\bMemoryError\b",
-    r"std::bad_alloc",
-    r"out of memory",
-    r"OutOfMemory",  # TensorRT 8+: "Error Code 2: OutOfMemory"
-    r"\bOOM\b",
-    r"ResourceExhaustedError",
-    r"failed to allocate",
-    r"FAILED_ALLOCATION",
-    r"NvMapMemAlloc",
-    r"cudaErrorMemoryAllocation",
-    r"Cannot allocate memory",
-    r"insufficient (workspace|memory)",
-    r"Unable to allocate",
-    r"failed to map segment",  # dlopen under an address-space limit: mmap ENOMEM
-)]
-
-_INCOMPATIBLE_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
-    r"not compatible with this version of TensorRT",
-    r"expecting library version",
-    r"Version tag does not match",
-    r"Serialization assertion .*(safeVersion|current|serialized)",
-    r"magicTag",
-    r"incompatible device",
-    r"different models of devices",
-    r"Target GPU SM \d+ is not supported",
-)]
 
 
 def text_says_oom(text):
-    return any(p.search(text or "") for p in _OOM_PATTERNS)
+    """The text shows a failure the table maps to ``oom`` (GPU/NvMap/host allocation, OOM killer)."""
+    return _text_implies(text, "oom")
 
 
 def text_says_incompatible(text):
-    return any(p.search(text or "") for p in _INCOMPATIBLE_PATTERNS)
+    """The text shows an engine or TensorRT that cannot work here (version, GPU, plan, SM)."""
+    return _text_implies(text, "incompatible")
+
+
+def patterns_for_status(status):
+    """The compiled patterns behind ``status``, as the table gives them (tests compare tables)."""
+    return tuple(pattern for kind in failure_patterns.kinds_implying(status) for pattern in kind.patterns)
+
+
+def _text_implies(text, status):
+    return any(failure_patterns.text_shows(kind, text) for kind in failure_patterns.kinds_implying(status))
 
 
 def classify_exception_text(text):

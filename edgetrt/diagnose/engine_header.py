@@ -1,62 +1,55 @@
 """Read which TensorRT release and which GPU built a serialized engine, without TensorRT.
 
-An engine only loads in the TensorRT release that wrote it and (by default) on the GPU model it
-was built for, so these two facts are what a user needs when ``deserializeCudaEngine`` fails.
+An engine only loads in the release that wrote it and (by default) on the GPU model it was built
+for, so these two facts are what a user needs when ``deserializeCudaEngine`` fails. The file is
+decoded by its structure, family by family:
 
-Layouts, reverse-engineered from real engines (tests/diagnose runs over them; little-endian):
+- a wrapper in front of the plan is skipped and reported: Ultralytics' exporter writes a u32
+  length and a JSON metadata document before the engine bytes;
+- ``ftrt`` / ``vtrt`` containers (TensorRT 8.6+, TensorRT-RTX): engine_container.py;
+- ``ptrt`` plans (TensorRT 7.0 to 8.5, and inside every container): engine_plan.py, with the
+  version and building GPU in its typed records (engine_records.py);
+- TensorRT 5/6 plans without a magic: engine_flatbuffer.py.
 
-``trt7-ptrt`` (seen: 7.1.0, 7.1.3) -- bare plan, 24-byte header:
-    0x00 "ptrt"  0x04 u32 serialization tag (95, 97)  0x08 u32 (unexplained: 209, 211)
-    0x0c u64 payload size (file size - 24)            0x14 u32 (a checksum, presumably)
-``trt8.0-ptrt`` (seen: 8.0.1) -- same magic and tag word, payload size moved:
-    0x04 u32 serialization tag (43)  0x08 u32 (256)  0x0c u32 (checksum?)  0x10 u64 payload size
-``trt8.2-ptrt`` (seen: 8.2.1) -- the 0x04 word (TensorRT's "safe" version) became 0:
-    0x04 u32 0  0x08 u32 serialization tag (205)  0x0c u32 0  0x10 u64 payload size
-``trt8.6-ftrt`` (seen: 8.6.1, 10.3.0) -- a container around a ``trt8.2-ptrt`` plan:
-    0x00 "ftrt"  0x10 u64 file size  0x18 4 x u8 TensorRT version
-    0x20 "NGNE" section  0x28 u64 section offset (0x38)  0x30 u64 section size  0x38 the plan
-
-Every payload is a stream of typed records: u16 type, u16 count (1 for scalars), then the value.
-The low bits of the type give the kind (0x02 u8, 0x06 u32, 0x07 i32, 0x08 i64, 0x09 u64, 0x0a
-bool); from 8.2 on the type carries 0x8000. Kinds without a value open structures. The stream
-starts with the TensorRT version as four u8 records (major, minor, patch, build), then the
-building GPU's properties: the first run of five i32 records is compute capability major, minor,
-clock rate (kHz), memory clock rate (kHz) and memory bus width (bits); the i32 just before the
-first bool after it is the multiprocessor count and that bool says "integrated GPU" (Jetson);
-the first 64-bit record after the 2**31-1 (max grid size) record is the global memory size.
-These identifications were checked against the known hardware of every fixture.
+Every answer says how it was obtained (``tensorrt_version_source``): "version bytes" (exact),
+"serialization tag" (the releases known to write the header's tag, all of them where it is
+ambiguous) or "unknown". A file is called truncated only when a length field that its structure
+vouches for declares more bytes than the file has; a consistent file in a layout the decoder does
+not know is "unrecognised TensorRT layout: read so far ..." with what could be read.
 """
 
 from __future__ import annotations
 
-import struct
-from dataclasses import asdict, dataclass
+import json
+import os
+import stat
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from edgetrt.diagnose.engine_bytes import EngineBytes, TruncatedEngine, UnrecognisedLayout
+from edgetrt.diagnose.engine_container import CONTAINER_MAGICS, decode_container
+from edgetrt.diagnose.engine_flatbuffer import decode_flatbuffer_plan, looks_like_flatbuffer_plan
+from edgetrt.diagnose.engine_plan import PLAN_MAGIC, Plan, decode_plan
 from edgetrt.diagnose.release_tables import (
+    TENSORRT,
+    TENSORRT_RTX,
+    describe_serialization_tag,
     jetson_models_for_compute_capability,
     releases_for_serialization_tag,
 )
 from edgetrt.errors import ModelFileError
 
-PLAN_MAGIC = b"ptrt"
-CONTAINER_MAGIC = b"ftrt"
-ENGINE_SECTION_MAGIC = b"NGNE"
-PLAN_HEADER_SIZE = 24
-CONTAINER_PLAN_OFFSET = 0x38
-# Enough to hold the header and the first records; engines can be gigabytes.
-HEADER_READ_SIZE = 64 * 1024
-# A payload size above this is not a size but another field read at the wrong offset.
-PLAUSIBLE_PAYLOAD_LIMIT = 1 << 40
-
-RECORD_VALUE_SIZES = {0x02: 1, 0x06: 4, 0x07: 4, 0x08: 8, 0x09: 8, 0x0A: 1}
-KIND_U8, KIND_I32, KIND_BOOL = 0x02, 0x07, 0x0A
-SIXTY_FOUR_BIT_KINDS = (0x08, 0x09)
-MAX_RECORDS_SCANNED = 64
-MAX_GRID_SIZE_X = 2**31 - 1
+VERSION_BYTES, SERIALIZATION_TAG, UNKNOWN = "version bytes", "serialization tag", "unknown"
+ULTRALYTICS_WRAPPER = "ultralytics-metadata"
+MAX_METADATA_BYTES = 16 << 20
 # An ONNX ModelProto starts with ir_version (protobuf tag 0x08, a one-byte varint) followed by
 # one of its other fields: producer_name .. opset_import.
 ONNX_MODEL_FIELD_TAGS = {0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42}
+UNRECOGNISED_ADVICE = (
+    "this looks like a TensorRT engine in a layout edgetrt does not know (a newer release?): load it with "
+    "the TensorRT the candidate version names (`trtexec --loadEngine=FILE`), or rebuild it on the device "
+    "from ONNX (`edgetrt deploy MODEL --device NAME`)"
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +59,17 @@ class EngineHeader:
     compute_capability: str | None
     format: str
     serialization_tag: int | None
+    product: str = TENSORRT
+    tensorrt_version_source: str = UNKNOWN
+    serialization_tag_field: str | None = None
     serialization_tag_releases: tuple[str, ...] = ()
+    compute_capability_source: str = UNKNOWN
+    target_compute_capabilities: tuple[str, ...] = ()
+    recognised: bool = True
+    layout_note: str | None = None
+    wrapper: str | None = None
+    wrapper_metadata: dict | None = None
+    device_name: str | None = None
     integrated_gpu: bool | None = None
     jetson_models: tuple[str, ...] = ()
     multiprocessor_count: int | None = None
@@ -74,224 +77,176 @@ class EngineHeader:
     memory_clock_rate_khz: int | None = None
     memory_bus_width_bits: int | None = None
     total_memory_bytes: int | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def serialization_tag_description(self) -> str | None:
+        if self.serialization_tag is None:
+            return None
+        return describe_serialization_tag(self.serialization_tag, self.serialization_tag_field, self.product)
 
     def to_dict(self) -> dict:
         as_dict = asdict(self)
-        as_dict["serialization_tag_releases"] = list(self.serialization_tag_releases)
-        as_dict["jetson_models"] = list(self.jetson_models)
+        for name in ("serialization_tag_releases", "target_compute_capabilities", "jetson_models", "notes"):
+            as_dict[name] = list(as_dict[name])
+        as_dict["serialization_tag_description"] = self.serialization_tag_description
         return as_dict
-
-
-@dataclass(frozen=True)
-class _Record:
-    kind: int
-    value: int | None
 
 
 def read_engine_header(path: str | Path) -> EngineHeader:
     """Decode an engine file's header; ModelFileError when the file is not a TensorRT engine."""
     engine_path = Path(path)
     try:
-        file_size = engine_path.stat().st_size
-        with engine_path.open("rb") as engine_file:
-            head = engine_file.read(HEADER_READ_SIZE)
+        status = os.stat(engine_path)
     except FileNotFoundError:
         raise ModelFileError(f"{engine_path}: no such engine file") from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{engine_path}: is a directory, not a TensorRT engine") from None
     except OSError as error:
         raise ModelFileError(f"{engine_path}: cannot read: {error.strerror}") from None
-    return parse_engine_header(head, file_size, str(engine_path))
+    if stat.S_ISDIR(status.st_mode):
+        raise ModelFileError(f"{engine_path}: is a directory, not a TensorRT engine")
+    if not stat.S_ISREG(status.st_mode):
+        # A FIFO or a device would block or never end: an engine is always a regular file.
+        raise ModelFileError(f"{engine_path}: not a regular file (a pipe or device), not a TensorRT engine",
+                             hint="pass the engine file itself (.engine/.plan/.trt)")
+    try:
+        with engine_path.open("rb") as engine_file:
+            def read_at(offset: int, length: int) -> bytes:
+                engine_file.seek(offset)
+                return engine_file.read(length)
+
+            return decode_engine(EngineBytes(read_at, status.st_size), str(engine_path))
+    except OSError as error:
+        raise ModelFileError(f"{engine_path}: cannot read: {error.strerror}") from None
 
 
 def parse_engine_header(head: bytes, file_size: int, file: str) -> EngineHeader:
     """Decode from the file's first bytes (``head``) and its full size; pure."""
-    magic = head[:4]
-    if magic == CONTAINER_MAGIC:
-        return _parse_container(head, file_size, file)
+    return decode_engine(EngineBytes.from_prefix(head, file_size), file)
+
+
+def decode_engine(source: EngineBytes, file: str) -> EngineHeader:
+    if source.size == 0:
+        raise ModelFileError(f"{file}: not a TensorRT engine: the file is empty", hint="rebuild the engine")
+    wrapper = _ultralytics_wrapper(source, file)
+    offset = wrapper[0] if wrapper else 0
+    try:
+        header = _decode_plan_at(source, offset, source.size - offset, file)
+    except TruncatedEngine as truncated:
+        raise ModelFileError(
+            f"{file}: not a TensorRT engine: truncated ({truncated.detail})",
+            hint="the copy is incomplete: copy the engine again in full (compare sizes), or rebuild it on the device",
+        ) from None
+    except UnrecognisedLayout as unknown:
+        header = _unrecognised(file, unknown)
+    if wrapper:
+        header = replace(header, wrapper=ULTRALYTICS_WRAPPER, wrapper_metadata=wrapper[1],
+                         notes=header.notes + (f"{offset} bytes of Ultralytics JSON metadata precede the plan; "
+                                               "TensorRT itself cannot load this file, Ultralytics can",))
+    return header
+
+
+def _decode_plan_at(source: EngineBytes, offset: int, extent: int, file: str) -> EngineHeader:
+    magic = source.at(offset, 4)
+    if magic in CONTAINER_MAGICS:
+        return _from_container(file, decode_container(source, offset, extent))
     if magic == PLAN_MAGIC:
-        return _parse_plan(head, 0, file_size, file)
-    raise _not_an_engine(file, head, file_size)
+        return _from_plan(file, decode_plan(source, offset, extent), product=TENSORRT)
+    if looks_like_flatbuffer_plan(source, offset):
+        return _from_flatbuffer(file, decode_flatbuffer_plan(source, offset, extent))
+    if len(magic) == 4 and magic.endswith(b"trt") and magic[:1].isalpha() and magic.islower():
+        raise UnrecognisedLayout(f"{magic.decode('ascii')!r} file", [f"magic {magic.decode('ascii')!r}"])
+    raise _not_an_engine(file, source.at(offset, 16))
 
 
-def _parse_container(head: bytes, file_size: int, file: str) -> EngineHeader:
-    if len(head) < CONTAINER_PLAN_OFFSET + PLAN_HEADER_SIZE:
-        raise _truncated(file, "the container header is cut short")
-    (declared_size,) = struct.unpack_from("<Q", head, 0x10)
-    if declared_size > file_size:
-        raise _truncated(file, f"the container declares {declared_size} bytes, the file has {file_size}")
-    if head[0x20:0x24] != ENGINE_SECTION_MAGIC:
-        raise ModelFileError(
-            f"{file}: not a TensorRT engine: 'ftrt' container without an engine section",
-            hint="the file is damaged or is another kind of TensorRT container; rebuild the engine",
-        )
-    section_offset, section_size = struct.unpack_from("<QQ", head, 0x28)
-    if section_offset + section_size > declared_size or head[section_offset : section_offset + 4] != PLAN_MAGIC:
-        raise _truncated(file, "the engine section lies outside the container")
-    plan = _parse_plan(head, section_offset, section_offset + section_size, file)
-    container_version = ".".join(str(part) for part in head[0x18:0x1C])
-    tensorrt_version = plan.tensorrt_version or container_version
-    return _replace(plan, format="trt8.6-ftrt", tensorrt_version=tensorrt_version)
-
-
-def _parse_plan(head: bytes, offset: int, end: int, file: str) -> EngineHeader:
-    if len(head) < offset + PLAN_HEADER_SIZE:
-        raise _truncated(file, "the plan header is cut short")
-    safe_tag, second_word = struct.unpack_from("<II", head, offset + 4)
-    (size_at_0x0c,) = struct.unpack_from("<Q", head, offset + 0x0C)
-    (size_at_0x10,) = struct.unpack_from("<Q", head, offset + 0x10)
-    if safe_tag and 0 < size_at_0x0c < PLAUSIBLE_PAYLOAD_LIMIT:
-        layout, serialization_tag, payload_size = "trt7-ptrt", safe_tag, size_at_0x0c
-    elif safe_tag:
-        layout, serialization_tag, payload_size = "trt8.0-ptrt", safe_tag, size_at_0x10
-    else:
-        layout, serialization_tag, payload_size = "trt8.2-ptrt", second_word, size_at_0x10
-    available = end - offset - PLAN_HEADER_SIZE
-    if payload_size > available:
-        raise _truncated(file, f"the header declares {payload_size} payload bytes, {available} are present")
-    if payload_size == 0 or payload_size >= PLAUSIBLE_PAYLOAD_LIMIT:
-        raise ModelFileError(
-            f"{file}: not a TensorRT engine: 'ptrt' magic but no valid payload size",
-            hint="the file is damaged; rebuild the engine from ONNX",
-        )
-    records = _read_records(head, offset + PLAN_HEADER_SIZE)
-    return _describe(file, layout, serialization_tag, records)
-
-
-def _read_records(head: bytes, position: int) -> list[_Record]:
-    """The leading typed records, stopping where the stream stops looking like scalars."""
-    records: list[_Record] = []
-    while len(records) < MAX_RECORDS_SCANNED and position + 4 <= len(head):
-        record_type, count = struct.unpack_from("<HH", head, position)
-        if count != 1:
-            break
-        kind = record_type & 0x7FFF
-        position += 4
-        value_size = RECORD_VALUE_SIZES.get(kind)
-        if value_size is None:
-            records.append(_Record(kind, None))
-            continue
-        if position + value_size > len(head):
-            break
-        signed = kind in (KIND_I32, 0x08)
-        value = int.from_bytes(head[position : position + value_size], "little", signed=signed)
-        records.append(_Record(kind, value))
-        position += value_size
-    return records
-
-
-def _describe(file: str, layout: str, serialization_tag: int, records: list[_Record]) -> EngineHeader:
-    # Up to 8.0 the release tag sits in the "safe" header word; from 8.2 on in the "std" one.
-    tag_field = "std" if layout == "trt8.2-ptrt" else "safe"
-    tensorrt_version = None
-    if len(records) >= 4 and all(record.kind == KIND_U8 for record in records[:4]):
-        tensorrt_version = ".".join(str(record.value) for record in records[:4])
-    device = _device_properties(records[4:]) if tensorrt_version else {}
-    compute_capability = device.get("compute_capability")
-    integrated_gpu = device.get("integrated_gpu")
-    jetson_models: tuple[str, ...] = ()
-    if integrated_gpu and compute_capability:
-        jetson_models = tuple(jetson_models_for_compute_capability(compute_capability))
-    return EngineHeader(
-        file=file,
-        tensorrt_version=tensorrt_version,
-        compute_capability=compute_capability,
-        format=layout,
-        serialization_tag=serialization_tag,
-        serialization_tag_releases=tuple(releases_for_serialization_tag(serialization_tag, tag_field)),
-        integrated_gpu=integrated_gpu,
-        jetson_models=jetson_models,
-        multiprocessor_count=device.get("multiprocessor_count"),
-        clock_rate_khz=device.get("clock_rate_khz"),
-        memory_clock_rate_khz=device.get("memory_clock_rate_khz"),
-        memory_bus_width_bits=device.get("memory_bus_width_bits"),
-        total_memory_bytes=device.get("total_memory_bytes"),
+def _from_plan(file: str, plan: Plan, product: str, **overrides) -> EngineHeader:
+    releases = tuple(releases_for_serialization_tag(plan.serialization_tag, plan.tag_field, product))
+    source = VERSION_BYTES if plan.tensorrt_version else (SERIALIZATION_TAG if releases else UNKNOWN)
+    device = plan.device
+    header = EngineHeader(
+        file=file, product=product, tensorrt_version=plan.tensorrt_version, format=plan.layout,
+        tensorrt_version_source=source,
+        serialization_tag=plan.serialization_tag, serialization_tag_field=plan.tag_field,
+        serialization_tag_releases=releases, compute_capability=device.compute_capability if device else None,
+        notes=(f"{plan.trailing_bytes} bytes follow the plan",) if plan.trailing_bytes > 4 else (),
     )
+    if not plan.payload_known:
+        header = replace(header, recognised=False, layout_note=(
+            f"unrecognised TensorRT layout: read so far: magic 'ptrt', {plan.layout} header, serialization tag "
+            f"{describe_serialization_tag(plan.serialization_tag, plan.tag_field, product)}; the payload is in no "
+            "known record layout"), notes=header.notes + (UNRECOGNISED_ADVICE,))
+    if device is not None and device.absent:
+        header = replace(header, notes=header.notes + ("the header records no building GPU: an ahead-of-time "
+                                                       "build on a machine without one",))
+    elif device is not None and device.compute_capability:
+        header = replace(header, **_gpu_fields(asdict(device)))
+    return replace(header, **overrides)
 
 
-def _device_properties(records: list[_Record]) -> dict:
-    block_start = _first_i32_run(records, length=5)
-    if block_start is None:
-        return {}
-    major, minor, clock, memory_clock, bus_width = (record.value for record in records[block_start : block_start + 5])
-    if not (1 <= major <= 20 and 0 <= minor <= 9):
-        return {}
-    device: dict = {
-        "compute_capability": f"{major}.{minor}",
-        "clock_rate_khz": clock,
-        "memory_clock_rate_khz": memory_clock,
-        "memory_bus_width_bits": bus_width,
+def _from_container(file: str, container) -> EngineHeader:
+    overrides = dict(format=container.layout, tensorrt_version=container.version, tensorrt_version_source=VERSION_BYTES,
+                     target_compute_capabilities=container.target_compute_capabilities)
+    if container.plan is None:
+        return EngineHeader(file=file, product=container.product, compute_capability=None, serialization_tag=None,
+                            recognised=False, layout_note=f"unrecognised TensorRT layout: read so far: "
+                            f"magic {container.magic!r}, version bytes {container.version}; {container.plan_note}",
+                            notes=(UNRECOGNISED_ADVICE,), **overrides)
+    header = _from_plan(file, container.plan, container.product, **overrides)
+    if container.plan.tensorrt_version and container.plan.tensorrt_version != container.version:
+        header = replace(header, notes=header.notes + (
+            f"the container says {container.version}, its plan {container.plan.tensorrt_version}",))
+    return header
+
+
+def _from_flatbuffer(file: str, plan) -> EngineHeader:
+    fields = {name: getattr(plan, name) for name in (
+        "compute_capability", "integrated_gpu", "multiprocessor_count", "clock_rate_khz",
+        "memory_clock_rate_khz", "memory_bus_width_bits", "total_memory_bytes")}
+    header = EngineHeader(file=file, tensorrt_version=plan.tensorrt_version, compute_capability=None,
+                          format="trt5-flatbuffer", serialization_tag=None, tensorrt_version_source=VERSION_BYTES,
+                          device_name=plan.device_name)
+    return replace(header, **_gpu_fields(fields)) if plan.compute_capability else header
+
+
+def _gpu_fields(device: dict) -> dict:
+    capability, integrated = device["compute_capability"], device["integrated_gpu"]
+    return {
+        "compute_capability": capability, "compute_capability_source": "device properties",
+        "integrated_gpu": integrated,
+        "jetson_models": tuple(jetson_models_for_compute_capability(capability)) if integrated else (),
+        **{name: device[name] for name in ("multiprocessor_count", "clock_rate_khz", "memory_clock_rate_khz",
+                                           "memory_bus_width_bits", "total_memory_bytes")},
     }
-    after_block = records[block_start + 5 :]
-    for index, record in enumerate(after_block):
-        if record.kind == KIND_BOOL:
-            device["integrated_gpu"] = bool(record.value)
-            if index and after_block[index - 1].kind == KIND_I32:
-                device["multiprocessor_count"] = after_block[index - 1].value
-            break
-    grid_index = next(
-        (i for i, record in enumerate(after_block) if record.kind == KIND_I32 and record.value == MAX_GRID_SIZE_X),
-        None,
-    )
-    if grid_index is not None:
-        memory = next((r for r in after_block[grid_index:] if r.kind in SIXTY_FOUR_BIT_KINDS), None)
-        if memory is not None:
-            device["total_memory_bytes"] = memory.value
-    return device
 
 
-def _first_i32_run(records: list[_Record], length: int) -> int | None:
-    run_start, run_length = 0, 0
-    for index, record in enumerate(records):
-        if record.kind == KIND_I32:
-            if run_length == 0:
-                run_start = index
-            run_length += 1
-            if run_length == length:
-                return run_start
-        else:
-            run_length = 0
-    return None
-
-
-def _replace(header: EngineHeader, **changes) -> EngineHeader:
-    fields = asdict(header)
-    fields.update(changes)
-    return EngineHeader(**fields)
-
-
-def _truncated(file: str, detail: str) -> ModelFileError:
-    return ModelFileError(
-        f"{file}: not a TensorRT engine: truncated ({detail})",
-        hint="copy the engine again in binary mode, or rebuild it on the device",
+def _unrecognised(file: str, unknown: UnrecognisedLayout) -> EngineHeader:
+    return EngineHeader(
+        file=file, tensorrt_version=None, compute_capability=None, format="unrecognised", serialization_tag=None,
+        recognised=False, layout_note=f"unrecognised TensorRT layout: read so far: {'; '.join(unknown.read_so_far)}",
+        notes=(UNRECOGNISED_ADVICE,),
     )
 
 
-def _not_an_engine(file: str, head: bytes, file_size: int) -> ModelFileError:
-    if file_size == 0:
-        return ModelFileError(f"{file}: not a TensorRT engine: the file is empty", hint="rebuild the engine")
-    prefixed_at = _metadata_prefixed_plan_offset(head)
-    if prefixed_at is not None:
-        return ModelFileError(
-            f"{file}: not a TensorRT engine as saved: {prefixed_at} bytes of JSON metadata precede the plan",
-            hint="this is an Ultralytics-style export; load it with that tool or strip the prefix",
-        )
+def _ultralytics_wrapper(source: EngineBytes, file: str) -> tuple[int, dict] | None:
+    """(plan offset, metadata) when a u32 length and a JSON object precede the engine bytes."""
+    length = source.u32(0)
+    if source.at(4, 1) != b"{" or not length or length > MAX_METADATA_BYTES:
+        return None
+    if 4 + length > source.size:
+        raise ModelFileError(f"{file}: not a TensorRT engine: truncated (the metadata block declares {length} "
+                             f"bytes, the file has {source.size})", hint="copy the engine again in full")
+    try:
+        metadata = json.loads(source.at(4, length).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return (4 + length, metadata) if isinstance(metadata, dict) else None
+
+
+def _not_an_engine(file: str, head: bytes) -> ModelFileError:
     return ModelFileError(
-        f"{file}: not a TensorRT engine: starts with {head[:8].hex(' ')}, not the plan magic 'ptrt' or 'ftrt'"
+        f"{file}: not a TensorRT engine: starts with {head[:8].hex(' ')}, not the plan magic 'ptrt', 'ftrt' or 'vtrt'"
         f"{_looks_like(head)}",
         hint="pass a serialized engine (.engine/.plan/.trt), e.g. one built by `edgetrt deploy`",
     )
-
-
-def _metadata_prefixed_plan_offset(head: bytes) -> int | None:
-    """Ultralytics writes a u32 length and a JSON document in front of the engine bytes."""
-    if len(head) < 5 or head[4:5] != b"{":
-        return None
-    (metadata_length,) = struct.unpack_from("<I", head, 0)
-    plan_at = 4 + metadata_length
-    if head[plan_at : plan_at + 4] in (PLAN_MAGIC, CONTAINER_MAGIC):
-        return plan_at
-    return None
 
 
 def _looks_like(head: bytes) -> str:

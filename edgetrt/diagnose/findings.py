@@ -1,12 +1,16 @@
 """Findings: what went wrong, the evidence for it, and what to do, as plain values.
 
-The codes are a public contract (the CLI prints them, scripts match on them); the guidance text
-lives here, once, so the classifier only decides *which* findings apply.
+The codes are a public contract (the CLI prints them, scripts match on them). What each failure
+looks like, its rank (cause before effect) and the run status it implies live in the failure
+table the agent ships (edgetrt/agent/data/failure_patterns.json); the guidance people read lives
+here, once, so the classifier only decides *which* findings apply.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from edgetrt.agent.failure_patterns import load_failure_kinds
 
 ENGINE_TRT_VERSION = "ENGINE_TRT_VERSION"
 ENGINE_GPU_MISMATCH = "ENGINE_GPU_MISMATCH"
@@ -18,11 +22,13 @@ JETSON_TRT_TABLE = "JETSON_TRT_TABLE"
 CUDA_ENV = "CUDA_ENV"
 TFTRT_ENGINE_OP = "TFTRT_ENGINE_OP"
 TRT_MULTIPLE_INSTALLS = "TRT_MULTIPLE_INSTALLS"
+MODEL_FILE_UNREADABLE = "MODEL_FILE_UNREADABLE"
+PLUGIN_MISSING = "PLUGIN_MISSING"
+BUILD_NO_IMPLEMENTATION = "BUILD_NO_IMPLEMENTATION"
 
 REBUILD_ON_DEVICE = "rebuild it on the device from the ONNX model: `edgetrt deploy MODEL --device NAME`"
 
-# code -> (summary, fix). Ordered from the most to the least specific root cause: when a log
-# shows several, the earlier one explains the later ones more often than the reverse.
+# code -> (summary, fix); the order of findings is the failure table's.
 GUIDANCE: dict[str, tuple[str, str]] = {
     ENGINE_NOT_A_PLAN: (
         "the file given to TensorRT is not a complete serialized engine",
@@ -57,7 +63,7 @@ GUIDANCE: dict[str, tuple[str, str]] = {
         "libcudart/libnvinfer are found",
     ),
     OOM_DEVICE_MEMORY: (
-        "a GPU (or, on Jetson, shared NvMap) memory allocation failed",
+        "a memory allocation failed: GPU memory, or on a Jetson the RAM it shares with the GPU (NvMap)",
         "reduce batch size and builder workspace (e.g. trtexec --memPoolSize=workspace:256M), build FP16 or "
         "INT8, stop other GPU users; on a Jetson NvMap failures can come from fragmentation: reboot and retry",
     ),
@@ -77,14 +83,53 @@ GUIDANCE: dict[str, tuple[str, str]] = {
         f"the TensorRT error logged just before it; or export to ONNX and {REBUILD_ON_DEVICE}",
     ),
     TRT_MULTIPLE_INSTALLS: (
-        "more than one TensorRT is installed; the one in use is not the one expected",
+        "the TensorRT loaded at run time is not the one expected: a second install, or a program built "
+        "against another TensorRT release",
         "compare `python3 -c 'import tensorrt; print(tensorrt.__version__)'`, `dpkg -l | grep nvinfer` and "
         "`ldd $(which trtexec) | grep nvinfer`; remove or isolate the extra install (on a Jetson keep the "
-        "JetPack one)",
+        "JetPack one); a TensorFlow built against another TensorRT needs the TensorFlow build for this one",
+    ),
+    MODEL_FILE_UNREADABLE: (
+        "the model file given to the builder was missing, empty or unreadable (an empty ONNX file reads "
+        "as IR version 0.0.0), so what fails after it is a consequence",
+        "check the path and the size of the model file and export it again; a bad_alloc or parser error "
+        "that follows is not an out-of-memory",
+    ),
+    PLUGIN_MISSING: (
+        "the engine uses a TensorRT plugin (a custom layer such as a YOLO or NMS plugin) that is not "
+        "registered in the process loading it",
+        "load the plugin library before deserializing (trtexec --plugins=libX.so, ctypes.CDLL in Python, "
+        "DeepStream's custom-lib-path), built for this TensorRT and GPU; or rebuild the engine without it",
+    ),
+    BUILD_NO_IMPLEMENTATION: (
+        "TensorRT found no kernel (tactic) it could use for a layer of the network",
+        "most often every tactic needed more workspace or device memory than there was: raise the workspace "
+        "(trtexec --memPoolSize=workspace:1024M) and free GPU memory; otherwise the named node's precision or "
+        "Q/DQ placement is one this release cannot run: build that layer in FP32, or use a newer TensorRT",
     ),
 }
 
-FINDING_CODES = tuple(GUIDANCE)
+# What each finding is, in a few words: a log with no finding says what was looked for.
+FAILURE_NAMES: dict[str, str] = {
+    TRT_MULTIPLE_INSTALLS: "a second TensorRT install",
+    MODEL_FILE_UNREADABLE: "a missing or empty model file",
+    ENGINE_NOT_A_PLAN: "a file that is not a whole engine",
+    ENGINE_TRT_VERSION: "an engine from another TensorRT release",
+    ENGINE_GPU_MISMATCH: "an engine from another GPU",
+    TRT_SM_UNSUPPORTED: "a TensorRT without kernels for this GPU",
+    JETSON_TRT_TABLE: "a TensorRT that does not know this Jetson",
+    PLUGIN_MISSING: "a plugin that is not loaded",
+    CUDA_ENV: "CUDA, cuDNN or driver set-up",
+    OOM_DEVICE_MEMORY: "GPU or NvMap memory exhausted",
+    OOM_KILLED: "the Linux OOM killer",
+    BUILD_NO_IMPLEMENTATION: "a layer with no usable kernel",
+    TFTRT_ENGINE_OP: "TF-TRT TRTEngineOp failures",
+}
+
+FAILURE_KINDS = load_failure_kinds()
+# Rank order: the failure table's, cause before effect.
+FINDING_CODES = tuple(kind.code for kind in FAILURE_KINDS)
+EXPLAINS = {kind.code: kind.explains for kind in FAILURE_KINDS}
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,53 @@ def test_a_known_mismatch_wins_over_an_unknown(nano_82):
 
 def test_unparsable_device_version_is_unknown_not_a_crash(nano_82):
     assert engine_loads_on(nano_82, "eight", "5.3")["ok"] is None
+
+
+def test_a_profile_with_a_three_part_version_asks_for_the_missing_part_not_the_same_command(nano_82):
+    verdict = engine_loads_on(nano_82, "8.2.1", "5.3", device_name="nano")
+    assert verdict["ok"] is None
+    assert "--device-tensorrt" in verdict["fix"] and "edgetrt doctor device nano --probe" in verdict["fix"]
+    assert "doctor engine" not in verdict["fix"]
+
+
+def test_a_profile_without_a_tensorrt_version_says_where_to_read_it(nano_82):
+    fix = engine_loads_on(nano_82, None, "5.3", device_name="x86")["fix"]
+    assert "x86 profile names no TensorRT version" in fix and "doctor engine" not in fix
+
+
+@pytest.fixture(scope="module")
+def rtx_default():
+    return read_engine_header(next(ENGINES.glob("R01_*")))
+
+
+def test_a_tensorrt_rtx_engine_never_loads_on_a_jetson(rtx_default):
+    verdict = engine_loads_on(rtx_default, "8.6.2.3", "8.7", device_name="agx-orin", device_is_jetson=True)
+    assert verdict["ok"] is False
+    assert "never loads on a Jetson" in verdict["reasons"][0]
+
+
+def test_a_tensorrt_rtx_engine_needs_tensorrt_rtx_and_a_targeted_gpu(rtx_default):
+    on_tensorrt = engine_loads_on(rtx_default, "10.3.0.26", "8.6")
+    assert on_tensorrt["ok"] is False and "loads only in TensorRT-RTX" in on_tensorrt["reasons"][0]
+    hopper = engine_loads_on(rtx_default, None, "9.0")
+    assert hopper["ok"] is False and any("8.0 8.6 8.9 12.0 12.1 >12.0" in r for r in hopper["reasons"])
+    ada = engine_loads_on(rtx_default, None, "8.9")
+    assert ada["ok"] is None  # the GPU fits; what the device runs is unknown
+
+
+def test_version_known_only_from_the_tag_still_rules_out_other_releases(nano_82):
+    from dataclasses import replace
+
+    tag_only = replace(nano_82, tensorrt_version=None, tensorrt_version_source="serialization tag")
+    assert engine_loads_on(tag_only, "10.3.0.26", "5.3")["ok"] is False
+    same_release = engine_loads_on(tag_only, "8.2.1.8", "5.3")
+    assert same_release["ok"] is None and "205 (TensorRT 8.2" in same_release["reasons"][0]
+
+
+def test_a_wrapped_engine_says_only_ultralytics_loads_it_as_saved(nano_82):
+    from dataclasses import replace
+
+    wrapped = replace(nano_82, wrapper="ultralytics-metadata", wrapper_metadata={"task": "detect"})
+    verdict = engine_loads_on(wrapped, "8.2.1.8", "5.3")
+    assert verdict["ok"] is True
+    assert any("Ultralytics strips it" in reason for reason in verdict["reasons"])
