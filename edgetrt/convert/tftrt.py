@@ -84,6 +84,39 @@ def judge_tftrt(tf_version: str, build_info: dict | None, module_error: str | No
                   f"{'.'.join(map(str, linked or ()))}, loaded {'.'.join(map(str, loaded))})")
 
 
+def tftrt_from_build_file() -> tuple[bool | None, str]:
+    """What TensorFlow's own build_info.py says about TensorRT, read as text: no import (TensorFlow
+    takes seconds to import). (None, why) when TensorFlow or the file is missing or unclear."""
+    import importlib.util
+    import re
+    from importlib import metadata
+
+    try:
+        spec = importlib.util.find_spec("tensorflow")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
+        return None, "TensorFlow is not installed on this host"
+    version = None
+    for dist in ("tensorflow", "tensorflow-cpu"):
+        try:
+            version = metadata.version(dist)
+            break
+        except metadata.PackageNotFoundError:
+            continue
+    path = Path(list(spec.submodule_search_locations)[0]) / "python" / "platform" / "build_info.py"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None, f"TensorFlow {version}: no build_info.py to read"
+    match = re.search(r"['\"]is_tensorrt_build['\"]\s*,\s*(True|False)", text)
+    if not match:
+        return None, f"TensorFlow {version}: its build_info.py does not say"
+    if match.group(1) == "False":
+        return False, f"this TensorFlow ({version}) was built without TensorRT"
+    return True, f"TensorFlow {version} was built with TensorRT (libnvinfer not checked)"
+
+
 def tftrt_available() -> tuple[bool, str]:
     """(True, what) when this TensorFlow can run TF-TRT; (False, why not) otherwise."""
     from edgetrt.lazy import import_tensorflow

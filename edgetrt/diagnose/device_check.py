@@ -22,7 +22,8 @@ def _version(dist: str) -> str | None:
 
 
 def host_stack(check_tftrt: bool = True) -> dict:
-    """What this host can convert with. Imports TensorFlow only to ask whether it has TF-TRT."""
+    """What this host can convert with, from package metadata and TensorFlow's build file: nothing
+    heavy is imported to show a version."""
     tf_version = _version("tensorflow") or _version("tensorflow-cpu")
     facts = {"python": platform.python_version(), "tensorflow": tf_version,
              "tf2onnx": _version("tf2onnx"), "onnxruntime": _version("onnxruntime"),
@@ -30,9 +31,9 @@ def host_stack(check_tftrt: bool = True) -> dict:
              "cuda": None, "cudnn": None, "compute_capability": None, "tftrt": None}
     if check_tftrt and tf_version:
         try:
-            from edgetrt.convert.tftrt import tftrt_available
+            from edgetrt.convert.tftrt import tftrt_from_build_file
 
-            ok, reason = tftrt_available()
+            ok, reason = tftrt_from_build_file()
             facts["tftrt"] = {"available": ok, "reason": reason}
         except ImportError:
             facts["tftrt"] = None
@@ -82,7 +83,7 @@ def check_device(device: DeviceSpec, probe: dict | None = None, host: dict | Non
     if profile.get("fast_int8") is False:
         implications.append("No fast INT8 on this GPU: use FP16 (edgetrt refuses INT8 unless --force-int8).")
     tftrt = host.get("tftrt") or {}
-    if tftrt and not tftrt.get("available"):
+    if tftrt and tftrt.get("available") is False:
         implications.append("This host's TensorFlow has no TF-TRT: use the ONNX → TensorRT path (default) "
                             "or `edgetrt convert MODEL --to tftrt --container auto --device "
                             f"{device.name}`.")

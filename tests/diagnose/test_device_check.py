@@ -37,3 +37,15 @@ def test_local_device_probe_through_the_agent():
 def test_unknown_device_is_one_line():
     proc = doctor("nope")
     assert proc.returncode == 2 and "unknown device 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_doctor_device_imports_no_tensorflow_to_show_its_version():
+    """TensorFlow takes seconds to import: its version and TF-TRT verdict come from files."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom edgetrt import api\nreport = api.doctor_device('nano')\n"
+            "row = next(r for r in report['rows'] if r['key'] == 'tensorflow')\n"
+            "print('tensorflow' in sys.modules, bool(row['host']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"], out.stderr
