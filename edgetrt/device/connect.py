@@ -21,6 +21,7 @@ class ConnectOptions:
     trust_new_host: bool = False
     remote_root: str | None = None      # --remote-root
     connect_timeout: float = 10.0
+    verify_store: bool = False          # --verify: hash every store file before using it
 
     def __post_init__(self):
         if self.remote_root is not None:
@@ -67,4 +68,4 @@ def open_session(device: DeviceSpec, options: ConnectOptions):
         # The local device runs the agent with this interpreter (it has the runtimes); over SSH,
         # with the python the device file names.
         python = None if device.is_local and not options.host else device.python
-        yield DeviceSession(transport, root, python=python)
+        yield DeviceSession(transport, root, python=python, verify_store=options.verify_store)

@@ -29,8 +29,10 @@ def expand_root(root: str, home: str) -> str:
 
 
 class DeviceSession:
-    def __init__(self, transport: Transport, remote_root: str = "~/.edgetrt", python: str | None = None):
+    def __init__(self, transport: Transport, remote_root: str = "~/.edgetrt", python: str | None = None,
+                 verify_store: bool = False):
         self.transport = transport
+        self.verify_store = verify_store  # --verify: every store file hashed, not only changed ones
         # Checked before home() connects, so a bad root never reaches the device.
         self.root = expand_root(check_remote_root(remote_root, "remote root"), transport.home())
         self.store = DeviceStore(transport, self.root)
@@ -54,7 +56,7 @@ class DeviceSession:
         entries.append((MANIFEST, manifest_sha))
         for extra in extra_files or []:
             files.append(extra)
-        stats = self.store.ensure_files(files, progress=progress)
+        stats = self.store.ensure_files(files, progress=progress, recheck=self.verify_store)
         remote_dir = self.store.materialize(manifest_sha, entries)
         return UploadedArtifact(remote_dir, stats)
 
