@@ -35,9 +35,9 @@ class DeviceSession:
         self.verify_store = verify_store  # --verify: every store file hashed, not only changed ones
         # Checked before home() connects, so a bad root never reaches the device.
         self.root = expand_root(check_remote_root(remote_root, "remote root"), transport.home())
-        self.store = DeviceStore(transport, self.root)
         # For the local device the agent runs with this interpreter (it has the runtimes).
         self.python = python or (sys.executable if isinstance(transport, LocalTransport) else "python3")
+        self.store = DeviceStore(transport, self.root, python=self.python)  # its helper needs Python too
         self.agent: AgentBundle | None = None
 
     # ---- uploads -----------------------------------------------------------------------------
