@@ -181,8 +181,11 @@ class SSHTransport(Transport):
             text = _proxy_exit(sock) or text
             raise TransportError(f"{where}: SSH handshake failed ({text})") from exc
         if transport.host_key is None:  # start_client returns quietly on timeout
-            raise TransportError(f"{where}: SSH handshake failed (no answer within "
-                                 f"{self.connect_timeout:g} s{'; ' + _proxy_exit(sock) if _proxy_exit(sock) else ''})")
+            # remote_version is set once the server's banner arrived: name which step it missed
+            missing = "answer" if transport.remote_version else "SSH greeting"
+            proxy = _proxy_exit(sock)
+            raise TransportError(f"{where}: SSH handshake failed (no {missing} within "
+                                 f"{self.connect_timeout:g} s{'; ' + proxy if proxy else ''})")
         self._check_host_key(target, transport.get_remote_server_key(), known)
         self._authenticate(transport, target)
         transport.set_keepalive(30)

@@ -301,7 +301,15 @@ class DeviceStore:
             finally:
                 follower.close()
             if outcome.get("result") == "stalled":  # a slow link: the device hashes it now instead
-                outcome = self._ops("commit", self.root, f.sha256, str(f.size), posixpath.basename(part))
+                try:
+                    outcome = self._ops("commit", self.root, f.sha256, str(f.size), posixpath.basename(part))
+                except TransportError:
+                    # Unlocked while stalled, the part may have been taken up by a concurrent deploy
+                    # of the same file; what counts is whether the store now has it.
+                    state = self._ops("prepare", self.root, "0", stdin={"files": [[f.sha256, f.size]]})
+                    if (state.get("files") or {}).get(f.sha256, {}).get("state") != "ok":
+                        raise
+                    outcome = {"result": "ok"}
             if outcome.get("result") == "ok":
                 return sent
             candidate = None  # the follower removed the bad part: send the whole file again
