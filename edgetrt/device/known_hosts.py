@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgetrt.config.files import SSH_FILE_LIMIT, read_text_capped
+from edgetrt.errors import HostKeyError
 
 REVOKED = "@revoked"
 CERT_AUTHORITY = "@cert-authority"
@@ -166,6 +167,43 @@ def wildcard_match(pattern: str, text: str) -> bool:
     while p < len(pattern) and pattern[p] == "*":
         p += 1
     return p == len(pattern)
+
+
+def check(known: HostKeys, name: str, key_type: str, blob: bytes, *, trust_new_host: bool,
+          user_file: Path) -> str:
+    """The verdict on the key a server presented: "known", "new" (record it) or HostKeyError.
+
+    As strict as OpenSSH in StrictHostKeyChecking=yes, except that ``trust_new_host`` accepts a
+    host that has no key at all: revoked → refused; one of the host's keys → known; any other key,
+    of the same type or not → CHANGED (a tool that runs unattended does not ask).
+    """
+    presented = blob_fingerprint(blob)
+    for line in known.revoked:
+        if line.blob == blob:
+            raise HostKeyError(
+                f"host key for {name} is REVOKED ({line.where} marks it @revoked): {key_type} "
+                f"{presented}; refusing to connect",
+                hint="the device offers a key that was withdrawn: re-key the device, then "
+                     "remove its old entries with ssh-keygen -R")
+    if any(line.blob == blob for line in known.keys):
+        return "known"
+    if known.keys:
+        same = [k for k in known.keys if k.key_type == key_type] or known.keys
+        expected = same[0]
+        raise HostKeyError(
+            f"host key for {name} has CHANGED: expected {expected.key_type} {expected.fingerprint} "
+            f"({expected.where}), got {key_type} {presented}; someone may be intercepting the connection",
+            hint=f"if the device was reinstalled, remove its old entry: ssh-keygen -R '{name}' -f {user_file}")
+    note = ""
+    if known.authorities:
+        note = (f"; {known.authorities[0].where} trusts a certificate authority for it, but "
+                "edgetrt does not check host certificates")
+    if not trust_new_host:
+        raise HostKeyError(
+            f"host key for {name} is not known: {key_type} {presented}{note}",
+            hint="check the fingerprint on the device (ssh-keygen -lf /etc/ssh/ssh_host_*.pub), "
+                 "then rerun with --trust-new-host to record it")
+    return "new"
 
 
 def record_line(name: str, key_type: str, key_base64: str) -> str:

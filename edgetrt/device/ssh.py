@@ -12,7 +12,6 @@ import base64
 import hashlib
 import logging
 import os
-import select
 import shlex
 import socket
 import stat
@@ -24,6 +23,7 @@ import paramiko
 
 from edgetrt.device import known_hosts
 from edgetrt.device.hostspec import SSHTarget
+from edgetrt.device.ssh_channel import ChannelProcess, collect
 from edgetrt.device.transport import CommandResult, ProgressCallback, RemoteProcess, Transport
 from edgetrt.errors import ConfigError, HostKeyError, TransportError
 
@@ -237,37 +237,10 @@ class SSHTransport(Transport):
         return known_hosts.lookup(lines, target.known_hosts_name)
 
     def _check_host_key(self, target: SSHTarget, key: paramiko.PKey, known: known_hosts.HostKeys) -> None:
-        """As strict as OpenSSH: revoked → refused; a known key → fine; any other key → CHANGED."""
-        name, kind, presented, blob = target.known_hosts_name, key.get_name(), fingerprint(key), key.asbytes()
-        for line in known.revoked:
-            if line.blob == blob:
-                raise HostKeyError(
-                    f"host key for {name} is REVOKED ({line.where} marks it @revoked): {kind} "
-                    f"{presented}; refusing to connect",
-                    hint="the device offers a key that was withdrawn: re-key the device, then "
-                         "remove its old entries with ssh-keygen -R")
-        if any(line.blob == blob for line in known.keys):
-            return
-        if known.keys:
-            # Any known key of this host, of this type or another: the device now offers a key we
-            # have never seen for it. OpenSSH would ask; a tool that runs unattended refuses.
-            same = [k for k in known.keys if k.key_type == kind] or known.keys
-            expected = same[0]
-            raise HostKeyError(
-                f"host key for {name} has CHANGED: expected {expected.key_type} {expected.fingerprint} "
-                f"({expected.where}), got {kind} {presented}; someone may be intercepting the connection",
-                hint=f"if the device was reinstalled, remove its old entry: "
-                     f"ssh-keygen -R '{name}' -f {self.known_hosts}")
-        note = ""
-        if known.authorities:
-            note = (f"; {known.authorities[0].where} trusts a certificate authority for it, but "
-                    "edgetrt does not check host certificates")
-        if not self.trust_new_host:
-            raise HostKeyError(
-                f"host key for {name} is not known: {kind} {presented}{note}",
-                hint="check the fingerprint on the device (ssh-keygen -lf /etc/ssh/ssh_host_*.pub), "
-                     "then rerun with --trust-new-host to record it")
-        self._record_host_key(target, key)
+        name = target.known_hosts_name
+        if known_hosts.check(known, name, key.get_name(), key.asbytes(), trust_new_host=self.trust_new_host,
+                             user_file=self.known_hosts) == "new":
+            self._record_host_key(target, key)
 
     def _record_host_key(self, target: SSHTarget, key: paramiko.PKey) -> None:
         path = self.known_hosts
@@ -341,7 +314,7 @@ class SSHTransport(Transport):
                 if stdin:
                     chan.sendall(stdin)
                 chan.shutdown_write()
-                out, err = self._collect(chan, deadline)
+                out, err = collect(chan, deadline)
                 if out is None:
                     raise TransportError(f"{argv[0]} on {self.name} did not finish within {timeout:g} s")
                 code = chan.recv_exit_status()
@@ -352,26 +325,6 @@ class SSHTransport(Transport):
                                  f"{exc or type(exc).__name__}") from exc
         return CommandResult(argv, code, out, err, time.monotonic() - started)
 
-    @staticmethod
-    def _collect(chan: paramiko.Channel, deadline: float | None):
-        out, err = bytearray(), bytearray()
-        while True:
-            while chan.recv_ready():
-                out += chan.recv(1 << 20)
-            while chan.recv_stderr_ready():
-                err += chan.recv_stderr(1 << 20)
-            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                if chan.eof_received or chan.closed:
-                    return bytes(out), bytes(err)
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return None, None
-            wait = 1.0 if remaining is None else min(remaining, 1.0)
-            if chan.eof_received or chan.closed:
-                chan.status_event.wait(wait)  # output done; only the exit status is missing
-            else:
-                select.select([chan], [], [], wait)
-
     def start(self, argv: Sequence[str]) -> RemoteProcess:
         argv = tuple(argv)
         try:
@@ -381,7 +334,7 @@ class SSHTransport(Transport):
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise TransportError(f"running {argv[0]} on {self.name} failed: "
                                  f"{exc or type(exc).__name__}") from exc
-        return _SSHProcess(self, argv, chan)
+        return ChannelProcess(self.name, argv, chan)
 
     def home(self) -> str:
         if self._home is None:
@@ -504,55 +457,3 @@ class SSHTransport(Transport):
     def __enter__(self) -> "SSHTransport":
         return self
 
-
-class _SSHProcess(RemoteProcess):
-    def __init__(self, transport: SSHTransport, argv: tuple[str, ...], chan: paramiko.Channel):
-        self.argv = argv
-        self._transport = transport
-        self._chan = chan
-        self._started = time.monotonic()
-        self._out, self._err = bytearray(), bytearray()
-
-    def _failed(self, exc) -> TransportError:
-        return TransportError(f"running {self.argv[0]} on {self._transport.name} failed: "
-                              f"{exc or type(exc).__name__}")
-
-    def readline(self, timeout: float) -> bytes:
-        chan, deadline = self._chan, time.monotonic() + timeout
-        try:
-            while b"\n" not in self._out:
-                if chan.recv_ready():
-                    self._out += chan.recv(1 << 16)
-                elif chan.recv_stderr_ready():
-                    self._err += chan.recv_stderr(1 << 16)
-                elif chan.eof_received or chan.closed:
-                    line, self._out[:] = bytes(self._out), b""
-                    self._taken += line
-                    return line
-                elif time.monotonic() >= deadline:
-                    raise TransportError(f"{self.argv[0]} on {self._transport.name} said nothing "
-                                         f"within {timeout:g} s")
-                else:
-                    select.select([chan], [], [], 0.05)
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise self._failed(exc) from exc
-        return self._line(self._out)
-
-    def wait(self, timeout: float | None = None) -> CommandResult:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        try:
-            out, err = SSHTransport._collect(self._chan, deadline)
-            if out is None:
-                raise TransportError(f"{self.argv[0]} on {self._transport.name} did not finish "
-                                     f"within {timeout:g} s")
-            code = self._chan.recv_exit_status()
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise self._failed(exc) from exc
-        return CommandResult(self.argv, code, self._taken + bytes(self._out) + out,
-                             bytes(self._err) + err, time.monotonic() - self._started)
-
-    def close(self) -> None:
-        try:
-            self._chan.close()
-        except Exception:  # the connection may be gone already: nothing left to release
-            pass

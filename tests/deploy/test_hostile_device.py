@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy_cli import DEVICE, REPO, check_store, sha256_of, tiny_onnx
+from deploy_cli import REPO, check_store, sha256_of, tiny_onnx
 from sshd_server import SSHServer
 
 pytestmark = pytest.mark.ssh
