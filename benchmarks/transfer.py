@@ -71,6 +71,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2, help="uploads per tool; the best counts")
     parser.add_argument("--cipher", help="force an SSH cipher for edgetrt (tuning experiments)")
     parser.add_argument("--block-kib", type=int, help="SFTP write size in KiB (tuning experiments)")
+    parser.add_argument("--in-flight", type=int, help="SFTP writes in flight unacknowledged (tuning)")
     parser.add_argument("--no-overlap", action="store_true",
                         help="hash on the device after the upload instead of during it (experiments)")
     args = parser.parse_args()
@@ -82,8 +83,10 @@ def main() -> int:
         ssh_module.PREFERRED_CIPHERS = (args.cipher,)
     if args.block_kib:
         ssh_module.SFTP_WRITE_BLOCK = args.block_kib << 10
+    if args.in_flight:
+        ssh_module.WRITES_IN_FLIGHT = args.in_flight
     if args.no_overlap:
-        store_module._FOLLOW_PY = "import sys; sys.exit(1)"  # the store then hashes afterwards
+        store_module.FOLLOW_STALL_SECONDS = 0.0  # the follower gives up at once; the store hashes afterwards
 
     with tempfile.TemporaryDirectory(prefix="edgetrt-bench-") as tmp:
         tmp = Path(tmp)

@@ -149,6 +149,16 @@ def _execute(plan, connect, progress):
     return execute(plan, connect, progress)
 
 
+def _store_warnings(run) -> list[str]:
+    """What the device store had to repair or refuse, said in the report (not only in transfer)."""
+    sent = run.sent or {}
+    warnings = [f"{run.name}: store file {r.get('name') or r.get('sha256', '')[:12]} failed its check "
+                f"({r.get('reason')}) and was sent again" for r in sent.get("repaired") or []]
+    warnings += [f"{run.name}: a symbolic link at {r.get('path')} (to {r.get('target')}) was removed from "
+                 "edgetrt's directory" for r in sent.get("links_removed") or []]
+    return warnings
+
+
 def _weights_warning(conversion) -> str | None:
     manifest = conversion.artifact.manifest if conversion.artifact is not None else {}
     return (manifest.get("weights") or {}).get("warning")
@@ -169,7 +179,7 @@ def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None
 
         raise ConversionError(conversion.error)
     artifact = conversion.artifact
-    warnings = list(run.plan.warnings) + list(plan.notes)
+    warnings = list(run.plan.warnings) + list(plan.notes) + _store_warnings(run)
     if _weights_warning(conversion):
         warnings.append(_weights_warning(conversion))
     transfer = dict(run.sent or {}, remote_dir=(run.transfers.get(artifact.manifest["model"]) or {}).get("remote_dir"))
@@ -244,7 +254,8 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
             "settings": dict(measure.report_settings(), profile=profile, images=image_names,
                              backends=list(run.plan.backends), precisions=list(run.plan.precisions),
                              batches=list(run.plan.batches)),
-            "warnings": list(run.plan.warnings) + list(plan.notes) + list(dict.fromkeys(weights_warnings)),
+            "warnings": list(run.plan.warnings) + list(plan.notes) + _store_warnings(run)
+            + list(dict.fromkeys(weights_warnings)),
             "conversions": {m: dict(c) for m, c in conversions.items()},
             "cells": [r.to_dict() for r in run.results],
             "seconds": run.seconds,

@@ -94,6 +94,7 @@ def _stop_on_signals():
 def cmd_run(args):
     from .supervise import run_supervised
     from .backends.tensorrt.build import retry_spec_after_killed_build
+    from .device_lock import MeasureLock
 
     _stop_on_signals()
     if args.job == "-":
@@ -108,6 +109,8 @@ def cmd_run(args):
     job = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
     entry = entry_command()
     results = []
+    # Measurements on one device never overlap; should this process die, the kernel drops the lock.
+    lock = MeasureLock(job.get("workdir")).acquire()
     for spec in job.get("runs", []):
         spec = dict(spec)
         spec.setdefault("artifact_dir", job.get("artifact_dir"))
@@ -128,8 +131,9 @@ def cmd_run(args):
                 result.get("status")))
             sys.stderr.flush()
         results.append(result)
+    lock.release()
     _emit({"kind": "run", "python": platform.python_version(), "agent": _bundle_id(),
-           "runs": results})
+           "runs": lock.annotate(results)})
     return 0
 
 

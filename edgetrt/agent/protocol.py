@@ -91,6 +91,7 @@ RESULT_FIELDS = {
     "exit": (dict, type(None)),
     "stderr_tail": (list, type(None)),
     "retried_after": (dict, type(None)),
+    "device_lock": (dict, type(None)),       # how long this run queued behind another job's runs
 }
 
 #: Keys every host-side run carries, in this order (report columns).

@@ -12,7 +12,7 @@ from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DurationOpt, Fo
                                  HostOpt, InputNamesOpt, InputSizeOpt, IterationsOpt, JsonOpt,
                                  KnownHostsOpt, MemoryLimitOpt, OutputNamesOpt, PrecisionOpt,
                                  PreprocessingOpt, RemoteRootOpt, SshConfigOpt, TimeoutOpt,
-                                 TrustNewHostOpt, WarmupOpt, WeightsOpt)
+                                 TrustNewHostOpt, VerifyOpt, WarmupOpt, WeightsOpt)
 
 EXIT_CODES = ("Exit status: 0 every run ok; 1 a run did not end ok (the report is still printed in "
               "full), or the work failed; 2 usage or configuration error; 3 a device could not be "
@@ -143,7 +143,7 @@ def deploy_cmd(
     timeout: float = TimeoutOpt, memory_limit_mb: Optional[int] = MemoryLimitOpt,
     host: Optional[str] = HostOpt, ssh_config: Optional[Path] = SshConfigOpt,
     known_hosts: Optional[Path] = KnownHostsOpt, remote_root: Optional[str] = RemoteRootOpt,
-    trust_new_host: bool = TrustNewHostOpt, json_out: bool = JsonOpt,
+    trust_new_host: bool = TrustNewHostOpt, verify: bool = VerifyOpt, json_out: bool = JsonOpt,
 ):
     """Convert, copy to the device, measure there (first run, steady state, peak memory), report."""
     from edgetrt import api
@@ -159,7 +159,8 @@ def deploy_cmd(
                                        min_seconds=duration, timeout_s=timeout,
                                        memory_limit_mb=memory_limit_mb),
             connect=ConnectOptions(host=host, ssh_config=ssh_config, known_hosts=known_hosts,
-                                   trust_new_host=trust_new_host, remote_root=remote_root),
+                                   trust_new_host=trust_new_host, remote_root=remote_root,
+                                   verify_store=verify),
             progress=progress)
     finally:
         progress.close()

@@ -26,6 +26,8 @@ RemoteRootOpt = typer.Option(None, "--remote-root", help="edgetrt's directory on
                              "(default ~/.edgetrt).")
 TrustNewHostOpt = typer.Option(False, "--trust-new-host", help="Accept and record the host key of a "
                                "device never seen before (a changed key is always refused).")
+VerifyOpt = typer.Option(False, "--verify", help="Hash every file in the device store before using it "
+                         "(by default only files whose size or recorded mtime/ctime changed are hashed).")
 
 BackendOpt = typer.Option(None, "--backend", help="Comma list: tf,onnxruntime,tensorrt.")
 PrecisionOpt = typer.Option(None, "--precision", help="Comma list: fp32,fp16,int8.")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgetrt.config import paths
+from edgetrt.config.names import check_name
 from edgetrt.config.profiles import load_profiles
 from edgetrt.config.yamlfile import check_keys, expect_type, load_yaml, require_mapping
 from edgetrt.errors import ConfigError, UsageError
@@ -55,7 +56,8 @@ def parse_device(path: Path, profiles: dict | None = None) -> DeviceSpec:
     doc = load_yaml(path)
     data = require_mapping(doc, doc.data)
     check_keys(doc, data, _KEYS)
-    name = expect_type(doc, data, "name", str, required=True)
+    name = check_name(expect_type(doc, data, "name", str, required=True), "device name",
+                      where=doc.where("name"))
     profile = expect_type(doc, data, "profile", str, required=True)
     if profile not in profiles:
         guess = difflib.get_close_matches(profile, list(profiles), n=1)
@@ -70,25 +72,31 @@ def parse_device(path: Path, profiles: dict | None = None) -> DeviceSpec:
         port = expect_type(doc, conn_data, "port", int, "connection")
         if port is not None and not 0 < port < 65536:
             raise ConfigError(f"{doc.where('connection', 'port')}: port {port} is out of range")
-        connection = Connection(
-            ssh_alias=expect_type(doc, conn_data, "ssh", str, "connection"),
-            host=expect_type(doc, conn_data, "host", str, "connection"),
-            port=port,
-            user=expect_type(doc, conn_data, "user", str, "connection"),
-            key_file=expect_type(doc, conn_data, "key_file", str, "connection"),
-        )
+        def text(key: str, limit: int) -> str | None:
+            value = expect_type(doc, conn_data, key, str, "connection")
+            if value is not None:
+                check_name(value, f"connection.{key}", where=doc.where("connection", key), limit=limit)
+            return value
+
+        # The address parts are checked fully (characters, ports) where they are resolved:
+        # edgetrt.device.hostspec. Here: bounded, so a bad file is its own line.
+        connection = Connection(ssh_alias=text("ssh", 255), host=text("host", 255), port=port,
+                                user=text("user", 64), key_file=text("key_file", 4096))
         if not (connection.ssh_alias or connection.host):
             raise ConfigError(f"{doc.where('connection')}: connection needs 'ssh' (a Host alias "
                               "from ~/.ssh/config) or 'host'")
     elif profile != "local":
         raise ConfigError(f"{doc.where('profile')}: device {name!r} has no 'connection'",
                           hint="add connection: {ssh: <alias>} or pass --host user@addr")
+    python = expect_type(doc, data, "python", str)
+    if python is not None:
+        check_name(python, "python", where=doc.where("python"), limit=4096)
     return DeviceSpec(
         name=name, profile=profile, facts=dict(profiles[profile]),
         description=expect_type(doc, data, "description", str) or "",
         connection=connection,
         remote_root=expect_type(doc, data, "remote_root", str) or "~/.edgetrt",
-        python=expect_type(doc, data, "python", str) or "python3",
+        python=python or "python3",
         source=str(path),
     )
 
@@ -108,6 +116,7 @@ def load_devices() -> dict[str, DeviceSpec]:
 
 
 def load_device(name: str) -> DeviceSpec:
+    check_name(name, "device name")
     files = device_files()
     if name not in files:
         guess = difflib.get_close_matches(name, list(files), n=3)

@@ -52,3 +52,27 @@ def cache_home() -> Path:
 def results_dir() -> Path:
     explicit = os.environ.get("EDGETRT_RESULTS")
     return Path(explicit) if explicit else cache_home() / "results"
+
+
+#: bytes a cache directory name may use: NAME_MAX is 255 and the artifact writer's temporary
+#: sibling adds 18 (".<name>.partial-XXXXXXXX"); the rest is headroom for other suffixes
+CACHE_NAME_BYTES = 200
+
+
+def cache_dir_name(name: str, key: str) -> str:
+    """``<name>-<key[:16]>``, with a long ``name`` cut and its SHA-256 put in place of the rest.
+
+    A model file may legally have a 245-byte name; the cache directory adds a suffix, and the
+    temporary directory beside it another, so the name is bounded here, once. Distinct long names
+    stay distinct (the hash covers the whole name); short names are kept as they are.
+    """
+    import hashlib
+
+    suffix = f"-{key[:16]}"
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) + len(suffix) <= CACHE_NAME_BYTES:
+        return name + suffix
+    digest = "~" + hashlib.sha256(encoded).hexdigest()[:16]
+    keep = CACHE_NAME_BYTES - len(suffix) - len(digest)
+    head = encoded[:keep].decode("utf-8", "ignore")  # never cut a character in half
+    return head + digest + suffix

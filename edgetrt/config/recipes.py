@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgetrt.config import paths
-from edgetrt.config.yamlfile import check_keys, expect_type, load_yaml, require_mapping
+from edgetrt.config.names import check_name
+from edgetrt.config.yamlfile import check_keys, expect_list, expect_type, load_yaml, require_mapping
 from edgetrt.errors import ConfigError, UsageError
 
 #: recipe `builder` values → tf.keras.applications constructors (a whitelist, never an import path)
@@ -61,6 +62,7 @@ def parse_recipe(path: Path) -> Recipe:
     data = require_mapping(doc, doc.data)
     check_keys(doc, data, _KEYS)
     name = expect_type(doc, data, "name", str, required=True)
+    check_name(name, "recipe name", where=doc.where("name"))
     if name != Path(path).stem:
         raise ConfigError(f"{doc.where('name')}: name {name!r} differs from the file name "
                           f"{Path(path).stem!r}")
@@ -74,17 +76,28 @@ def parse_recipe(path: Path) -> Recipe:
         raise ConfigError(f"{doc.where('builder')}: a recipe without a builder needs "
                           "'unavailable_reason' (what the user should bring instead)")
     input_size = expect_type(doc, data, "input_size", int, required=True)
-    if not 32 <= input_size <= 1024:
-        raise ConfigError(f"{doc.where('input_size')}: input_size {input_size} is out of range")
+    _check_input_size(doc, input_size, "input_size")
     prep = expect_type(doc, data, "preprocessing", str, required=True)
     if prep not in PREPROCESSING_MODES:
         raise ConfigError(f"{doc.where('preprocessing')}: preprocessing must be one of "
                           + ", ".join(PREPROCESSING_MODES))
-    precisions = tuple(expect_type(doc, data, "default_precisions", list) or ["fp32"])
-    for p in precisions:
+    precisions = tuple(expect_list(doc, data, "default_precisions", str) or ["fp32"])
+    for i, p in enumerate(precisions):
         if p not in PRECISIONS:
-            raise ConfigError(f"{doc.where('default_precisions')}: unknown precision {p!r}")
+            raise ConfigError(f"{doc.where('default_precisions', i)}: unknown precision {p!r}",
+                              hint="one of: " + ", ".join(PRECISIONS))
     alpha = expect_type(doc, data, "alpha", (int, float))
+    if alpha is not None:
+        _check_alpha(doc, alpha, "alpha")
+    alphas = expect_list(doc, data, "alphas", (int, float)) or []
+    for i, a in enumerate(alphas):
+        _check_alpha(doc, a, "alphas", i)
+    input_sizes = expect_list(doc, data, "input_sizes", int) or []
+    for i, size in enumerate(input_sizes):
+        _check_input_size(doc, size, "input_sizes", i)
+    classes = expect_type(doc, data, "classes", int)
+    if classes is not None and not 1 <= classes <= 1_000_000:
+        raise ConfigError(f"{doc.where('classes')}: classes {classes} is out of range (1 to 1000000)")
     return Recipe(
         name=name,
         description=expect_type(doc, data, "description", str) or "",
@@ -92,15 +105,28 @@ def parse_recipe(path: Path) -> Recipe:
         builder=builder,
         input_size=input_size,
         preprocessing=prep,
-        classes=expect_type(doc, data, "classes", int) or 1000,
+        classes=classes or 1000,
         output=expect_type(doc, data, "output", str) or "probabilities",
         default_precisions=precisions,
         alpha=float(alpha) if alpha is not None else None,
-        alphas=tuple(float(a) for a in (expect_type(doc, data, "alphas", list) or [])),
-        input_sizes=tuple(int(s) for s in (expect_type(doc, data, "input_sizes", list) or [])),
+        alphas=tuple(float(a) for a in alphas),
+        input_sizes=tuple(input_sizes),
         unavailable_reason=expect_type(doc, data, "unavailable_reason", str),
         source=str(path),
     )
+
+
+def _check_alpha(doc, alpha, key, *index) -> None:
+    if not 0 < alpha <= 4:
+        label = f"{key}[{index[0]}]" if index else key
+        raise ConfigError(f"{doc.where(key, *index)}: {label} {alpha!r} is out of range "
+                          "(a width multiplier above 0 and at most 4)")
+
+
+def _check_input_size(doc, size, key, *index) -> None:
+    if not 32 <= size <= 1024:
+        label = f"{key}[{index[0]}]" if index else key
+        raise ConfigError(f"{doc.where(key, *index)}: {label} {size} is out of range (32 to 1024)")
 
 
 def recipe_files() -> dict[str, Path]:
@@ -117,6 +143,7 @@ def load_recipes() -> dict[str, Recipe]:
 
 
 def load_recipe(name: str) -> Recipe:
+    check_name(name, "model name")
     files = recipe_files()
     if name not in files:
         guess = difflib.get_close_matches(name, list(files), n=3)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from edgetrt.config import paths
-from edgetrt.config.yamlfile import check_keys, expect_type, load_yaml, require_mapping
+from edgetrt.config.yamlfile import check_keys, expect_list, expect_type, load_yaml, require_mapping
 
 _KEYS = ("default_device", "remote_devices")
 
@@ -19,13 +20,13 @@ class UserSettings:
 
 def load_settings() -> UserSettings:
     path = paths.config_home() / "config.yaml"
-    if not path.is_file():
+    if not os.path.lexists(path):  # anything else there (a FIFO, a dangling link) is an error line
         return UserSettings()
     doc = load_yaml(path)
     if doc.data is None:
         return UserSettings(source=str(path))
     data = require_mapping(doc, doc.data)
     check_keys(doc, data, _KEYS)
-    remote = expect_type(doc, data, "remote_devices", list) or []
+    remote = expect_list(doc, data, "remote_devices", str) or []
     return UserSettings(default_device=expect_type(doc, data, "default_device", str),
-                        remote_devices=tuple(str(r) for r in remote), source=str(path))
+                        remote_devices=tuple(remote), source=str(path))

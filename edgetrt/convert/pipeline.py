@@ -86,7 +86,7 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
     # reuses what `deploy` converted.
     key = cache_key(source, weights)
     calibration = _calibration_digest(calibration_images) if "onnx_int8" in formats else None
-    target = Path(out_dir) if out_dir else paths.cache_home() / "artifacts" / f"{source.name}-{key[:16]}"
+    target = Path(out_dir) if out_dir else paths.cache_home() / "artifacts" / paths.cache_dir_name(source.name, key)
     if (target / "manifest.json").is_file():
         try:
             cached = Artifact.open(target)

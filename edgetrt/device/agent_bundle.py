@@ -56,7 +56,13 @@ def build_agent_bundle(cache_dir: Path | None = None) -> AgentBundle:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"edgetrt-agent-{sha[:16]}.pyz"
     if not path.is_file() or path.stat().st_size != len(data):
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        # a name of its own: concurrent deploys building the same bundle must not share one
+        import os
+        import tempfile
+
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
     return AgentBundle(path, sha, len(data))

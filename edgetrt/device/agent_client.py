@@ -146,6 +146,7 @@ class RunResult:
     exit: dict | None = None
     stderr_tail: list | None = None
     retried_after: dict | None = None
+    device_lock: dict | None = None
     agent: str | None = None
     notes: tuple = field(default=())
 

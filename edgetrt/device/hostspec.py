@@ -2,8 +2,9 @@
 
 Accepted forms: an ``~/.ssh/config`` Host alias (``jetson``), ``addr``, ``user@addr``,
 ``user@addr:port``, ``[v6addr]:port`` and ``user@[v6addr]:port``. As with ``ssh``, the config is
-applied to the host part (HostName, Port, User, IdentityFile, ProxyJump, UserKnownHostsFile) and
-anything written explicitly in the value wins over it.
+applied to the host part (HostName, Port, User, IdentityFile, ProxyJump, ProxyCommand,
+UserKnownHostsFile) and anything written explicitly in the value wins over it. Every part is
+bounded (a 5,000-character value is one error line, not a UnicodeError from the resolver).
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ DEFAULT_SSH_CONFIG = Path("~/.ssh/config")
 _MAX_JUMPS = 8
 _HOST_CHARS = re.compile(r"[A-Za-z0-9._%:-]+")
 _USER_CHARS = re.compile(r"[A-Za-z0-9._-][A-Za-z0-9._$-]*")
+# DNS: a name is at most 253 characters, a label at most 63 (socket's IDNA codec raises
+# UnicodeError past that); Linux user names are at most 32, OpenSSH allows more.
+MAX_HOST_VALUE = 512
+MAX_HOST = 253
+MAX_LABEL = 63
+MAX_USER = 64
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,8 @@ class SSHTarget:
     proxy_jump: "SSHTarget | None" = None
     alias: str | None = None
     known_hosts_files: tuple[Path, ...] = ()
+    #: ssh config ProxyCommand (run with /bin/sh, as ssh does); None when there is none
+    proxy_command: str | None = None
 
     @property
     def known_hosts_name(self) -> str:
@@ -48,13 +57,17 @@ def split_host_value(value: str) -> tuple[str | None, str, int | None]:
     """``user@addr:port`` → (user, addr, port); missing parts are None. Pure, no config."""
     if not isinstance(value, str) or not value:
         raise UsageError("empty --host value", hint="use an ssh config alias or user@address[:port]")
-    if any(c.isspace() or ord(c) < 32 for c in value):
+    if len(value) > MAX_HOST_VALUE:
+        raise UsageError(f"--host is {len(value)} characters long (at most {MAX_HOST_VALUE}): "
+                         f"{value[:40]!r}...", hint="use an ssh config alias or user@address[:port]")
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 0x7f for c in value):
         raise UsageError(f"--host {value!r} contains whitespace or control characters")
     user = None
     if "@" in value:
         user, value = value.rsplit("@", 1)
-        if not _USER_CHARS.fullmatch(user):
-            raise UsageError(f"--host: invalid user name {user!r}")
+        if not _USER_CHARS.fullmatch(user) or len(user) > MAX_USER:
+            raise UsageError(f"--host: invalid user name {_cut(user)!r}",
+                             hint=f"letters, digits, '.', '_', '-' (at most {MAX_USER})")
     port_text = None
     if value.startswith("["):
         host, sep, rest = value[1:].partition("]")
@@ -65,10 +78,25 @@ def split_host_value(value: str) -> tuple[str | None, str, int | None]:
         host, port_text = value.split(":")
     else:
         host = value  # a name, an IPv4 address, or a bare IPv6 address (no port possible)
-    if not host or not _HOST_CHARS.fullmatch(host) or host.startswith("-"):
-        raise UsageError(f"--host: invalid address {host!r}")
+    check_host_name(host, "--host")
     port = _parse_port(port_text, f"--host {value!r}") if port_text is not None else None
     return user, host, port
+
+
+def check_host_name(host: str, what: str) -> str:
+    """A host name or address that sockets and known_hosts can take, else one UsageError."""
+    if not host or not _HOST_CHARS.fullmatch(host) or host.startswith("-"):
+        raise UsageError(f"{what}: invalid address {_cut(host)!r}")
+    if ":" not in host and (len(host) > MAX_HOST or any(len(label) > MAX_LABEL for label in host.split("."))):
+        raise UsageError(f"{what}: host name {_cut(host)!r} is too long (DNS allows {MAX_HOST} "
+                         f"characters, {MAX_LABEL} between dots)")
+    if ":" in host and len(host) > 64:  # the longest IPv6 address with a zone is well below this
+        raise UsageError(f"{what}: address {_cut(host)!r} is too long")
+    return host
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _parse_port(text: str, where: str) -> int:
@@ -81,12 +109,15 @@ def load_ssh_config(path: Path | str | None = None):
     """A ``paramiko.SSHConfig``; a missing file is an empty config."""
     import paramiko
 
+    from edgetrt.config.files import SSH_FILE_LIMIT, read_text_capped
+
     path = Path(os.path.expanduser(str(path or DEFAULT_SSH_CONFIG)))
-    if not path.exists():
+    if not os.path.lexists(path):
         return paramiko.SSHConfig.from_text("")
+    text = read_text_capped(path, SSH_FILE_LIMIT, "the ssh config file")  # a FIFO: a line, not a hang
     try:
-        return paramiko.SSHConfig.from_path(str(path))
-    except (OSError, paramiko.ssh_exception.ConfigParseError, ValueError) as exc:
+        return paramiko.SSHConfig.from_text(text)
+    except (paramiko.ssh_exception.ConfigParseError, ValueError) as exc:
         raise ConfigError(f"cannot read ssh config {path}: {exc}") from exc
 
 
@@ -101,6 +132,8 @@ def resolve_host(value: str, ssh_config: Path | str | None = None, *, _config=No
         raise ConfigError(f"ssh config entry for {name!r} cannot be used: {exc}") from exc
 
     host = entry.get("hostname", name)
+    if host != name:
+        check_host_name(host, f"ssh config HostName for {_cut(name)}")
     if port is None:
         port = _parse_port(entry["port"], f"ssh config Port for {name}") if "port" in entry else 22
     user = user or entry.get("user") or getpass.getuser()
@@ -113,6 +146,10 @@ def resolve_host(value: str, ssh_config: Path | str | None = None, *, _config=No
 
     jump = None
     chain = entry.get("proxyjump", "none")
+    proxy_command = entry.get("proxycommand")  # paramiko turns "none" into None
+    if proxy_command and chain and chain.lower() != "none":
+        raise ConfigError(f"ssh config for {name!r} sets both ProxyCommand and ProxyJump",
+                          hint="ssh uses whichever comes first in the file; keep only that one")
     if chain and chain.lower() != "none":
         if _depth >= _MAX_JUMPS:
             raise ConfigError(f"ProxyJump for {name!r} nests more than {_MAX_JUMPS} hops (a loop?)")
@@ -122,7 +159,9 @@ def resolve_host(value: str, ssh_config: Path | str | None = None, *, _config=No
             if jump is not None:
                 hop_target = _with_jump(hop_target, jump)
             jump = hop_target
-    return SSHTarget(host, port, user, key_files, jump, alias, known_hosts)
+    # paramiko expanded %h/%p/%r in ProxyCommand with the config's own values (an explicit
+    # user@host:port on --host changes the connection, not those expansions)
+    return SSHTarget(host, port, user, key_files, jump, alias, known_hosts, proxy_command or None)
 
 
 def _with_jump(target: SSHTarget, jump: SSHTarget) -> SSHTarget:

@@ -30,6 +30,7 @@ class ConnectOptions:
     known_hosts: Path | None = None     # --known-hosts (default ~/.ssh/known_hosts)
     trust_new_host: bool = False
     remote_root: str | None = None      # --remote-root
+    verify_store: bool = False          # --verify: hash every store file before using it
     connect_timeout: float = 10.0
 
     def __post_init__(self):
@@ -73,7 +74,7 @@ def open_session(device: DeviceSpec, options: ConnectOptions = ConnectOptions())
         # The local device runs the agent with this interpreter (it has the runtimes); over SSH,
         # with the python the device file names.
         python = None if device.is_local and not options.host else device.python
-        yield DeviceSession(transport, root, python=python)
+        yield DeviceSession(transport, root, python=python, verify_store=options.verify_store)
 
 
 def expand_root(root: str, home: str) -> str:
@@ -83,13 +84,15 @@ def expand_root(root: str, home: str) -> str:
 
 
 class DeviceSession:
-    def __init__(self, transport: Transport, remote_root: str = "~/.edgetrt", python: str | None = None):
+    def __init__(self, transport: Transport, remote_root: str = "~/.edgetrt", python: str | None = None,
+                 verify_store: bool = False):
         self.transport = transport
+        self.verify_store = verify_store  # --verify: every store file hashed, not only changed ones
         # Checked before home() connects, so a bad root never reaches the device.
         self.root = expand_root(check_remote_root(remote_root, "remote root"), transport.home())
-        self.store = DeviceStore(transport, self.root)
         # For the local device the agent runs with this interpreter (it has the runtimes).
         self.python = python or (sys.executable if isinstance(transport, LocalTransport) else "python3")
+        self.store = DeviceStore(transport, self.root, python=self.python)  # its helper needs Python too
         self._bundle: AgentBundle | None = None
         self._agent_uploaded = False
         #: everything this session sent to the device's store (the agent included)
@@ -111,17 +114,19 @@ class DeviceSession:
 
     def upload(self, files: list[LocalFile], progress: ProgressCallback | None = None) -> TransferStats:
         """The agent and ``files`` into the store (files already there and verified are skipped)."""
-        stats = self._ensure([self._agent_file()] + list(files), progress)
+        agent = [] if self._agent_uploaded else [self._agent_file()]  # checked once per session
+        stats = self._ensure(agent + list(files), progress)
         self._agent_uploaded = True
         return stats
 
     def _ensure(self, files: list[LocalFile], progress=None) -> TransferStats:
-        stats = self.store.ensure_files(files, progress=progress)
-        # A file counts once per session: the agent checked again with the artifact is not "skipped".
-        skipped = stats.files_skipped - (1 if self._agent_uploaded and files[0] == self._agent_file() else 0)
+        stats = self.store.ensure_files(files, progress=progress, recheck=self.verify_store)
         s = self.sent
         self.sent = TransferStats(s.bytes_sent + stats.bytes_sent, s.files_sent + stats.files_sent,
-                                  s.files_skipped + max(0, skipped), s.seconds + stats.seconds)
+                                  s.files_skipped + stats.files_skipped, s.seconds + stats.seconds,
+                                  repaired=s.repaired + tuple(stats.repaired),
+                                  links_removed=s.links_removed + tuple(stats.links_removed),
+                                  rehashed=s.rehashed + stats.rehashed)
         return stats
 
     def assemble(self, directory_id: str, entries: list[tuple[str, str]]) -> str:

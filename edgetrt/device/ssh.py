@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
-import select
 import shlex
 import socket
 import stat
@@ -21,9 +21,17 @@ from typing import Sequence
 
 import paramiko
 
+from edgetrt.device import known_hosts
 from edgetrt.device.hostspec import SSHTarget
-from edgetrt.device.transport import CommandResult, ProgressCallback, Transport
-from edgetrt.errors import HostKeyError, TransportError
+from edgetrt.device.ssh_channel import ChannelProcess, collect
+from edgetrt.device.transport import CommandResult, ProgressCallback, RemoteProcess, Transport
+from edgetrt.errors import ConfigError, HostKeyError, TransportError
+
+# paramiko logs a traceback from its transport thread for every failed handshake (a server that
+# never sends its banner, a dropped connection). Our errors say what happened in one line; a
+# handler here keeps Python's last-resort handler from printing paramiko's to stderr. Whoever
+# configures logging (--debug) still receives the records through propagation.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 USER_KNOWN_HOSTS = Path("~/.ssh/known_hosts")
 SYSTEM_KNOWN_HOSTS = Path("/etc/ssh/ssh_known_hosts")
@@ -37,12 +45,53 @@ WINDOW_SIZE = 64 << 20          # what we let the device send us before it must 
 MAX_PACKET_SIZE = 1 << 15 << 2  # what we accept per packet (the device decides its own)
 SFTP_WRITE_BLOCK = 255 << 10    # per SFTP WRITE; OpenSSH's sftp-server accepts up to 256 KiB
 READ_BLOCK = 8 << 20            # local reads handed to the SFTP file at once
+# SFTP WRITEs allowed in flight without their acknowledgement. An acknowledged write is in the
+# device's file; an unacknowledged one dies with the connection (inside sshd's channel buffers).
+# 3 x 255 KiB keeps a cut from losing more than 1 MiB, and is still more than a LAN's
+# bandwidth-delay product (100 MB/s x 1 ms = 100 KB).
+WRITES_IN_FLIGHT = 3
+# RSA host keys are written "ssh-rsa" in known_hosts but negotiated as these signature algorithms
+_KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
 
 
 def fingerprint(key: paramiko.PKey) -> str:
     """OpenSSH-style ``SHA256:<base64, no padding>``."""
     digest = hashlib.sha256(key.asbytes()).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+
+
+def _proxy_exit(sock) -> str:
+    """"the ProxyCommand exited 1: <its last stderr line>" when a ProxyCommand died, else ""."""
+    process = getattr(sock, "process", None) if isinstance(sock, paramiko.ProxyCommand) else None
+    if process is None:
+        return ""
+    try:
+        code = process.wait(timeout=1)
+    except Exception:  # still running: it is not why the handshake failed
+        return ""
+    tail = b""
+    if process.stderr is not None:
+        import fcntl
+
+        fcntl.fcntl(process.stderr, fcntl.F_SETFL, os.O_NONBLOCK)
+        try:
+            tail = process.stderr.read(4096) or b""
+        except OSError:
+            pass
+    lines = tail.decode("utf-8", "replace").strip().splitlines()
+    return f"the ProxyCommand exited {code}" + (f": {lines[-1][:200]}" if lines else "")
+
+
+def _drain_acks(dst: paramiko.SFTPFile, keep: int) -> None:
+    """Wait until at most ``keep`` pipelined writes of ``dst`` lack their acknowledgement.
+
+    paramiko queues the request ids of pipelined writes in ``SFTPFile._reqs`` and reads their
+    answers only past 100 of them (25 MB in flight, all lost when the connection drops). Reading
+    the oldest answers here bounds that; ``_read_response`` raises on an error status.
+    """
+    reqs = dst._reqs
+    while len(reqs) > keep:
+        dst.sftp._read_response(reqs.popleft())
 
 
 class SSHTransport(Transport):
@@ -102,6 +151,9 @@ class SSHTransport(Transport):
                 raise TransportError(f"{where}: the jump host refused ({exc.text})") from exc
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 raise TransportError(f"{where}: {exc or type(exc).__name__}") from exc
+        elif target.proxy_command:
+            where += " via its ProxyCommand"
+            sock = self._proxy_command(target, where)
         else:
             sock = self._tcp_connect(target, where)
 
@@ -112,11 +164,12 @@ class SSHTransport(Transport):
         options.ciphers = [c for c in PREFERRED_CIPHERS if c in options.ciphers] + \
                           [c for c in options.ciphers if c not in PREFERRED_CIPHERS]
         known = self._known_keys(target)
-        if known:
+        wanted = {a for t in known.key_types for a in _KEY_ALGORITHMS.get(t, (t,))}
+        if wanted:
             # Like OpenSSH: ask for a key type we already know, so a host with several keys
             # is not mistaken for a changed one.
-            options.key_types = [k for k in options.key_types if k in known] + \
-                                [k for k in options.key_types if k not in known]
+            options.key_types = [k for k in options.key_types if k in wanted] + \
+                                [k for k in options.key_types if k not in wanted]
         transport.use_compression(False)
         transport.banner_timeout = transport.handshake_timeout = self.connect_timeout
         try:
@@ -125,18 +178,35 @@ class SSHTransport(Transport):
             text = str(exc) or type(exc).__name__
             if "banner" in text.lower() or isinstance(exc, socket.timeout):
                 text = f"no SSH greeting within {self.connect_timeout:g} s"
+            text = _proxy_exit(sock) or text
             raise TransportError(f"{where}: SSH handshake failed ({text})") from exc
         if transport.host_key is None:  # start_client returns quietly on timeout
-            raise TransportError(f"{where}: SSH handshake failed (no answer within "
-                                 f"{self.connect_timeout:g} s)")
+            # remote_version is set once the server's banner arrived: name which step it missed
+            missing = "answer" if transport.remote_version else "SSH greeting"
+            proxy = _proxy_exit(sock)
+            raise TransportError(f"{where}: SSH handshake failed (no {missing} within "
+                                 f"{self.connect_timeout:g} s{'; ' + proxy if proxy else ''})")
         self._check_host_key(target, transport.get_remote_server_key(), known)
         self._authenticate(transport, target)
         transport.set_keepalive(30)
         return transport
 
+    def _proxy_command(self, target: SSHTarget, where: str) -> paramiko.ProxyCommand:
+        # OpenSSH runs ProxyCommand with the user's shell ("exec" + the line): the same here, so
+        # pipes and quotes in the user's own config mean what they mean to ssh. paramiko would
+        # split the line itself and run it without a shell.
+        try:
+            sock = paramiko.ProxyCommand(shlex.join(["/bin/sh", "-c", "exec " + target.proxy_command]))
+        except (paramiko.ProxyCommandFailure, OSError) as exc:
+            raise TransportError(f"{where}: cannot start ProxyCommand {target.proxy_command!r}: {exc}") from exc
+        sock.settimeout(self.connect_timeout)
+        return sock
+
     def _tcp_connect(self, target: SSHTarget, where: str) -> socket.socket:
         try:
             sock = socket.create_connection((target.host, target.port), timeout=self.connect_timeout)
+        except UnicodeError as exc:  # a name the IDNA codec refuses (a label over 63 characters)
+            raise TransportError(f"{where}: {target.host[:60]!r} is not a valid host name") from exc
         except socket.gaierror as exc:
             raise TransportError(f"{where}: cannot resolve host name {target.host!r}",
                                  hint="check --host or the HostName in ~/.ssh/config") from exc
@@ -156,45 +226,26 @@ class SSHTransport(Transport):
         files = [self.known_hosts]
         if self.system_known_hosts is not None:
             files.append(self.system_known_hosts)
-        return [f for f in files if f.is_file()]
+        return files
 
-    def _known_keys(self, target: SSHTarget) -> dict[str, list[paramiko.PKey]]:
-        """Key type → known keys for ``target`` from every known_hosts file."""
-        known: dict[str, list[paramiko.PKey]] = {}
-        for path in self._known_files():
-            keys = paramiko.HostKeys()
-            try:
-                keys.load(str(path))
-            except (OSError, paramiko.SSHException, ValueError) as exc:
-                raise HostKeyError(f"cannot read known_hosts file {path}: {exc}") from exc
-            for kind, key in (keys.lookup(target.known_hosts_name) or {}).items():
-                known.setdefault(kind, []).append(key)
-        return known
+    def _known_keys(self, target: SSHTarget) -> known_hosts.HostKeys:
+        """What every known_hosts file says about ``target`` (read by us: markers understood)."""
+        try:
+            lines = known_hosts.load(self._known_files())
+        except ConfigError as exc:
+            raise HostKeyError(exc.message, hint=exc.hint) from exc
+        return known_hosts.lookup(lines, target.known_hosts_name)
 
-    def _check_host_key(self, target: SSHTarget, key: paramiko.PKey,
-                        known: dict[str, list[paramiko.PKey]]) -> None:
-        kind, presented = key.get_name(), fingerprint(key)
-        expected = known.get(kind, [])
-        if any(k == key for k in expected):
-            return
-        if expected:
-            raise HostKeyError(
-                f"host key for {target.known_hosts_name} has CHANGED: expected {fingerprint(expected[0])}, "
-                f"got {presented} ({kind}); someone may be intercepting the connection",
-                hint=f"if the device was reinstalled, remove its old entry: "
-                     f"ssh-keygen -R '{target.known_hosts_name}' -f {self.known_hosts}")
-        if not self.trust_new_host:
-            others = f" (known only with types {', '.join(sorted(known))})" if known else ""
-            raise HostKeyError(
-                f"host key for {target.known_hosts_name} is not known{others}: {kind} {presented}",
-                hint="check the fingerprint on the device (ssh-keygen -lf /etc/ssh/ssh_host_*.pub), "
-                     "then rerun with --trust-new-host to record it")
-        self._record_host_key(target, key)
+    def _check_host_key(self, target: SSHTarget, key: paramiko.PKey, known: known_hosts.HostKeys) -> None:
+        name = target.known_hosts_name
+        if known_hosts.check(known, name, key.get_name(), key.asbytes(), trust_new_host=self.trust_new_host,
+                             user_file=self.known_hosts) == "new":
+            self._record_host_key(target, key)
 
     def _record_host_key(self, target: SSHTarget, key: paramiko.PKey) -> None:
         path = self.known_hosts
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        line = f"{target.known_hosts_name} {key.get_name()} {key.get_base64()}\n"
+        line = known_hosts.record_line(target.known_hosts_name, key.get_name(), key.get_base64())
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             if os.fstat(fd).st_size:
@@ -267,7 +318,7 @@ class SSHTransport(Transport):
                     chan.shutdown_write()
                 # With hold_stdin the remote command reads end-of-file only when this channel
                 # closes: when it ends, or when this host is interrupted or gone.
-                out, err, truncated = self._collect(chan, deadline, max_stdout)
+                out, err, truncated = collect(chan, deadline, max_stdout)
                 if out is None:
                     raise TransportError(f"{argv[0]} on {self.name} did not finish within {timeout:g} s")
                 code = -1 if truncated else chan.recv_exit_status()
@@ -278,31 +329,16 @@ class SSHTransport(Transport):
                                  f"{exc or type(exc).__name__}") from exc
         return CommandResult(argv, code, out, err, time.monotonic() - started, stdout_truncated=truncated)
 
-    @staticmethod
-    def _collect(chan: paramiko.Channel, deadline: float | None, max_stdout: int | None = None):
-        """(stdout, stderr, truncated); (None, None, False) past the deadline. Output beyond
-        ``max_stdout`` is not read: the channel is closed and the answer marked truncated."""
-        out, err = bytearray(), bytearray()
-        while True:
-            while chan.recv_ready():
-                out += chan.recv(1 << 20)
-                if max_stdout is not None and len(out) > max_stdout:
-                    return bytes(out[:max_stdout]), bytes(err), True
-            while chan.recv_stderr_ready():
-                chunk = chan.recv_stderr(1 << 20)
-                if len(err) < (1 << 20):
-                    err += chunk
-            if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
-                if chan.eof_received or chan.closed:
-                    return bytes(out), bytes(err), False
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return None, None, False
-            wait = 1.0 if remaining is None else min(remaining, 1.0)
-            if chan.eof_received or chan.closed:
-                chan.status_event.wait(wait)  # output done; only the exit status is missing
-            else:
-                select.select([chan], [], [], wait)
+    def start(self, argv: Sequence[str]) -> RemoteProcess:
+        argv = tuple(argv)
+        try:
+            chan = self.connection.open_session(timeout=self.connect_timeout)
+            chan.exec_command(shlex.join(argv))
+            chan.shutdown_write()
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise TransportError(f"running {argv[0]} on {self.name} failed: "
+                                 f"{exc or type(exc).__name__}") from exc
+        return ChannelProcess(self.name, argv, chan)
 
     def home(self) -> str:
         if self._home is None:
@@ -317,17 +353,37 @@ class SSHTransport(Transport):
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else (str(exc) or type(exc).__name__)
             raise TransportError(f"cannot {what} {path} on {self.name}: {reason}".replace("  ", " ")) from exc
 
+    def _refuse_link(self, remote: str) -> paramiko.SFTPAttributes | None:
+        """lstat ``remote``: None when absent; a symbolic link or a special file is refused.
+
+        SFTP has no O_NOFOLLOW; edgetrt's own part files are created by store_ops.py under
+        unpredictable names, and this check closes the rest of the gap a planted link could use.
+        """
+        try:
+            st = self.sftp.lstat(remote)
+        except FileNotFoundError:
+            return None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise TransportError(f"cannot stat {remote} on {self.name}: {exc}") from exc
+        mode = st.st_mode or 0
+        if stat.S_ISLNK(mode):
+            raise TransportError(f"refusing to write {remote} on {self.name}: it is a symbolic link")
+        if not stat.S_ISREG(mode):
+            raise TransportError(f"refusing to write {remote} on {self.name}: not a regular file")
+        return st
+
     def write_file(self, local: Path, remote: str, *, offset: int = 0,
                    progress: ProgressCallback | None = None) -> int:
         sftp = self.sftp
+        st = self._refuse_link(remote)
 
         def upload() -> int:
             sent = 0
-            exists = offset > 0 and self.size(remote) is not None
-            with open(local, "rb") as src, sftp.open(remote, "r+b" if exists else "wb") as dst:
-                if exists:
+            exists = st is not None and offset > 0
+            with open(local, "rb") as src, sftp.open(remote, "r+b" if exists else "wb", bufsize=0) as dst:
+                if exists and (st.st_size or 0) != offset:
                     dst.truncate(offset)
-                    dst.seek(offset)
+                dst.seek(offset)
                 src.seek(offset)
                 dst.MAX_REQUEST_SIZE = SFTP_WRITE_BLOCK
                 dst.set_pipelined(True)
@@ -335,15 +391,19 @@ class SSHTransport(Transport):
                     chunk = src.read(READ_BLOCK)
                     if not chunk:
                         break
-                    dst.write(chunk)
+                    for at in range(0, len(chunk), SFTP_WRITE_BLOCK):
+                        dst.write(chunk[at:at + SFTP_WRITE_BLOCK])
+                        _drain_acks(dst, WRITES_IN_FLIGHT)
+                        if progress:
+                            progress(min(SFTP_WRITE_BLOCK, len(chunk) - at))
                     sent += len(chunk)
-                    if progress:
-                        progress(len(chunk))
             return sent
 
         return self._sftp_call("upload to", remote, upload)
 
     def write_bytes(self, data: bytes, remote: str) -> None:
+        self._refuse_link(remote)
+
         def write():
             with self.sftp.open(remote, "wb") as fh:
                 fh.write(data)
@@ -400,3 +460,4 @@ class SSHTransport(Transport):
 
     def __enter__(self) -> "SSHTransport":
         return self
+

@@ -2,14 +2,19 @@
 
 Layout under ``root`` (default ``<home>/.edgetrt``)::
 
-    store/<sha256>            immutable, verified file contents
-    tmp/<sha256>.part         uploads in progress (resumable)
-    tmp/artifact-<id>-<rand>  an artifact directory being built
-    artifacts/<id>/           symlinks into store/, plus .edgetrt-artifact.json
+    store/<sha256>                  immutable, verified file contents
+    verified/<sha256>               the store file's size, mtime, ctime and inode when verified
+    tmp/<sha256>.<token>.part       uploads in progress (unique per upload, resumable, flock'd)
+    tmp/artifact-<id>-<rand>        an artifact directory being built
+    artifacts/<id>/                 symlinks into store/, plus .edgetrt-artifact.json
+    locks/                          the agent's measurement lock (edgetrt/agent/device_lock.py)
 
-The one invariant everything relies on: a file appears at ``store/<sha256>`` only by an atomic
-rename after its size and SHA-256 were checked *on the device*. So presence means verified, an
-unchanged redeploy is one remote command, and nothing on the device can read a half-written file.
+The invariants everything relies on: a file appears at ``store/<sha256>`` only by an atomic
+rename after its size and SHA-256 were checked *on the device*; it is used again only while its
+stat matches the record written then (otherwise it is hashed again, and replaced if it fails); and
+no operation inside the root follows a symbolic link (store_ops.py). So an unchanged redeploy is
+one remote command, nothing on the device reads a half-written file, and a planted link is
+removed, never written through.
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ import json
 import posixpath
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,60 +35,15 @@ from edgetrt.errors import TransportError, UsageError
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MANIFEST_NAME = ".edgetrt-artifact.json"
+#: a device path longer than this is no path (PATH_MAX on Linux is 4096)
+MAX_ROOT = 1024
 
-# Create the given directories, then report sizes of many device files (paths on stdin, one
-# answer line each): an unchanged redeploy is this one round trip.
-_SIZES_SCRIPT = (
-    'mkdir -p -- "$@" && '
-    'while IFS= read -r p; do '
-    'if [ -f "$p" ]; then wc -c < "$p" | tr -d " "; else echo -; fi; '
-    'done'
-)
-# SHA-256 of device files. python3's hashlib goes through OpenSSL, which uses the CPU's SHA
-# instructions (x86 SHA-NI, ARMv8 crypto on Jetson); coreutils sha256sum does not and measured
-# 3.5x slower here (benchmarks/transfer.py). sha256sum is the fallback when python3 is absent.
-_HASH_PY = (
-    "import hashlib,sys\n"
-    "for p in sys.argv[1:]:\n"
-    " h=hashlib.sha256()\n"
-    " with open(p,'rb') as f:\n"
-    "  for b in iter(lambda:f.read(1<<20),b''): h.update(b)\n"
-    " print(h.hexdigest()+'  '+p)\n"
-)
-_HASH_SCRIPT = (
-    'py="$1"; shift; '
-    'if command -v python3 >/dev/null 2>&1; then exec python3 -c "$py" "$@"; '
-    'else exec sha256sum -b -- "$@"; fi'
-)
-# Hash a part file *while* it is being uploaded (fresh uploads only): read it as it grows up to
-# the expected size, give up after a stall. Overlaps the device's hashing with the network.
-_FOLLOW_PY = (
-    "import hashlib,sys,time\n"
-    "p,n,stall=sys.argv[1],int(sys.argv[2]),float(sys.argv[3])\n"
-    "h=hashlib.sha256();done=0;idle=0.0;f=None\n"
-    "while done<n or f is None:\n"
-    " if f is None:\n"
-    "  try: f=open(p,'rb')\n"
-    "  except OSError: f=None\n"
-    " b=f.read(min(1<<20,n-done)) if f is not None and done<n else b''\n"
-    " if b: h.update(b);done+=len(b);idle=0.0;continue\n"
-    " if f is not None and done>=n: break\n"
-    " time.sleep(0.01);idle+=0.01\n"
-    " if idle>stall: sys.exit(3)\n"
-    "print(h.hexdigest())\n"
-)
+#: the device side of every store operation (edgetrt/device/store_ops.py), sent with each call
+OPS_SOURCE = (Path(__file__).with_name("store_ops.py")).read_text(encoding="utf-8")
+#: a follower that sees no new byte for this long gives up; the host then hashes the part itself
 FOLLOW_STALL_SECONDS = 20.0
-
-# Build an artifact directory: pairs of lines (store file, link path) on stdin. Exit 3 names a
-# store file that is missing; no fork per entry except ln.
-_LINKS_SCRIPT = (
-    'set -e; mkdir -p -- "$@"; '
-    'while IFS= read -r t && IFS= read -r l; do '
-    '[ -f "$t" ] || { printf "%s\\n" "$t" >&2; exit 3; }; '
-    'd="${l%/*}"; [ -d "$d" ] || mkdir -p -- "$d"; '
-    'ln -s -- "$t" "$l"; '
-    'done'
-)
+#: how long the device may take to start python3 and take the part file
+READY_TIMEOUT = 60.0
 
 
 @dataclass(frozen=True)
@@ -119,10 +78,19 @@ class TransferStats:
     files_sent: int
     files_skipped: int
     seconds: float
+    #: store files that failed their check and were sent again: {sha256, name, reason}
+    repaired: tuple = ()
+    #: symbolic links found where edgetrt keeps only its own files, removed: {path, target}
+    links_removed: tuple = ()
+    #: store files whose recorded stat differed (or --verify) and were hashed on the device
+    rehashed: int = 0
 
     def to_dict(self) -> dict:
         return {"bytes_sent": self.bytes_sent, "files_sent": self.files_sent,
-                "files_skipped": self.files_skipped, "seconds": self.seconds}
+                "files_skipped": self.files_skipped, "seconds": self.seconds,
+                "repaired": [dict(r) for r in self.repaired],
+                "links_removed": [dict(r) for r in self.links_removed],
+                "rehashed": self.rehashed}
 
 
 def _check_sha(sha: str) -> str:
@@ -164,6 +132,8 @@ def check_remote_root(root: str, what: str = "--remote-root") -> str:
     """
     if not isinstance(root, str) or not root.strip():
         raise UsageError(f"{what} is empty", hint="give an absolute device path, or ~/NAME")
+    if len(root) > MAX_ROOT:
+        raise UsageError(f"{what} is {len(root)} characters long (at most {MAX_ROOT}): {root[:40]!r}...")
     if any(ord(c) < 32 or c == "\x7f" for c in root):
         raise UsageError(f"{what} {root!r} contains a newline or another control character",
                          hint="give an absolute device path without control characters")
@@ -179,13 +149,19 @@ def check_remote_root(root: str, what: str = "--remote-root") -> str:
 
 
 class DeviceStore:
-    """Content-addressed files and artifacts under ``root`` on one device."""
+    """Content-addressed files and artifacts under ``root`` on one device.
 
-    def __init__(self, transport: Transport, root: str | None = None):
+    Every file operation on the device goes through store_ops.py (``python3`` there): it opens
+    nothing through a symbolic link, creates part files exclusively under unique names and an
+    flock, and renames only what it verified. Only the bytes themselves travel by
+    :meth:`Transport.write_file` (SFTP over SSH), into a part file that helper made.
+    """
+
+    def __init__(self, transport: Transport, root: str | None = None, *, python: str = "python3"):
         self.transport = transport
         root = root if root is not None else posixpath.join(transport.home(), ".edgetrt")
         if not isinstance(root, str) or not root.startswith("/") \
-                or any(ord(c) < 32 for c in root):
+                or any(ord(c) < 32 for c in root) or len(root) > MAX_ROOT:
             raise UsageError(f"device store root must be an absolute path without control characters: {root!r}")
         root = posixpath.normpath(root)
         if root.startswith("//"):
@@ -193,6 +169,9 @@ class DeviceStore:
         if root == "/":
             raise UsageError("device store root must not be '/'")
         self.root = root
+        self.python = python
+        #: links materialize() found in place of an artifact directory and removed
+        self.links_removed: tuple = ()
 
     # ---- paths ---------------------------------------------------------------------------
     def _inside(self, *parts: str) -> str:
@@ -204,76 +183,75 @@ class DeviceStore:
     def store_path(self, sha256: str) -> str:
         return self._inside("store", _check_sha(sha256))
 
-    def part_path(self, sha256: str) -> str:
-        return self._inside("tmp", _check_sha(sha256) + ".part")
+    def part_path(self, sha256: str, token: str | None = None) -> str:
+        """``tmp/<sha>.<token>.part``; without a token the name edgetrt before 0.2 used (still resumed)."""
+        name = _check_sha(sha256) + (f".{token}" if token else "") + ".part"
+        return self._inside("tmp", name)
 
     def artifact_path(self, artifact_id: str) -> str:
         return self._inside("artifacts", _check_id(artifact_id))
 
-    # ---- remote helpers --------------------------------------------------------------------
-    def _sizes(self, paths: Sequence[str], mkdirs: Sequence[str] = ()) -> list[int | None]:
-        """Sizes of regular files (None when absent), after creating ``mkdirs``: one command."""
-        stdin = "".join(p + "\n" for p in paths).encode()
-        result = self.transport.run(["sh", "-c", _SIZES_SCRIPT, "sh", *mkdirs], stdin=stdin)
-        lines = result.stdout.decode("ascii", "replace").split()
-        if not result.ok or len(lines) != len(paths):
-            raise TransportError(f"cannot list the store on {self.transport.name}: "
-                                 f"{result.stderr_tail(1) or 'unexpected answer'}")
-        return [None if line == "-" else int(line) for line in lines]
+    # ---- the device side -------------------------------------------------------------------
+    def _ops_argv(self, op: str, *args: str) -> list[str]:
+        # -E -S: no PYTHON* variables, no site packages: the helper needs the standard library only
+        return [self.python, "-E", "-S", "-c", OPS_SOURCE, op, *args]
 
-    def _remote_sha256(self, paths: Sequence[str]) -> list[str | None]:
-        """SHA-256 of device files computed on the device (None when unreadable)."""
-        if not paths:
-            return []
-        result = self.transport.run(["sh", "-c", _HASH_SCRIPT, "sh", _HASH_PY, *paths])
-        found: dict[str, str] = {}
-        for line in result.stdout.decode("utf-8", "replace").splitlines():
-            digest, _, name = line.partition(" ")
-            name = name.lstrip(" *")
-            if _SHA256.fullmatch(digest.lstrip("\\")):
-                found[name] = digest.lstrip("\\")
-        if not found and not result.ok:
-            raise TransportError(f"cannot hash files on {self.transport.name}: "
-                                 f"{result.stderr_tail(1) or f'exit {result.exit_code}'}",
-                                 hint="the device needs python3 or sha256sum (coreutils)")
-        return [found.get(p) for p in paths]
+    def _ops(self, op: str, *args: str, stdin: dict | None = None, timeout: float | None = None) -> dict:
+        data = json.dumps(stdin).encode() if stdin is not None else None
+        result = self.transport.run(self._ops_argv(op, *args), stdin=data, timeout=timeout)
+        return self._answer(op, result)
+
+    def _answer(self, op: str, result: CommandResult) -> dict:
+        lines = result.stdout.decode("utf-8", "replace").strip().splitlines()
+        if result.ok and lines:
+            try:
+                doc = json.loads(lines[-1])
+            except ValueError:
+                doc = None
+            if isinstance(doc, dict):
+                return doc
+        if result.exit_code == 4:  # a refusal: store_ops wrote one line for the user
+            raise TransportError(f"{self.transport.name}: {result.stderr_tail(1)}",
+                                 hint=f"the edgetrt root on the device is {self.root}")
+        tail = result.stderr_tail(1) or f"exit {result.exit_code}"
+        raise TransportError(f"the store on {self.transport.name} failed ({op}): {tail}",
+                             hint=f"the device needs {self.python} (Python >= 3.6) on its PATH")
 
     # ---- files -----------------------------------------------------------------------------
     def ensure_files(self, files: Iterable[LocalFile], progress: ProgressCallback | None = None,
                      *, recheck: bool = False) -> TransferStats:
         """Make every file present and verified in ``store/``; upload only what is missing.
 
-        ``recheck`` re-hashes files already in the store on the device (one command for all)
-        and replaces any that no longer match.
+        One round trip when nothing changed: each store file's size, mtime, ctime and inode are
+        compared with what was recorded when it was verified; a file whose stat differs is hashed
+        on the device, and one that fails is removed and sent again (reported in ``repaired``).
+        ``recheck`` (``deploy --verify``) hashes every store file regardless.
         """
         started = time.monotonic()
         unique: dict[str, LocalFile] = {}
         for f in files:
             unique.setdefault(f.sha256, f)
         todo = list(unique.values())
-        paths = [self.store_path(f.sha256) for f in todo] + [self.part_path(f.sha256) for f in todo]
-        sizes = self._sizes(paths, mkdirs=[self._inside("store"), self._inside("tmp")])
-        stored, parts = sizes[:len(todo)], sizes[len(todo):]
+        doc = self._ops("prepare", self.root, "1" if recheck else "0",
+                        stdin={"files": [[f.sha256, f.size] for f in todo]})
+        states = doc.get("files") or {}
+        links = tuple({"path": f"{self.root}/{p}", "target": t} for p, t in doc.get("links_removed", []))
+        missing, repaired, rehashed = [], [], 0
+        for f in todo:
+            state = states.get(f.sha256) or {}
+            rehashed += bool(state.get("rehashed"))
+            if state.get("repaired"):
+                repaired.append({"sha256": f.sha256, "name": Path(f.path).name, "reason": state["repaired"]})
+            if state.get("state") != "ok":
+                missing.append((f, state.get("part")))
+        needed = sum(f.size - (part[1] if part else 0) for f, part in missing)
+        self._check_free_space(needed, doc.get("free"))
 
-        present = [f for f, s in zip(todo, stored) if s == f.size]
-        if recheck and present:
-            digests = self._remote_sha256([self.store_path(f.sha256) for f in present])
-            bad = {f.sha256 for f, d in zip(present, digests) if d != f.sha256}
-            for sha in bad:
-                self.transport.remove(self.store_path(sha))
-            present = [f for f in present if f.sha256 not in bad]
-        present_shas = {f.sha256 for f in present}
-        needed = sum(f.size - (p if p and p <= f.size else 0)
-                     for f, p in zip(todo, parts) if f.sha256 not in present_shas)
-        self._check_free_space(needed)
-
-        sent = files_sent = 0
-        for f, part_size in zip(todo, parts):
-            if f.sha256 in present_shas:
-                continue
-            sent += self._upload(f, part_size or 0, progress)
-            files_sent += 1
-        return TransferStats(sent, files_sent, len(todo) - files_sent, time.monotonic() - started)
+        sent = 0
+        for f, part in missing:
+            sent += self._upload(f, part[0] if part else None, progress)
+        return TransferStats(sent, len(missing), len(todo) - len(missing), time.monotonic() - started,
+                             tuple(repaired), links, rehashed)
 
     def free_bytes(self) -> int | None:
         """Bytes available to the login user on the store's filesystem (None when df cannot tell)."""
@@ -287,66 +265,76 @@ class DeviceStore:
         except (IndexError, ValueError):
             return None
 
-    def _check_free_space(self, needed: int) -> None:
+    def _check_free_space(self, needed: int, free: int | None) -> None:
         # A full disk found half-way through an upload leaves the user with an SFTP "Failure";
         # checking first names the problem and the numbers.
-        if needed <= 0:
+        if needed <= 0 or not isinstance(free, int):
             return
-        free = self.free_bytes()
         margin = 16 * 1024 * 1024  # the agent, its results and engine builds need room too
-        if free is not None and free < needed + margin:
+        if free < needed + margin:
             raise TransportError(
                 f"not enough space on {self.transport.name} under {self.root}: the upload needs "
                 f"{needed / 1e6:.1f} MB, {free / 1e6:.1f} MB are free",
                 hint="free space on the device, or pass --remote-root on a larger filesystem")
 
-    def _upload(self, f: LocalFile, part_size: int, progress: ProgressCallback | None) -> int:
-        part, final = self.part_path(f.sha256), self.store_path(f.sha256)
+    def _upload(self, f: LocalFile, candidate: str | None, progress: ProgressCallback | None) -> int:
         local_size = Path(f.path).stat().st_size
         if local_size != f.size:
             raise UsageError(f"{f.path} is {local_size} bytes, expected {f.size}",
                              hint="the file changed after it was hashed; rebuild the artifact")
         sent = 0
         for attempt in (1, 2):
-            offset = part_size if 0 < part_size <= f.size else 0
-            follower = None
-            if offset == 0:
-                # A fresh part file (never a stale one) lets the device hash it while it arrives.
-                if part_size:
-                    self.transport.remove(part)
-                follower = _Follower(self.transport, part, f.size)
+            token = secrets.token_hex(16)  # unique per upload: concurrent deploys never share a part
+            follower = self.transport.start(self._ops_argv(
+                "follow", self.root, f.sha256, str(f.size), token, candidate or "-",
+                str(FOLLOW_STALL_SECONDS)))
             try:
-                if offset < f.size or f.size == 0:
-                    sent += self.transport.write_file(Path(f.path), part, offset=offset, progress=progress)
-            except TransportError as exc:
-                if follower:
-                    follower.abandon()
-                raise _upload_failed(f, self.transport.name, exc) from exc
-            except BaseException:
-                if follower:
-                    follower.abandon()
-                raise
-            digest = follower.result() if follower else None
-            if digest != f.sha256:  # no follower, or it could not keep up: hash it now
-                digest = self._remote_sha256([part])[0]
-            if digest == f.sha256 and self.transport.size(part) == f.size:
-                self.transport.rename(part, final)
+                offset = self._ready(follower, f)
+                part = self.part_path(f.sha256, token)
+                try:
+                    if offset < f.size:
+                        sent += self.transport.write_file(Path(f.path), part, offset=offset,
+                                                          progress=progress)
+                except TransportError as exc:
+                    raise _upload_failed(f, self.transport.name, exc) from exc
+                outcome = self._answer("follow", follower.wait(timeout=FOLLOW_STALL_SECONDS + 60))
+            finally:
+                follower.close()
+            if outcome.get("result") == "stalled":  # a slow link: the device hashes it now instead
+                try:
+                    outcome = self._ops("commit", self.root, f.sha256, str(f.size), posixpath.basename(part))
+                except TransportError:
+                    # Unlocked while stalled, the part may have been taken up by a concurrent deploy
+                    # of the same file; what counts is whether the store now has it.
+                    state = self._ops("prepare", self.root, "0", stdin={"files": [[f.sha256, f.size]]})
+                    if (state.get("files") or {}).get(f.sha256, {}).get("state") != "ok":
+                        raise
+                    outcome = {"result": "ok"}
+            if outcome.get("result") == "ok":
                 return sent
-            self.transport.remove(part)
-            part_size = 0
+            candidate = None  # the follower removed the bad part: send the whole file again
             if attempt == 2:
                 raise TransportError(
-                    f"{f.path} arrived on {self.transport.name} with SHA-256 {digest or 'unknown'}, "
-                    f"expected {f.sha256}",
+                    f"{f.path} arrived on {self.transport.name} with SHA-256 "
+                    f"{outcome.get('sha256') or 'unknown'}, expected {f.sha256}",
                     hint="the local file may have changed while uploading, or the device storage is failing")
         raise AssertionError("unreachable")
+
+    def _ready(self, follower, f: LocalFile) -> int:
+        line = follower.readline(timeout=READY_TIMEOUT).decode("ascii", "replace").split()
+        if len(line) == 2 and line[0] == "ready" and line[1].isdigit() and int(line[1]) <= f.size:
+            return int(line[1])
+        self._answer("follow", follower.wait(timeout=10))  # raises with the device's own line
+        raise TransportError(f"the store on {self.transport.name} did not start an upload of "
+                             f"{Path(f.path).name}: {' '.join(line) or 'no answer'}")
 
     # ---- artifacts -------------------------------------------------------------------------
     def materialize(self, artifact_id: str, entries: Sequence[tuple[str, str]]) -> str:
         """Build ``artifacts/<artifact_id>/`` as symlinks into the store; return its device path.
 
         The directory is assembled under ``tmp/`` and renamed into place, so it either exists
-        complete or not at all. An existing artifact with the same entries is reused.
+        complete or not at all. An existing artifact with the same entries is reused (rebuilt if
+        one of its links was damaged); a planted link in its place is removed.
         """
         final = self.artifact_path(artifact_id)
         links: dict[str, str] = {}
@@ -364,48 +352,23 @@ class DeviceStore:
                     raise UsageError(f"artifact path {parent!r} is both a file and a directory")
                 parent = posixpath.dirname(parent)
         manifest = json.dumps({"id": artifact_id, "files": dict(sorted(links.items()))},
-                              indent=1, sort_keys=True).encode()
-
-        existing = self._read_manifest(final)
-        if existing is not None:
-            if existing == manifest:
-                return final
+                              indent=1, sort_keys=True)
+        doc = self._ops("materialize", self.root, artifact_id,
+                        stdin={"manifest": manifest, "files": dict(sorted(links.items()))})
+        self.links_removed = tuple({"path": f"{self.root}/{p}", "target": t}
+                                   for p, t in doc.get("links_removed", []))
+        state = doc.get("state")
+        if state == "missing":
+            raise TransportError(f"cannot build artifact {artifact_id}: a file is not in the device "
+                                 f"store ({doc.get('missing')})", hint="call ensure_files() before materialize()")
+        if state == "different":
             raise TransportError(f"artifact {artifact_id} already exists on {self.transport.name} "
                                  f"with different files",
                                  hint="artifact ids must name their contents; remove the old artifact")
-
-        build = self._inside("tmp", f"artifact-{artifact_id}-{secrets.token_hex(4)}")
-        lines = []
-        for rel, sha in sorted(links.items()):
-            lines += [self.store_path(sha), self._inside("tmp", posixpath.basename(build), rel)]
-        try:
-            result = self.transport.run(["sh", "-c", _LINKS_SCRIPT, "sh", build, self._inside("artifacts")],
-                                        stdin="".join(x + "\n" for x in lines).encode())
-            if result.exit_code == 3:
-                missing = posixpath.basename(result.stderr_tail(1))
-                raise TransportError(f"cannot build artifact {artifact_id}: a file is not in the device "
-                                     f"store ({missing})", hint="call ensure_files() before materialize()")
-            if not result.ok:
-                raise TransportError(f"cannot build artifact {artifact_id} on {self.transport.name}: "
-                                     f"{result.stderr_tail(1)}")
-            self.transport.write_bytes(manifest, posixpath.join(build, MANIFEST_NAME))
-            try:
-                self.transport.rename(build, final)
-            except (OSError, TransportError):
-                # Someone else finished the same artifact first: fine if it is identical.
-                if self._read_manifest(final) != manifest:
-                    raise
-                self.transport.run(["rm", "-rf", "--", build])
-        except BaseException:
-            self.transport.run(["rm", "-rf", "--", build])
-            raise
+        if state not in ("built", "reused") or doc.get("path") != final:
+            raise TransportError(f"cannot build artifact {artifact_id} on {self.transport.name}: "
+                                 f"unexpected answer {state!r}")
         return final
-
-    def _read_manifest(self, artifact_dir: str) -> bytes | None:
-        path = posixpath.join(artifact_dir, MANIFEST_NAME)
-        if self.transport.size(path) is None:
-            return None
-        return self.transport.read_bytes(path)
 
 
 def _upload_failed(f: LocalFile, device: str, exc: TransportError) -> TransportError:
@@ -417,31 +380,3 @@ def _upload_failed(f: LocalFile, device: str, exc: TransportError) -> TransportE
     return TransportError(f"upload of {Path(f.path).name} ({f.size} bytes) to {device} failed: {detail}",
                           hint="once the device is reachable, run the same command again: the upload "
                                "resumes from the bytes that arrived, and only verified files are used")
-
-
-class _Follower:
-    """The device hashing a part file as it is uploaded, on a second command channel."""
-
-    def __init__(self, transport: Transport, part: str, size: int):
-        self._result: list = []
-        argv = ["python3", "-S", "-c", _FOLLOW_PY, part, str(size), str(FOLLOW_STALL_SECONDS)]
-
-        def follow():
-            try:
-                self._result.append(transport.run(argv))
-            except Exception as exc:  # reported as "no digest"; the caller hashes again
-                self._result.append(exc)
-
-        self._thread = threading.Thread(target=follow, name="edgetrt-device-hash", daemon=True)
-        self._thread.start()
-
-    def result(self) -> str | None:
-        self._thread.join()
-        outcome = self._result[0] if self._result else None
-        if isinstance(outcome, CommandResult) and outcome.ok:
-            digest = outcome.stdout.decode("ascii", "replace").strip()
-            return digest if _SHA256.fullmatch(digest) else None
-        return None
-
-    def abandon(self) -> None:
-        """The upload failed: the follower stops by itself after its stall timeout."""

@@ -9,7 +9,9 @@ real Jetson.
 from __future__ import annotations
 
 import abc
+import errno
 import os
+import selectors
 import shutil
 import subprocess
 import time
@@ -44,6 +46,35 @@ class CommandResult:
         return "\n".join(text[-lines:])
 
 
+class RemoteProcess(abc.ABC):
+    """A command started on the device whose output is read while it runs (see Transport.start)."""
+
+    argv: tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def readline(self, timeout: float) -> bytes:
+        """The next line of stdout (without its newline); b"" once output ended without one."""
+
+    @abc.abstractmethod
+    def wait(self, timeout: float | None = None) -> CommandResult:
+        """Collect the rest of the output and the exit status (what readline() took included)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Stop listening. The device process sees its stdout closed (and may stop by itself)."""
+
+    def _line(self, buffer: bytearray) -> bytes | None:
+        i = buffer.find(b"\n")
+        if i < 0:
+            return None
+        line = bytes(buffer[:i])
+        del buffer[:i + 1]
+        self._taken += line + b"\n"
+        return line
+
+    _taken = b""
+
+
 class Transport(abc.ABC):
     """Operations on one device. Paths are device paths (absolute, POSIX)."""
 
@@ -63,17 +94,25 @@ class Transport(abc.ABC):
         """
 
     @abc.abstractmethod
+    def start(self, argv: Sequence[str]) -> RemoteProcess:
+        """Start ``argv`` (no stdin) and return at once; its output is read while it runs."""
+
+    @abc.abstractmethod
     def home(self) -> str:
         """The login user's home directory on the device."""
 
     @abc.abstractmethod
     def write_file(self, local: Path, remote: str, *, offset: int = 0,
                    progress: ProgressCallback | None = None) -> int:
-        """Copy ``local[offset:]`` to ``remote`` starting at ``offset`` (resume); return bytes sent."""
+        """Copy ``local[offset:]`` to ``remote`` starting at ``offset`` (resume); return bytes sent.
+
+        Refuses when ``remote`` is a symbolic link. What arrived stays on the device as it goes,
+        so a cut connection loses at most the last MiB in flight.
+        """
 
     @abc.abstractmethod
     def write_bytes(self, data: bytes, remote: str) -> None:
-        """Create or replace ``remote`` with ``data`` (small files: manifests, job specs)."""
+        """Create or replace ``remote`` with ``data`` (small files); refuses a symbolic link."""
 
     @abc.abstractmethod
     def read_bytes(self, remote: str) -> bytes:
@@ -133,13 +172,28 @@ class LocalTransport(Transport):
         return CommandResult(tuple(argv), proc.returncode, out, err, time.monotonic() - started,
                              stdout_truncated=truncated)
 
+    def start(self, argv):
+        try:
+            return _LocalProcess(list(argv))
+        except FileNotFoundError as exc:
+            raise TransportError(f"cannot run {argv[0]!r} on the local device: {exc.strerror}") from exc
+
     def home(self):
         return str(Path.home())
 
+    def _open_for_writing(self, remote: str, flags: int) -> int:
+        try:
+            return os.open(remote, flags | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise TransportError(f"refusing to write {remote} on the local device: it is a "
+                                     "symbolic link") from exc
+            raise TransportError(f"cannot write {remote} on the local device: {exc.strerror}") from exc
+
     def write_file(self, local, remote, *, offset=0, progress=None):
         sent = 0
-        mode = "r+b" if offset and os.path.exists(remote) else "wb"
-        with open(local, "rb") as src, open(remote, mode) as dst:
+        fd = self._open_for_writing(remote, os.O_CREAT | (0 if offset else os.O_TRUNC))
+        with open(local, "rb") as src, os.fdopen(fd, "wb", buffering=0) as dst:
             src.seek(offset)
             dst.seek(offset)
             dst.truncate()
@@ -147,16 +201,15 @@ class LocalTransport(Transport):
                 chunk = src.read(1 << 20)
                 if not chunk:
                     break
-                dst.write(chunk)
+                dst.write(chunk)  # unbuffered: what was written survives this process
                 sent += len(chunk)
                 if progress:
                     progress(len(chunk))
-            dst.flush()
             os.fsync(dst.fileno())
         return sent
 
     def write_bytes(self, data, remote):
-        with open(remote, "wb") as fh:
+        with os.fdopen(self._open_for_writing(remote, os.O_CREAT | os.O_TRUNC), "wb") as fh:
             fh.write(data)
 
     def read_bytes(self, remote):
@@ -242,3 +295,58 @@ def _collect_process(proc, stdin, timeout, max_stdout, hold_stdin):
     if proc.stdin and not proc.stdin.closed:
         proc.stdin.close()
     return bytes(out), bytes(err), truncated.is_set()
+
+
+class _LocalProcess(RemoteProcess):
+    def __init__(self, argv: list[str]):
+        self.argv = tuple(argv)
+        self._started = time.monotonic()
+        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE)
+        self._out, self._err = bytearray(), bytearray()
+        self._open = {self._proc.stdout.fileno(): self._out, self._proc.stderr.fileno(): self._err}
+        self._selector = selectors.DefaultSelector()
+        for fd in self._open:
+            self._selector.register(fd, selectors.EVENT_READ)
+
+    def _pump(self, deadline: float | None, want_line: bool) -> bool:
+        """Read what is ready until a line (want_line) or both pipes end; False on the deadline."""
+        while self._open and not (want_line and b"\n" in self._out):
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            for key, _ in self._selector.select(remaining):
+                data = os.read(key.fd, 1 << 16)
+                if data:
+                    self._open[key.fd] += data
+                else:
+                    self._selector.unregister(key.fd)
+                    del self._open[key.fd]
+        return True
+
+    def readline(self, timeout):
+        if not self._pump(time.monotonic() + timeout, True):
+            raise TransportError(f"{self.argv[0]} on the local device said nothing within {timeout:g} s")
+        line = self._line(self._out)
+        if line is None:
+            line, self._out[:] = bytes(self._out), b""
+            self._taken += line
+        return line
+
+    def wait(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._pump(deadline, False):
+            raise TransportError(f"{self.argv[0]} on the local device did not finish within {timeout:g} s")
+        code = self._proc.wait()
+        return CommandResult(self.argv, code, self._taken + bytes(self._out), bytes(self._err),
+                             time.monotonic() - self._started)
+
+    def close(self):
+        self._selector.close()
+        for pipe in (self._proc.stdout, self._proc.stderr):
+            pipe.close()
+        try:
+            self._proc.wait(timeout=10)  # it notices the closed pipe (store_ops polls for it)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()

@@ -163,9 +163,9 @@ def make_plan(models: list[ModelOptions], device_names: list[str], *, backends: 
     """Check every name and flag, and say what will run where. Nothing is converted or connected."""
     if not models:
         raise UsageError("no model given")
-    sources = {opts.model: opts.resolve().kind for opts in models}
     devices = tuple(plan_device(load_device(name), backends, precisions, batches, force_int8)
                     for name in dict.fromkeys(device_names))
+    sources = {opts.model: opts.resolve().kind for opts in models}
     notes = []
     for opts in models:
         for dp in devices:

@@ -88,13 +88,14 @@ class Deployer:
 
     def run(self, model: str, server: SSHServer | None = None, *, remote_root: str | Path | None,
             host: str | None = None, known_hosts: Path | None = None, key: Path | None = None,
-            extra: tuple = (), json_out: bool = True, timeout: float = 900) -> Deploy:
+            extra: tuple = (), json_out: bool = True, timeout: float = 900,
+            ssh_config: Path | None = None) -> Deploy:
         """Deploy ``model`` to ``server`` (its address, known_hosts and client key by default)."""
         if server is not None:
             self.device_file(server)
         host = host or server.address
         known_hosts = known_hosts or server.known_hosts
-        ssh_config = self.ssh_config(key or server.client_key)
+        ssh_config = ssh_config or self.ssh_config(key or server.client_key)
         argv = [sys.executable, "-m", "edgetrt", "deploy", model, "--device", DEVICE,
                 "--host", host, "--known-hosts", str(known_hosts), "--ssh-config", str(ssh_config),
                 *(("--remote-root", str(remote_root)) if remote_root is not None else ()), *extra]

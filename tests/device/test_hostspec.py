@@ -93,3 +93,50 @@ def test_plain_address_without_config(tmp_path):
 def test_target_is_frozen():
     with pytest.raises(AttributeError):
         SSHTarget("h").port = 2
+
+
+@pytest.mark.parametrize("bad, says", [
+    ("h" * 5000, "--host is 5000 characters long (at most 512)"),
+    ("a" * 64 + ".example.com", "is too long (DNS allows 253 characters, 63 between dots)"),
+    (".".join(["abc"] * 70), "is too long"),
+    ("u" * 65 + "@host", "invalid user name"),
+    ("h\x1b[31m", "whitespace or control characters"),
+    ("jetsön", "invalid address"),
+])
+def test_long_and_strange_host_values_are_one_line(bad, says):
+    with pytest.raises(UsageError) as info:
+        split_host_value(bad)
+    assert says in str(info.value) and "\n" not in str(info.value) and len(str(info.value)) < 200
+
+
+def test_a_long_host_name_from_the_ssh_config_is_refused(tmp_path):
+    config = tmp_path / "config"
+    config.write_text(f"Host far\n  HostName {'x' * 300}.lan\n")
+    with pytest.raises(UsageError, match="ssh config HostName for far: host name 'xxx"):
+        resolve_host("far", config)
+
+
+def test_proxy_command_is_kept_with_its_tokens_expanded(tmp_path):
+    config = tmp_path / "config"
+    config.write_text("Host viaproxy\n  HostName 10.1.2.3\n  Port 2022\n  User me\n"
+                      "  ProxyCommand ssh -W %h:%p bastion\n"
+                      "Host direct\n  HostName 10.1.2.4\n  ProxyCommand none\n"
+                      "Host both\n  ProxyCommand nc %h %p\n  ProxyJump bastion\n")
+    t = resolve_host("viaproxy", config)
+    assert t.proxy_command == "ssh -W 10.1.2.3:2022 bastion" and t.proxy_jump is None
+    assert resolve_host("direct", config).proxy_command is None
+    from edgetrt.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="both ProxyCommand and ProxyJump"):
+        resolve_host("both", config)
+
+
+def test_an_ssh_config_that_is_a_fifo_is_refused_not_waited_for(tmp_path):
+    import os
+
+    from edgetrt.errors import ConfigError
+
+    config = tmp_path / "config"
+    os.mkfifo(config)
+    with pytest.raises(ConfigError, match="is a named pipe"):
+        resolve_host("jetson", config)

@@ -206,40 +206,101 @@ def test_proxy_jump_through_a_direct_tcpip_channel(sshd):
     assert plain._transports == []
 
 
+def test_proxy_command_from_the_ssh_config_is_honoured(sshd, tmp_path):
+    """HostName is a name that resolves nowhere: only the ProxyCommand can reach the server."""
+    import sys
+
+    from edgetrt.device.hostspec import resolve_host
+
+    log = tmp_path / "proxy.log"
+    config = tmp_path / "ssh_config"
+    proxy = Path(__file__).with_name("proxy_pipe.py")
+    config.write_text(f"Host viaproxy\n  HostName nowhere.invalid\n  Port {sshd.port}\n"
+                      f"  User {sshd.user}\n  IdentityFile {sshd.client_key}\n"
+                      f"  ProxyCommand {sys.executable} {proxy} 127.0.0.1 %p {log}\n")
+    target = resolve_host("viaproxy", config)
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[nowhere.invalid]:{sshd.port} {public_line(sshd.host_key)}\n")
+    with SSHTransport(target, known_hosts=known, system_known_hosts=None, connect_timeout=5) as t:
+        assert t.run(["echo", "through the proxy"]).stdout == b"through the proxy\n"
+    assert log.read_text() == f"127.0.0.1 {sshd.port}\n"
+
+
+def test_a_failing_proxy_command_says_why_in_one_line(tmp_path):
+    target = SSHTarget("nowhere.invalid", 22, "u", proxy_command="sh -c 'echo no route to jetson >&2; exit 7'")
+    t = SSHTransport(target, known_hosts=tmp_path / "kh", system_known_hosts=None, connect_timeout=2)
+    with pytest.raises(TransportError) as exc:
+        t.run(["true"])
+    text = one_line(exc)
+    assert "via its ProxyCommand" in text and "(the ProxyCommand exited 7: no route to jetson)" in text, text
+
+
 # ---- interrupted upload ----------------------------------------------------------------------
 
-def test_interrupted_upload_resumes_and_never_exposes_a_partial_file(sshd, tmp_path):
-    payload = tmp_path / "model.plan"
-    payload.write_bytes(os.urandom(6 << 20))
-    f = LocalFile.from_path(payload)
-    root = str(tmp_path / "device" / ".edgetrt")
+def _relay_transport(sshd, relay, tmp_path):
+    known = tmp_path / "known_hosts_relay"
+    known.write_text(f"[127.0.0.1]:{relay.port} {public_line(sshd.host_key)}\n")
+    return SSHTransport(ssh_target(sshd, port=relay.port), known_hosts=known,
+                        system_known_hosts=None, connect_timeout=5)
 
-    with TCPRelay(sshd.port, cut_after=3 << 20) as relay:
-        known = tmp_path / "known_hosts"
-        known.write_text(f"[127.0.0.1]:{relay.port} {public_line(sshd.host_key)}\n")
-        cut = SSHTransport(ssh_target(sshd, port=relay.port), known_hosts=known,
-                           system_known_hosts=None, connect_timeout=5)
-        store = DeviceStore(cut, root)
+
+def _parts(root: str) -> list[Path]:
+    return sorted((Path(root) / "tmp").glob("*.part"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_cut_at_a_random_offset_keeps_what_arrived_and_the_retry_sends_only_the_rest(sshd, tmp_path, seed):
+    """Cut mid-upload, then retry: at most the rest of the file plus 1 MiB is sent again.
+
+    What "arrived" is measured by the relay (client→server bytes it let through), less the
+    protocol's own bytes, measured by sending a file of the same size through an uncut relay.
+    """
+    import random
+
+    size = 8 << 20
+    payload = tmp_path / "model.plan"
+    payload.write_bytes(os.urandom(size))
+    f = LocalFile.from_path(payload)
+    twin = tmp_path / "twin.plan"
+    twin.write_bytes(os.urandom(size))
+    with TCPRelay(sshd.port, cut_after=1 << 40) as relay:
+        with _relay_transport(sshd, relay, tmp_path) as t:
+            DeviceStore(t, str(tmp_path / "baseline")).ensure_files([LocalFile.from_path(twin)])
+        overhead = relay.forwarded - size
+    assert 0 < overhead < 256 << 10
+
+    cut_after = random.Random(seed).randrange(2 << 20, size - (1 << 20))
+    root = str(tmp_path / "device" / ".edgetrt")
+    with TCPRelay(sshd.port, cut_after=cut_after) as relay:
+        cut = _relay_transport(sshd, relay, tmp_path)
         with pytest.raises(TransportError) as exc:
-            store.ensure_files([f])
+            DeviceStore(cut, root).ensure_files([f])
         one_line(exc)
         cut.close()
         assert relay.cuts == 1
+        arrived_at_most = relay.forwarded
 
-    final, part = Path(store.store_path(f.sha256)), Path(store.part_path(f.sha256))
+    store = DeviceStore(ssh_transport(sshd), root)
+    final = Path(store.store_path(f.sha256))
     assert not final.exists()
     # The cut session's sftp-server may still be writing what it had received; let it finish.
     deadline = time.monotonic() + 10
     while sshd._session_pids() and time.monotonic() < deadline:
         time.sleep(0.05)
+    (part,) = _parts(root)
     partial = part.stat().st_size
     assert 0 < partial < f.size
+    assert part.read_bytes() == payload.read_bytes()[:partial]  # what is kept is the file's prefix
 
     def watch(_n):
         assert not final.exists(), "a store file appeared before the upload finished"
 
-    with ssh_transport(sshd) as direct:
-        stats = DeviceStore(direct, root).ensure_files([f], progress=watch)
-    assert stats.bytes_sent == f.size - partial < f.size
+    with store.transport as direct:
+        stats = store.ensure_files([f], progress=watch)
+    data_through = arrived_at_most - overhead
+    print(f"\ncut after {cut_after} B through the relay: {partial} B kept, retry sent "
+          f"{stats.bytes_sent} B (bound {size - data_through + (1 << 20)})")
+    assert stats.bytes_sent == f.size - partial
+    assert stats.bytes_sent <= size - data_through + (1 << 20)
     assert hashlib.sha256(final.read_bytes()).hexdigest() == f.sha256
-    assert not part.exists()
+    assert _parts(root) == []

@@ -72,17 +72,55 @@ def test_file_changed_after_hashing_is_refused_and_never_stored(device, tmp_path
     with pytest.raises(TransportError, match="SHA-256"):
         store.ensure_files([f])
     assert not device.exists(store.store_path(f.sha256))
-    assert not device.exists(store.part_path(f.sha256))
+    assert device.listdir(posixpath.join(store.root, "tmp")) == []
 
 
-def test_recheck_replaces_a_damaged_store_file(device, tmp_path):
+def test_a_damaged_store_file_is_detected_and_replaced_on_the_next_call(device, tmp_path):
     store = DeviceStore(device.transport, device.root)
     f = make_file(tmp_path, "x", 4000, seed=2)
     store.ensure_files([f])
-    device.write(store.store_path(f.sha256), b"z" * 4000)
-    assert store.ensure_files([f]).bytes_sent == 0  # size matches: trusted without recheck
-    assert store.ensure_files([f], recheck=True).bytes_sent == 4000
-    assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
+    path = store.store_path(f.sha256)
+    st = os.stat(path)
+    with open(path, "r+b") as fh:  # one byte flipped in place
+        fh.seek(1234)
+        byte = fh.read(1)
+        fh.seek(1234)
+        fh.write(bytes([byte[0] ^ 0x01]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # even with its mtime put back (ctime moved)
+    stats = store.ensure_files([f])
+    assert (stats.bytes_sent, stats.files_sent, stats.rehashed) == (4000, 1, 1)
+    (repair,) = stats.repaired
+    assert repair["sha256"] == f.sha256 and repair["name"] == "x"
+    assert repair["reason"].startswith("contents changed (SHA-256 ")
+    assert device.read(path) == f.path.read_bytes()
+    again = store.ensure_files([f])  # the repaired file was recorded: trusted, not hashed again
+    assert (again.bytes_sent, again.rehashed, again.repaired) == (0, 0, ())
+
+
+def test_verify_hashes_a_file_whose_record_was_forged(device, tmp_path):
+    """Without --verify a file whose stat matches its record is trusted; --verify hashes it."""
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "x", 4000, seed=2)
+    store.ensure_files([f])
+    path = store.store_path(f.sha256)
+    device.write(path, b"z" * 4000)
+    st = os.lstat(path)
+    record = posixpath.join(store.root, "verified", f.sha256)
+    device.write(record, f"v1 {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} {st.st_dev}\n".encode())
+    assert store.ensure_files([f]).bytes_sent == 0  # the record says "verified": one round trip
+    stats = store.ensure_files([f], recheck=True)
+    assert stats.bytes_sent == 4000 and stats.rehashed == 1 and len(stats.repaired) == 1
+    assert device.read(path) == f.path.read_bytes()
+
+
+def test_a_store_file_of_the_wrong_size_is_replaced(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "x", 4000, seed=2)
+    store.ensure_files([f])
+    device.write(store.store_path(f.sha256), b"short")
+    stats = store.ensure_files([f])
+    assert stats.bytes_sent == 4000 and stats.repaired[0]["reason"] == "size 5 bytes, expected 4000"
+    assert stats.rehashed == 0  # a wrong size needs no hash to be wrong
 
 
 def test_materialize_builds_symlinks_and_reuses(device, tmp_path):
@@ -159,19 +197,20 @@ def test_default_root_is_under_the_device_home():
     assert store.store_path("a" * 64) == posixpath.join(store.root, "store", "a" * 64)
 
 
-def test_upload_is_verified_even_when_the_overlapping_hash_is_unavailable(device, tmp_path, monkeypatch):
+def test_upload_is_verified_even_when_the_overlapping_hash_gives_up(device, tmp_path, monkeypatch):
     from edgetrt.device import store as store_module
 
-    monkeypatch.setattr(store_module, "_FOLLOW_PY", "import sys; sys.exit(1)")  # e.g. no python3
+    monkeypatch.setattr(store_module, "FOLLOW_STALL_SECONDS", 0.0)  # gives up before any byte
     store = DeviceStore(device.transport, device.root)
-    f = make_file(tmp_path, "x", 70_000, seed=None)
-    assert store.ensure_files([f]).bytes_sent == 70_000
+    f = make_file(tmp_path, "x", 3_000_000, seed=None)
+    assert store.ensure_files([f]).bytes_sent == 3_000_000
     assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
     bad = make_file(tmp_path, "y", 1000, seed=4)
     bad.path.write_bytes(b"q" * 1000)
     with pytest.raises(TransportError, match="SHA-256"):
         store.ensure_files([bad])
     assert not device.exists(store.store_path(bad.sha256))
+    assert device.listdir(posixpath.join(store.root, "tmp")) == []
 
 
 def test_a_full_device_disk_is_named_before_any_byte_is_sent(tmp_path):

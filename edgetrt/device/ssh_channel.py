@@ -1,0 +1,98 @@
+"""Commands on one SSH channel: run to the end (``collect``) or read while they run.
+
+Split from ssh.py, which connects and moves files; both use these.
+"""
+
+from __future__ import annotations
+
+import select
+import time
+
+import paramiko
+
+from edgetrt.device.transport import CommandResult, RemoteProcess
+from edgetrt.errors import TransportError
+
+
+def collect(chan: paramiko.Channel, deadline: float | None, max_stdout: int | None = None):
+    """(stdout, stderr, truncated) once the command ends; (None, None, False) past ``deadline``.
+
+    Output beyond ``max_stdout`` is not read: the caller closes the channel and the answer is
+    marked truncated, so a device that writes without end cannot exhaust this host. stderr is kept
+    to its first MiB (it only feeds error lines)."""
+    out, err = bytearray(), bytearray()
+    while True:
+        while chan.recv_ready():
+            out += chan.recv(1 << 20)
+            if max_stdout is not None and len(out) > max_stdout:
+                return bytes(out[:max_stdout]), bytes(err), True
+        while chan.recv_stderr_ready():
+            chunk = chan.recv_stderr(1 << 20)
+            if len(err) < (1 << 20):
+                err += chunk
+        if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
+            if chan.eof_received or chan.closed:
+                return bytes(out), bytes(err), False
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return None, None, False
+        wait = 1.0 if remaining is None else min(remaining, 1.0)
+        if chan.eof_received or chan.closed:
+            chan.status_event.wait(wait)  # output done; only the exit status is missing
+        else:
+            select.select([chan], [], [], wait)
+
+
+class ChannelProcess(RemoteProcess):
+    """A command on an SSH channel, read while it runs (SSHTransport.start)."""
+
+    def __init__(self, device: str, argv: tuple[str, ...], chan: paramiko.Channel):
+        self.argv = argv
+        self._device = device
+        self._chan = chan
+        self._started = time.monotonic()
+        self._out, self._err = bytearray(), bytearray()
+
+    def _failed(self, exc) -> TransportError:
+        return TransportError(f"running {self.argv[0]} on {self._device} failed: "
+                              f"{exc or type(exc).__name__}")
+
+    def readline(self, timeout: float) -> bytes:
+        chan, deadline = self._chan, time.monotonic() + timeout
+        try:
+            while b"\n" not in self._out:
+                if chan.recv_ready():
+                    self._out += chan.recv(1 << 16)
+                elif chan.recv_stderr_ready():
+                    self._err += chan.recv_stderr(1 << 16)
+                elif chan.eof_received or chan.closed:
+                    line, self._out[:] = bytes(self._out), b""
+                    self._taken += line
+                    return line
+                elif time.monotonic() >= deadline:
+                    raise TransportError(f"{self.argv[0]} on {self._device} said nothing "
+                                         f"within {timeout:g} s")
+                else:
+                    select.select([chan], [], [], 0.05)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._failed(exc) from exc
+        return self._line(self._out)
+
+    def wait(self, timeout: float | None = None) -> CommandResult:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            out, err, _ = collect(self._chan, deadline)
+            if out is None:
+                raise TransportError(f"{self.argv[0]} on {self._device} did not finish "
+                                     f"within {timeout:g} s")
+            code = self._chan.recv_exit_status()
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._failed(exc) from exc
+        return CommandResult(self.argv, code, self._taken + bytes(self._out) + out,
+                             bytes(self._err) + err, time.monotonic() - self._started)
+
+    def close(self) -> None:
+        try:
+            self._chan.close()
+        except Exception:  # the connection may be gone already: nothing left to release
+            pass

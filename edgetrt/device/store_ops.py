@@ -1,0 +1,512 @@
+"""The device side of the content-addressed store: run on the device as ``python3 -c <this file>``.
+
+Python 3.6, standard library only, no edgetrt imports (the device has neither edgetrt nor, yet,
+the agent). The host (``edgetrt.device.store``) sends this file's text with every call, so host
+and device never disagree about it.
+
+Why the file operations live here and not in SFTP calls: SFTP cannot open without following a
+symbolic link, cannot lock, and each call is a round trip. Here every open inside the root uses
+O_NOFOLLOW, new files are created with O_EXCL, every rename is checked (by inode) to have moved
+the file that was verified, and a part file is only touched by the process holding its flock.
+
+Operations (one JSON document or line protocol on stdout; refusals exit 4 with one line on stderr):
+
+``prepare ROOT VERIFY``  stdin: ``{"files": [[sha256, size], ...]}``. Creates the layout, removes
+    symbolic links planted in ``tmp/`` and ``store/``, checks each store file against its recorded
+    size/mtime/ctime/inode (a full SHA-256 when those differ, or always with VERIFY=1), removes
+    those that fail, and names for each missing file the largest abandoned part file to resume.
+``follow ROOT SHA SIZE TOKEN CANDIDATE STALL``  takes (or creates) the part file
+    ``tmp/<sha>.<token>.part`` under an exclusive flock, prints ``ready <offset>``, hashes it as the
+    host's upload arrives, and on a match renames it into ``store/<sha>`` and records its stat.
+``commit ROOT SHA SIZE PART``  the same verification and rename for a part whose follower gave up.
+``materialize ROOT ID``  stdin: ``{"manifest": text, "files": {relpath: sha256}}``. Builds
+    ``artifacts/<id>/`` (symbolic links into store/) under tmp/ and renames it into place.
+"""
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import select
+import shutil
+import stat
+import sys
+import time
+
+SHA = re.compile(r"^[0-9a-f]{64}$")
+TOKEN = re.compile(r"^[0-9a-f]{8,64}$")
+PART = re.compile(r"^([0-9a-f]{64})(\.[0-9a-f]{8,64})?\.part$")
+ARTIFACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+MANIFEST_NAME = ".edgetrt-artifact.json"
+LAYOUT = ("store", "tmp", "artifacts", "verified", "locks")
+RECORD_VERSION = "v1"
+NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+class Refused(Exception):
+    """A state of the root that edgetrt will not work around: one line for the user."""
+
+
+def main(argv):
+    op, args = argv[0], argv[1:]
+    try:
+        if op == "prepare":
+            out = prepare(args[0], args[1] == "1", json.loads(sys.stdin.read()))
+        elif op == "follow":
+            return follow(args[0], args[1], int(args[2]), args[3], args[4], float(args[5]))
+        elif op == "commit":
+            out = commit_part(args[0], args[1], int(args[2]), args[3])
+        elif op == "materialize":
+            out = materialize(args[0], args[1], json.loads(sys.stdin.read()))
+        else:
+            raise Refused("unknown store operation " + repr(op))
+    except Refused as exc:
+        sys.stderr.write(str(exc) + "\n")
+        return 4
+    except OSError as exc:  # one line for the host's error message, not a traceback
+        sys.stderr.write("{}: {}\n".format(exc.filename or op, exc.strerror or exc))
+        return 4
+    emit(out)
+    return 0
+
+
+def emit(doc):
+    sys.stdout.write(json.dumps(doc, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+# ---- layout -------------------------------------------------------------------------------
+
+def layout(root):
+    """The root's own directories, created if missing; a link or a file in their place is refused."""
+    if not os.path.isabs(root):
+        raise Refused("store root {!r} is not absolute".format(root))
+    os.makedirs(root, exist_ok=True)  # the root itself may be a link the user made: theirs to choose
+    for name in LAYOUT:
+        path = os.path.join(root, name)
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            pass
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            raise Refused("{} is a symbolic link (to {}); edgetrt keeps its own directories inside "
+                          "the root and never writes through a link: remove it".format(
+                              path, os.readlink(path)))
+        if not stat.S_ISDIR(st.st_mode):
+            raise Refused("{} is not a directory: remove it".format(path))
+
+
+def remove_links(root, subdir):
+    """Unlink every symbolic link directly inside ``root/subdir`` (edgetrt makes none there)."""
+    removed = []
+    directory = os.path.join(root, subdir)
+    for entry in os.scandir(directory):
+        if entry.is_symlink():
+            try:
+                target = os.readlink(entry.path)
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                continue  # removed by a concurrent deploy
+            removed.append([subdir + "/" + entry.name, target])
+    return removed
+
+
+def lstat_or_none(path):
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+# ---- records: what a verified store file looked like ---------------------------------------
+
+def stat_key(st):
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def record_path(root, sha):
+    return os.path.join(root, "verified", sha)
+
+
+def read_record(root, sha):
+    try:
+        fd = os.open(record_path(root, sha), os.O_RDONLY | NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fields = os.read(fd, 256).decode("ascii", "replace").split()
+    finally:
+        os.close(fd)
+    if len(fields) != 6 or fields[0] != RECORD_VERSION:
+        return None
+    try:
+        return [int(f) for f in fields[1:]]
+    except ValueError:
+        return None
+
+
+def write_record(root, sha, st, token):
+    """verified/<sha>: written under a unique name, then renamed (readers never see half)."""
+    final = record_path(root, sha)
+    tmp = os.path.join(root, "verified", ".{}.{}".format(sha, token))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
+    try:
+        os.write(fd, (" ".join([RECORD_VERSION] + [str(v) for v in stat_key(st)]) + "\n").encode())
+    finally:
+        os.close(fd)
+    os.rename(tmp, final)
+
+
+def drop_record(root, sha):
+    try:
+        os.unlink(record_path(root, sha))
+    except FileNotFoundError:
+        pass
+
+
+def sha256_fd(fd, size=None):
+    h = hashlib.sha256()
+    offset = 0
+    while size is None or offset < size:
+        block = os.pread(fd, 1 << 20 if size is None else min(1 << 20, size - offset), offset)
+        if not block:
+            break
+        h.update(block)
+        offset += len(block)
+    return h.hexdigest()
+
+
+# ---- prepare --------------------------------------------------------------------------------
+
+def prepare(root, verify, request):
+    layout(root)
+    links = remove_links(root, "tmp") + remove_links(root, "store")
+    files = {}
+    token = os.urandom(8).hex()
+    parts = parts_by_sha(root)
+    for sha, size in request["files"]:
+        if not SHA.match(sha) or not isinstance(size, int) or size < 0:
+            raise Refused("bad store request {!r}".format([sha, size]))
+        state, repaired, rehashed = check_store_file(root, sha, size, verify, token)
+        entry = {"state": state, "repaired": repaired, "rehashed": rehashed, "part": None}
+        if state == "missing":
+            entry["part"] = pick_part(root, parts.get(sha, []), size)
+        else:
+            pick_part(root, parts.get(sha, []), -1)  # abandoned parts of a stored file: removed
+        files[sha] = entry
+    vfs = os.statvfs(root)
+    return {"files": files, "links_removed": links, "free": vfs.f_bavail * vfs.f_frsize}
+
+
+def check_store_file(root, sha, size, verify, token):
+    """("ok"|"missing", why it was removed or None, whether it was hashed)."""
+    path = os.path.join(root, "store", sha)
+    st = lstat_or_none(path)
+    if st is None:
+        drop_record(root, sha)
+        return "missing", None, False
+    if stat.S_ISDIR(st.st_mode):
+        raise Refused("{} is a directory, not a file: remove it".format(path))
+    if not stat.S_ISREG(st.st_mode):
+        os.unlink(path)
+        drop_record(root, sha)
+        return "missing", "not a regular file", False
+    if st.st_size != size:
+        unlink_if_same(path, st)
+        drop_record(root, sha)
+        return "missing", "size {} bytes, expected {}".format(st.st_size, size), False
+    if not verify and read_record(root, sha) == stat_key(st):
+        return "ok", None, False
+    fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+    try:
+        fst = os.fstat(fd)
+        digest = sha256_fd(fd)
+    finally:
+        os.close(fd)
+    if digest == sha:
+        write_record(root, sha, fst, token)
+        return "ok", None, True
+    unlink_if_same(path, fst)
+    drop_record(root, sha)
+    return "missing", "contents changed (SHA-256 {})".format(digest), True
+
+
+def unlink_if_same(path, st):
+    now = lstat_or_none(path)
+    if now is not None and (now.st_ino, now.st_dev) == (st.st_ino, st.st_dev):
+        os.unlink(path)
+
+
+def parts_by_sha(root):
+    found = {}
+    for entry in os.scandir(os.path.join(root, "tmp")):
+        match = PART.match(entry.name)
+        if match and entry.is_file(follow_symlinks=False):
+            found.setdefault(match.group(1), []).append(entry.name)
+    return found
+
+
+def try_lock(path, flags=os.O_RDONLY):
+    """(fd, stat) of ``path`` with an exclusive flock taken, or None when it is held or gone."""
+    try:
+        fd = os.open(path, flags | NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        st = os.fstat(fd)
+        now = lstat_or_none(path)
+        if not stat.S_ISREG(st.st_mode) or now is None or now.st_ino != st.st_ino:
+            raise OSError(errno.ENOENT, "moved")
+        return fd, st
+    except OSError:
+        os.close(fd)
+        return None
+
+
+def pick_part(root, names, size):
+    """The largest abandoned (unlocked) part to resume from; smaller abandoned ones are removed.
+
+    A part file whose flock is held belongs to an upload in progress (its follower holds it):
+    left alone, whoever that is.
+    """
+    stale = []
+    for name in names:
+        path = os.path.join(root, "tmp", name)
+        locked = try_lock(path)
+        if locked is not None:
+            stale.append((locked[1].st_size, name, locked[0], path))
+    stale.sort(reverse=True)
+    best = None
+    for part_size, name, fd, path in stale:
+        if best is None and part_size <= size:
+            best = [name, part_size]
+        else:
+            os.unlink(path)  # held under our lock: nobody else can be resuming it
+        os.close(fd)
+    return best
+
+
+# ---- follow: take the part, hash it as it arrives, commit it ----------------------------------
+
+def take_part(root, sha, size, token, candidate):
+    """Open ``tmp/<sha>.<token>.part`` under an exclusive flock: the candidate renamed, or new."""
+    tmp = os.path.join(root, "tmp")
+    mine = os.path.join(tmp, "{}.{}.part".format(sha, token))
+    if candidate != "-":
+        match = PART.match(candidate)
+        if not match or match.group(1) != sha:
+            raise Refused("bad part file name {!r}".format(candidate))
+        path = os.path.join(tmp, candidate)
+        locked = try_lock(path, os.O_RDWR)
+        if locked is not None:
+            fd, st = locked
+            os.rename(path, mine)  # we hold its lock: no one else renames or removes it
+            if st.st_size > size:
+                os.ftruncate(fd, 0)
+                return fd, mine, 0
+            return fd, mine, st.st_size
+    # Created under another name and locked before it is visible as a .part: prepare() never sees
+    # an unlocked part that is in use.
+    new = os.path.join(tmp, "{}.{}.new".format(sha, token))
+    fd = os.open(new, os.O_RDWR | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(new, mine)
+    return fd, mine, 0
+
+
+def host_gone(poller):
+    """True once the host's end of our stdout is closed (its SSH session or process ended)."""
+    for _fd, events in poller.poll(0):
+        if events & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
+            return True
+    return False
+
+
+def follow(root, sha, size, token, candidate, stall):
+    if not SHA.match(sha) or not TOKEN.match(token) or size < 0:
+        raise Refused("bad follow request")
+    layout(root)
+    fd, mine, offset = take_part(root, sha, size, token, candidate)
+    print("ready {}".format(offset))
+    sys.stdout.flush()
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), 0)  # 0: only error/hang-up conditions are reported
+    h = hashlib.sha256()
+    done, idle = 0, 0.0
+    while done < size:
+        block = os.pread(fd, min(1 << 20, size - done), done)
+        if block:
+            h.update(block)
+            done += len(block)
+            idle = 0.0
+            continue
+        if host_gone(poller):
+            return 0  # keep what arrived: the next deploy resumes from it
+        time.sleep(0.01)
+        idle += 0.01
+        if idle > stall:
+            emit({"result": "stalled", "bytes": done})
+            return 0
+    emit(finish(root, sha, size, fd, mine, h.hexdigest(), token))
+    return 0
+
+
+def finish(root, sha, size, fd, path, digest, token):
+    """Verified → into store/ (or dropped when an identical verified file is already there)."""
+    fst = os.fstat(fd)
+    if digest != sha or fst.st_size != size:
+        unlink_if_same(path, fst)
+        return {"result": "mismatch", "sha256": digest, "bytes": fst.st_size}
+    os.fsync(fd)  # a Jetson is often switched off at the wall: no zero-filled store file after that
+    final = os.path.join(root, "store", sha)
+    existing = lstat_or_none(final)
+    if existing is not None and stat.S_ISREG(existing.st_mode) and existing.st_size == size \
+            and read_record(root, sha) == stat_key(existing):
+        unlink_if_same(path, fst)  # an identical upload finished first: keep its inode
+        return {"result": "ok", "sha256": digest, "kept_existing": True}
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise Refused("{} is a directory, not a file: remove it".format(final))
+    os.rename(path, final)  # replaces a file or a planted link itself, never what a link points to
+    st = os.lstat(final)
+    if (st.st_ino, st.st_dev) != (fst.st_ino, fst.st_dev):
+        raise Refused("{} was replaced while it was being stored".format(final))
+    write_record(root, sha, st, token)
+    return {"result": "ok", "sha256": digest, "kept_existing": False}
+
+
+def commit_part(root, sha, size, part):
+    if not SHA.match(sha) or not PART.match(part):
+        raise Refused("bad commit request")
+    layout(root)
+    path = os.path.join(root, "tmp", part)
+    locked = try_lock(path, os.O_RDWR)
+    if locked is None:
+        raise Refused("{} is missing or in use by another upload".format(path))
+    fd, _st = locked
+    try:
+        return finish(root, sha, size, fd, path, sha256_fd(fd), os.urandom(8).hex())
+    finally:
+        os.close(fd)
+
+
+# ---- artifacts ------------------------------------------------------------------------------
+
+def read_small(path, limit=1 << 24):
+    fd = os.open(path, os.O_RDONLY | NOFOLLOW)
+    try:
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    return data
+
+
+def artifact_intact(root, final, files):
+    """Every entry of an existing artifact directory is a link into store/ to an existing file."""
+    for rel, sha in files.items():
+        path = final
+        for part in rel.split("/")[:-1]:
+            path = os.path.join(path, part)
+            st = lstat_or_none(path)
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                return False
+        link = os.path.join(final, rel)
+        target = os.path.join(root, "store", sha)
+        st = lstat_or_none(link)
+        if st is None or not stat.S_ISLNK(st.st_mode) or os.readlink(link) != target:
+            return False
+        tst = lstat_or_none(target)
+        if tst is None or not stat.S_ISREG(tst.st_mode):
+            return False
+    return True
+
+
+def existing_artifact(root, final, manifest, files, removed):
+    """"reused", "absent" (nothing usable there) or "different" (another artifact's files)."""
+    st = lstat_or_none(final)
+    if st is None:
+        return "absent"
+    if stat.S_ISLNK(st.st_mode):
+        removed.append(["artifacts/" + os.path.basename(final), os.readlink(final)])
+        os.unlink(final)
+        return "absent"
+    if not stat.S_ISDIR(st.st_mode):
+        raise Refused("{} is not a directory: remove it".format(final))
+    try:
+        have = read_small(os.path.join(final, MANIFEST_NAME))
+    except OSError:
+        have = None
+    if have is not None and have != manifest:
+        return "different"
+    if have is not None and artifact_intact(root, final, files):
+        return "reused"
+    # Damaged (a link replaced, the manifest missing): set it aside and build it again.
+    aside = os.path.join(root, "tmp", "artifact-damaged-" + os.urandom(8).hex())
+    try:
+        os.rename(final, aside)
+    except FileNotFoundError:
+        return "absent"
+    shutil.rmtree(aside, ignore_errors=True)
+    return "absent"
+
+
+def materialize(root, artifact_id, request):
+    if not ARTIFACT_ID.match(artifact_id) or artifact_id in (".", ".."):
+        raise Refused("bad artifact id {!r}".format(artifact_id))
+    layout(root)
+    manifest = request["manifest"].encode("utf-8")
+    files = request["files"]
+    removed = []
+    final = os.path.join(root, "artifacts", artifact_id)
+    state = existing_artifact(root, final, manifest, files, removed)
+    if state != "absent":
+        return {"path": final, "state": state, "links_removed": removed}
+    for rel, sha in sorted(files.items()):
+        target = os.path.join(root, "store", sha)
+        st = lstat_or_none(target) if SHA.match(sha) else None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return {"path": final, "state": "missing", "missing": sha, "links_removed": removed}
+    build = os.path.join(root, "tmp", "artifact-{}-{}".format(artifact_id, os.urandom(8).hex()))
+    os.mkdir(build, 0o755)  # exclusive: never an existing directory, nor a planted link
+    try:
+        for rel, sha in sorted(files.items()):
+            parts = rel.split("/")
+            if rel.startswith("/") or ".." in parts or "" in parts or "." in parts:
+                raise Refused("bad artifact path {!r}".format(rel))
+            directory = build
+            for part in parts[:-1]:
+                directory = os.path.join(directory, part)
+                try:
+                    os.mkdir(directory, 0o755)
+                except FileExistsError:
+                    if not stat.S_ISDIR(os.lstat(directory).st_mode):
+                        raise Refused("artifact path {!r} is both a file and a directory".format(rel))
+            os.symlink(os.path.join(root, "store", sha), os.path.join(build, rel))
+        fd = os.open(os.path.join(build, MANIFEST_NAME), os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW,
+                     0o644)
+        try:
+            os.write(fd, manifest)
+        finally:
+            os.close(fd)
+        try:
+            os.rename(build, final)
+            state = "built"
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                raise
+            # Another deploy finished the same artifact first: fine when it is identical.
+            state = existing_artifact(root, final, manifest, files, removed)
+            if state == "absent":
+                os.rename(build, final)
+                state = "built"
+    finally:
+        if os.path.lexists(build):
+            shutil.rmtree(build, ignore_errors=True)
+    return {"path": final, "state": state, "links_removed": removed}
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
