@@ -30,7 +30,8 @@ _BUILD_OOM = [re.compile(p, re.IGNORECASE) for p in (
 
 
 class EngineBuildError(BuildFailed):
-    """TensorRT could not parse or build an engine; the message carries its words."""
+    """TensorRT could not parse or build an engine; the message carries its words (and
+    ``errors``, the parser's or builder's messages one by one)."""
 
 
 class EngineLoadError(RuntimeReported):
@@ -113,10 +114,12 @@ class NetworkFromOnnxPath(object):
         seen = len(self.logger.messages)
         if not self.library.parse_onnx(parser, self.onnx_path):
             # The parser's own errors name the node and its operator.
-            errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-            raise EngineBuildError("TensorRT could not parse {}: {}".format(
-                self.onnx_path, "; ".join(errors) or "; ".join(self.logger.errors(seen))
-                or "no parser error given"))
+            errors = [str(parser.get_error(i)) for i in range(parser.num_errors)] \
+                or self.logger.errors(seen)
+            error = EngineBuildError("TensorRT could not parse {}: {}".format(
+                self.onnx_path, "; ".join(errors) or "no parser error given"))
+            error.errors = errors
+            raise error
         # The parser must outlive the network it filled (it owns the weights in TRT 7/8).
         return ParsedNetwork(self.builder, network, parser)
 
@@ -179,8 +182,10 @@ class EngineBytesFromNetwork(object):
         if plan is None:
             text = "; ".join(([raised] if raised else []) + logger.errors(seen)) \
                 or "the builder returned no engine"
-            raise EngineBuildError("TensorRT engine build failed (workspace {} bytes): {}".format(
+            error = EngineBuildError("TensorRT engine build failed (workspace {} bytes): {}".format(
                 workspace, text[-800:]), text, build_text_says_oom(text))
+            error.errors = ([raised] if raised else []) + logger.errors(seen)
+            raise error
         cache = library.timing_cache_bytes(config) if timing_cache is not None else None
         return plan, cache, serialize_ms
 

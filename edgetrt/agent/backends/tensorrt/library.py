@@ -110,7 +110,8 @@ def import_tensorrt(names=None):
         try:
             return importlib.import_module(name), None
         except ImportError as exc:
-            if "No module named" not in str(exc) or name.split(".")[0] not in str(exc):
+            # absent only when the module itself is missing, not something it imports
+            if getattr(exc, "name", None) not in (name, name.split(".")[0]):
                 raise
             tried.append(name)
     return None, "no TensorRT Python module (tried: {})".format(", ".join(tried))

@@ -32,7 +32,10 @@ MAX_BUILDS_PER_RUN = 2
 
 class BuildFailed(RuntimeReported):
     """An engine build failed; ``text`` is the builder's own words, ``out_of_memory`` whether
-    they (or a SIGKILL) say it ran out of memory."""
+    they (or a SIGKILL) say it ran out of memory; ``errors`` the messages one by one, where the
+    builder gave them."""
+
+    errors = ()
 
     def __init__(self, message, text="", out_of_memory=False, output=""):
         RuntimeReported.__init__(self, message)
@@ -91,6 +94,7 @@ def _final(exc, failures, options):
     error = BuildFailed("TensorRT engine build ran out of memory with workspace {} bytes: {}".format(
         sizes, str(exc)[-800:]), exc.text, True, exc.output)
     error.failures = failures
+    error.errors = exc.errors
     return error
 
 
