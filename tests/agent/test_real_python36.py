@@ -46,6 +46,10 @@ def test_version_and_probe_on_python36(py36, bundle):
     facts = probe["facts"]["facts"]
     assert facts["python"]["value"].startswith("3.6.")
     assert facts["runtimes"]["value"]["numpy"] is True
+    # no TensorRT module and no trtexec for this interpreter: the probe says what to install
+    assert facts["tensorrt_bindings"]["value"] is None
+    assert facts["tensorrt_path"]["value"]["path"] is None
+    assert "python3-libnvinfer" in facts["tensorrt_path"]["value"]["why"]
     assert facts["mem_total_mb"]["value"] > 0
 
 

@@ -10,6 +10,8 @@ applies the same rule to what it finds (``choose_runner``). ``options["tensorrt_
 or "trtexec") takes one path whatever else is there.
 """
 
+import os
+
 from ..base import BackendUnavailable
 
 INSTALL_HINT = ("install the TensorRT Python bindings (JetPack: sudo apt-get install "
@@ -87,3 +89,53 @@ def choose_runner(options):
 
         return TrtexecRunner, choice
     raise BackendUnavailable("TensorRT cannot run here: " + choice["why"])
+
+
+#: JetPack's package of the TensorRT Python bindings (for a probe of a sysroot, which cannot import)
+BINDINGS_PACKAGE = "python3-libnvinfer"
+
+
+def probe_facts(root, live, packages, trtexec_on_disk):
+    """The facts the host needs to make the agent's choice, as the probe reports them:
+    ``{name: {"value", "source"}}`` for tensorrt_bindings, cuda_library and tensorrt_path (and,
+    on a live probe, trtexec: JetPack's path or PATH).
+
+    ``live``: the probe describes this machine (it may import modules and ask the loader);
+    otherwise ``root`` is a copy of a device's files and only files and packages are read.
+    ``packages``: {package: version}; ``trtexec_on_disk``: JetPack's trtexec under ``root``, or None.
+    """
+    from . import cudart
+    from .cuda import available_cuda
+    from .library import generation_for, UnsupportedTensorRT
+    from .trtexec import find_trtexec
+
+    if live:
+        bindings, why_not = find_bindings({})
+        bindings_source = "python module {}".format(bindings["module"]) if bindings else None
+        cuda = available_cuda({})
+        cuda_source = "importlib / libcudart search" if cuda else None
+        trtexec = find_trtexec({})
+    else:
+        bindings, why_not, bindings_source = None, "no {} package".format(BINDINGS_PACKAGE), None
+        if BINDINGS_PACKAGE in packages:
+            version = packages[BINDINGS_PACKAGE].split("-")[0]
+            try:
+                api = generation_for("tensorrt", version).name
+            except UnsupportedTensorRT as exc:
+                api, why_not = None, str(exc)
+            if api:
+                bindings = {"module": "tensorrt", "flavour": "tensorrt", "version": version, "api": api}
+                bindings_source = "package {}".format(BINDINGS_PACKAGE)
+        found = cudart.find_libcudart(root=root, search_path=[])
+        cuda = {"kind": "cudart", "detail": "/" + os.path.relpath(found, root)} if found else None
+        cuda_source = "files under {}".format(root) if cuda else None
+        trtexec = trtexec_on_disk
+    choice = choose_from_facts(bindings, cuda, trtexec, None, why_not)
+    facts = {
+        "tensorrt_bindings": {"value": bindings, "source": bindings_source},
+        "cuda_library": {"value": cuda, "source": cuda_source},
+        "tensorrt_path": {"value": choice, "source": "rule: backends/tensorrt/path.choose_from_facts"},
+    }
+    if live:
+        facts["trtexec"] = {"value": trtexec, "source": "JetPack's path, then PATH" if trtexec else None}
+    return facts
