@@ -5,21 +5,19 @@ for TensorRT for RTX, whose pip wheel installs as ``tensorrt_rtx_bindings``) and
 Every version-dependent call of the backend goes through ``TensorRTLibrary``; nothing else asks a
 TensorRT object whether it has an attribute.
 
-====================  =======  ==================  =================  ======  =========  ========
-API generation        network  workspace           build              timing  precision  I/O
-====================  =======  ==================  =================  ======  =========  ========
-TensorRT 7.x          EXPLICIT max_workspace_size  build_engine +     no      builder    bindings
-                      _BATCH                       engine.serialize           flags
-TensorRT 8.0-8.3      EXPLICIT max_workspace_size  build_serialized_  yes     builder    bindings
-                      _BATCH                       network                    flags
-TensorRT 8.4          EXPLICIT memory pool limit   build_serialized_  yes     builder    bindings
-TensorRT 8.5-9.x      EXPLICIT memory pool limit   build_serialized_  yes     builder    tensors
-TensorRT 10.x         0        memory pool limit   build_serialized_  yes     builder    tensors
-TensorRT 11.x         0        memory pool limit   build_serialized_  yes     the model  tensors
-TensorRT-RTX 1.x      0        memory pool limit   build_serialized_  no (*)  the model  tensors
-====================  =======  ==================  =================  ======  =========  ========
+===================  =================  ====================  =====================  ======  =========  ========
+API generation       create_network     workspace             build                  timing  precision  I/O
+===================  =================  ====================  =====================  ======  =========  ========
+TensorRT 7.x         1<<EXPLICIT_BATCH  max_workspace_size    build_engine+serialize no      flags      bindings
+TensorRT 8.0-8.3     1<<EXPLICIT_BATCH  max_workspace_size    build_serialized_net.  yes     flags      bindings
+TensorRT 8.4         1<<EXPLICIT_BATCH  set_memory_pool_limit build_serialized_net.  yes     flags      bindings
+TensorRT 8.5-9.x     1<<EXPLICIT_BATCH  set_memory_pool_limit build_serialized_net.  yes     flags      tensors
+TensorRT 10.x        0                  set_memory_pool_limit build_serialized_net.  yes     flags      tensors
+TensorRT 11.x        0                  set_memory_pool_limit build_serialized_net.  yes     the model  tensors
+TensorRT-RTX 1.x     0                  set_memory_pool_limit build_serialized_net.  no (*)  the model  tensors
+===================  =================  ====================  =====================  ======  =========  ========
 
-- "builder flags": FP16 is ``BuilderFlag.FP16`` on the FP32 ONNX; INT8 is ``BuilderFlag.INT8`` on
+- "flags": FP16 is ``BuilderFlag.FP16`` on the FP32 ONNX; INT8 is ``BuilderFlag.INT8`` on
   the Q/DQ ONNX (or an IInt8EntropyCalibrator2 on the FP32 one). "the model": the network is
   strongly typed, the flags and calibrators are gone (TensorRT 11's migration guide, TensorRT-RTX
   1.5+), so FP16 is the artifact's ``onnx_fp16`` form and INT8 its ``onnx_int8`` (Q/DQ) form.

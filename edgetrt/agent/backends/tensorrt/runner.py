@@ -29,6 +29,11 @@ from ..base import BackendUnavailable, Runner, UnsupportedPrecision
 #: the library's default targets and runs on any of them
 PORTABLE = "portable (ahead-of-time default targets)"
 
+# The start-up of a run, each in ms, None where it did not happen (a cached engine is not
+# parsed or built). parse: ONNX parser; build: the builder (every attempt of retry.py's);
+# serialize: the engine to bytes in the engine cache (TensorRT 7 also engine.serialize());
+# cache_read: looking the engine up, and reading it when cached; deserialize: Runtime;
+# context: the execution context (TensorRT-RTX's JIT compile); first_inference: measure.py's.
 COLD_START_KEYS = ("parse_ms", "build_ms", "serialize_ms", "cache_read_ms", "deserialize_ms",
                    "context_ms", "first_inference_ms")
 
