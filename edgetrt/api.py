@@ -64,6 +64,26 @@ def convert_model(opts: ModelOptions, formats=("savedmodel", "onnx"), out_dir: P
     return result
 
 
+def check(model: ModelOptions, precisions: str | None = None, progress: Progress = NULL_PROGRESS) -> dict:
+    """Does TensorRT's ONNX parser accept this model, and does a builder build it, per precision?
+
+    Converted (cached) into the forms a strongly typed TensorRT builds from (onnx, onnx_fp16, the
+    Q/DQ onnx_int8), then parsed and built here with TensorRT-RTX's wheels (convert/trt_check.py):
+    a host-side check before anything is uploaded."""
+    from edgetrt.agent.protocol import PRECISIONS, artifact_format
+    from edgetrt.convert.trt_check import check_artifact, load_library
+    from edgetrt.run.plan import parse_list
+
+    wanted = parse_list(precisions, PRECISIONS, "precision") or ["fp32", "fp16", "int8"]
+    library = load_library()  # before converting: without the wheels, say so at once
+    formats = tuple(dict.fromkeys(artifact_format("tensorrt", p, strongly_typed=True) for p in wanted))
+    result = convert_model(model, formats=("onnx",) + formats, progress=progress)
+    progress.stage(f"parsing and building with {library.flavour} {library.version}")
+    doc = check_artifact(result.artifact.path, wanted, library=library)
+    doc["ok"] = all(c["parsed"] and c["built"] for c in doc["checks"])
+    return doc
+
+
 def convert_in_container(opts: ModelOptions, tftrt, *, container: str, device_name: str | None,
                          out: Path | None, dry_run: bool) -> dict:
     """TF-TRT inside an NGC TensorFlow container: pick the tag, build the docker command, run it

@@ -28,6 +28,29 @@ def pyenv_python(version: str) -> str | None:
     return found if found and "shims" not in found else None
 
 
+PYTHON36 = pyenv_python("3.6")
+#: JetPack 4.6's own numpy: Ubuntu 18.04's python3-numpy
+JETPACK_NUMPY = "numpy==1.13.3"
+
+
+@pytest.fixture(scope="session")
+def python36_jetpack(tmp_path_factory):
+    """A CPython 3.6 virtual environment with numpy 1.13.3, as a stock JetPack 4.6 has."""
+    import subprocess
+
+    if PYTHON36 is None:
+        pytest.skip("no CPython 3.6 on this machine")
+    venv = tmp_path_factory.mktemp("py36-jetpack") / "venv"
+    subprocess.run([PYTHON36, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    proc = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                           JETPACK_NUMPY], capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        pytest.skip("{} for Python 3.6 could not be installed: {}".format(
+            JETPACK_NUMPY, proc.stderr.strip()[-300:]))
+    return python
+
+
 def manifest_rows(path: Path) -> list[dict]:
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))

@@ -93,7 +93,7 @@ def _stop_on_signals():
 
 def cmd_run(args):
     from .supervise import run_supervised
-    from .backends.tensorrt.build import retry_spec_after_killed_build
+    from .backends.tensorrt.retry import spec_after_killed_build
     from .device_lock import MeasureLock
 
     _stop_on_signals()
@@ -118,9 +118,9 @@ def cmd_run(args):
         limit = spec.pop("memory_limit_mb", None) or job.get("memory_limit_mb")
         result = run_supervised(entry, spec, timeout_s=timeout_s, memory_limit_mb=limit,
                                 workdir=job.get("workdir"))
-        retry = retry_spec_after_killed_build(spec, result)
+        retry = spec_after_killed_build(spec, result)
         if retry is not None:
-            # A TensorRT build killed by the kernel: once more with half the workspace.
+            # A TensorRT child killed during its first build: its second and last (retry.py).
             first = {k: result.get(k) for k in ("status", "message", "exit")}
             result = run_supervised(entry, retry, timeout_s=timeout_s, memory_limit_mb=limit,
                                     workdir=job.get("workdir"))

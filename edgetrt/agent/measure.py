@@ -13,7 +13,9 @@ import time
 import traceback
 
 from . import outcome, stats
-from .backends import BackendUnavailable, UnsupportedPrecision, runner_class
+from .protocol import failed_result
+from .backends import BackendUnavailable, UnsupportedPrecision, runner_for
+from .backends.base import RuntimeReported
 
 DEFAULTS = {
     "warmup_ms": 200.0,     # trtexec's --warmUp default
@@ -32,23 +34,29 @@ def peak_rss_mb():
 
 
 class PhaseFile(object):
+    """Where the child is, as one JSON object: {"phase": name, ...detail}.
+
+    Written atomically at each step, so a supervisor whose child was killed reads the last one
+    whole (e.g. {"phase": "build", "attempt": 1, "workspace_bytes": N}: see retry.py)."""
+
     def __init__(self, path):
         self.path = path
 
-    def set(self, phase):
+    def set(self, phase, **detail):
         if not self.path:
             return
+        doc = dict(detail, phase=phase)
         tmp = self.path + ".tmp"
         with open(tmp, "w") as fh:
-            fh.write(phase)
+            json.dump(doc, fh, sort_keys=True)
         os.rename(tmp, self.path)
 
 
-def make_inputs(manifest, batch, seed, np):
-    """Random inputs of the manifest's input shapes (like trtexec), batch dimension filled in."""
+def make_inputs(input_specs, batch, seed, np):
+    """Random inputs of these input shapes (like trtexec), batch dimension filled in."""
     rng = np.random.RandomState(seed)
     feed = {}
-    for spec in manifest.get("inputs", []):
+    for spec in input_specs:
         shape = [batch if (d is None or d < 0) else d for d in spec["shape"]]
         if shape:
             shape[0] = batch
@@ -111,51 +119,71 @@ def predictions(runner, images, topk, np):
     return result
 
 
-def measure(spec, phase):
+def measure(spec, phase, partial=None):
+    """Run one spec; return its result.
+
+    ``partial`` (a dict) receives the runner as soon as it exists, so a run that raises still
+    reports its facts and how far its cold start got (see ``main``)."""
     settings = dict(DEFAULTS)
     settings.update({k: v for k, v in spec.items() if v is not None})
-    backend = spec["backend"]
-    result = {
-        "backend": backend,
-        "precision": spec.get("precision", "fp32"),
-        "batch": int(settings["batch"]),
-        "status": "error",
-        "first_run_ms": None,
-        "load_ms": None,
-        "first_inference_ms": None,
-        "steady": None,
-        "message": "",
-    }
-    phase.set("import")
-    import numpy as np
-
-    cls = runner_class(backend)
+    partial = {} if partial is None else partial
+    options = spec.get("options") or {}
+    # A run is a failure until its measurement completes: it starts as the protocol's failed result.
+    result = failed_result(dict(spec, batch=int(settings["batch"])), "error", "")
+    result["first_inference_ms"] = None
+    phase.set("choose")
+    cls, choice = runner_for(spec["backend"], options)
+    np = None
+    if cls.needs_numpy:  # the trtexec runner needs none: a stock JetPack's python3 may lack it
+        phase.set("import")
+        import numpy as np
     runner = cls(spec.get("artifact_dir"), precision=result["precision"], batch=result["batch"],
-                 options=spec.get("options") or {})
-    if hasattr(runner, "report_phase"):
-        runner.report_phase = phase.set  # e.g. "build workspace_bytes=N" inside activate()
+                 options=options, report_phase=phase.set)
+    if choice:
+        runner.facts.update(path=choice["path"], path_why=choice["why"])
+    partial["runner"] = runner
     phase.set("load")
     t0 = time.perf_counter()
-    runner.activate()
-    t1 = time.perf_counter()
-    result["load_ms"] = (t1 - t0) * 1e3
-    if getattr(runner, "measures_itself", False):
-        # The runner's own tool times the inferences (trtexec): its figures, marked with their
-        # source; there is no first inference of ours to time.
-        phase.set("steady")
-        result["steady"] = runner.run_benchmark(dict(settings))
-        if spec.get("options", {}).get("profile") and hasattr(runner, "profile_layers"):
-            result["profile"] = runner.profile_layers(None)
+    with runner:
+        result["load_ms"] = (time.perf_counter() - t0) * 1e3
+        if runner.measures_itself:
+            feed = None
+            _measure_by_runner(runner, spec, settings, result)
+        else:
+            feed = _measure_here(runner, spec, settings, result, np, t0, phase)
+        if options.get("profile") and runner.can_profile:
+            phase.set("profile")
+            result["profile"] = runner.profile(feed)
         result["facts"] = runner.facts
-        if spec.get("images_npy"):
-            result["message"] = "no predictions: {} does not return outputs".format(
-                result["steady"].get("source"))
-        runner.deactivate()
-        result["status"] = "ok"
-        return result
+    result["cold_start"] = cold_start_of(runner, result)
+    result["status"] = "ok"
+    return result
+
+
+def cold_start_of(runner, result=None):
+    """The runner's cold start, with the first inference measure.py timed where it timed one."""
+    cold = runner.cold_start()
+    if cold is not None and not runner.measures_itself and result is not None:
+        cold["first_inference_ms"] = result.get("first_inference_ms")
+    return cold
+
+
+def _measure_by_runner(runner, spec, settings, result):
+    """The runner's own tool times the inferences (trtexec): its figures, marked with their
+    source; its cold start carries the first inference and the first run it measured."""
+    result["steady"] = runner.run_benchmark(dict(settings))
+    cold = runner.cold_start() or {}
+    result["first_inference_ms"] = cold.get("first_inference_ms")
+    result["first_run_ms"] = cold.get("first_run_ms")
+    if spec.get("images_npy"):
+        result["message"] = "no predictions: {} does not return outputs".format(
+            result["steady"].get("source"))
+
+
+def _measure_here(runner, spec, settings, result, np, t0, phase):
+    """First inference, warm-up and the timed loop around ``runner.infer``; returns the feed."""
     phase.set("inputs")
-    feed = make_inputs(runner.manifest, result["batch"], int(settings["seed"]), np) \
-        if backend != "noop" else {"x": np.zeros((result["batch"], 1), dtype=np.float32)}
+    feed = make_inputs(runner.input_specs(), result["batch"], int(settings["seed"]), np)
     phase.set("first_inference")
     t2 = time.perf_counter()
     runner.infer(feed)
@@ -170,26 +198,11 @@ def measure(spec, phase):
     result["steady"] = stats.summarise_latencies(latencies, result["batch"])
     result["steady"]["warmup_iterations"] = warmups
     result["steady"]["warmup_ms"] = float(settings["warmup_ms"])
-    images_path = spec.get("images_npy")
-    if images_path:
+    if spec.get("images_npy") and runner.returns_outputs:
         phase.set("predictions")
-        images = np.load(images_path)
+        images = np.load(spec["images_npy"])
         result["predictions"] = predictions(runner, images, int(settings["topk"]), np)
-    if spec.get("options", {}).get("profile") and hasattr(runner, "profile_layers"):
-        phase.set("profile")
-        result["profile"] = runner.profile_layers(feed)
-    elif spec.get("options", {}).get("profile") and hasattr(runner, "end_profiling"):
-        from .profile_ort import parse_ort_profile
-
-        trace = runner.end_profiling()
-        try:
-            result["profile"] = parse_ort_profile(trace)
-        finally:
-            os.remove(trace)
-    result["facts"] = runner.facts
-    runner.deactivate()
-    result["status"] = "ok"
-    return result
+    return feed
 
 
 def main(argv):
@@ -198,16 +211,25 @@ def main(argv):
     phase = PhaseFile(argv[2] if len(argv) > 2 else None)
     with open(spec_path) as fh:
         spec = json.load(fh)
+    partial = {}
     try:
-        result = measure(spec, phase)
+        result = measure(spec, phase, partial)
     except MemoryError:
         result = outcome.failed_result(spec, "oom", "MemoryError: the process ran out of memory")
     except (BackendUnavailable, UnsupportedPrecision) as exc:
         result = outcome.failed_result(spec, "error", str(exc))
+    except RuntimeReported as exc:  # TensorRT's, CUDA's or trtexec's own words: no traceback
+        text = "{}: {}".format(type(exc).__name__, exc)
+        result = outcome.failed_result(spec, outcome.classify_exception_text(text), _one_line(text))
     except Exception as exc:  # a runtime's own error: classify its text, keep the trace on stderr
         traceback.print_exc()
         text = "{}: {}".format(type(exc).__name__, exc)
         result = outcome.failed_result(spec, outcome.classify_exception_text(text), _one_line(text))
+    runner = partial.get("runner")
+    if runner is not None and result["status"] != "ok":
+        # How far it got: which path, the engine built or found, the phases already timed.
+        result["facts"] = runner.facts
+        result["cold_start"] = cold_start_of(runner)
     result["peak_memory_mb"] = peak_rss_mb()
     tmp = result_path + ".tmp"
     with open(tmp, "w") as fh:

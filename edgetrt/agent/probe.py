@@ -6,7 +6,10 @@ files) can stand in for "/". Each fact is ``{"value": ..., "source": ...}``: the
 nothing answered, and the source names the file, command, module or table that gave it. Facts that
 describe the running interpreter (Python version, importable runtimes, the ``tensorrt`` module) and
 the ``dpkg-query`` command only describe the device when ``root`` is "/", so they are read only then.
-Nothing here raises: a file that cannot be read is recorded in ``notes``.
+Nothing here raises: a file that cannot be read is recorded in ``notes``. The TensorRT path facts
+(bindings, CUDA library, which path the agent would take) come from backends/tensorrt/path.py,
+the rule the agent itself applies; the CUDA library directories it searches are listed once, in
+backends/tensorrt/cudart.py.
 """
 
 import importlib
@@ -224,6 +227,13 @@ def _tensorrt(reader, facts, packages, package_source, live):
                 break
 
     facts["trtexec"] = _fact(_PATHS["trtexec"], _PATHS["trtexec"]) if reader.exists("trtexec") else _fact(None, None)
+    # Which way the agent would run TensorRT here, from the same rule the agent applies.
+    from .backends.tensorrt.path import probe_facts
+
+    try:
+        facts.update(probe_facts(reader.root, live, packages, facts["trtexec"]["value"]))
+    except Exception as error:  # a broken TensorRT install must not stop the probe
+        reader.notes.append("TensorRT path facts: {}: {}".format(type(error).__name__, error))
 
 
 def _parts(version):
@@ -233,7 +243,7 @@ def _parts(version):
 def _tensorrt_module_version(notes):
     """Import tensorrt only here, and only on the live device: it loads CUDA libraries."""
     if not _module_importable("tensorrt"):
-        return None
+        return None  # (tensorrt_rtx and the path facts: backends/tensorrt/path.probe_facts)
     try:
         module = importlib.import_module("tensorrt")
         version = getattr(module, "__version__", None)

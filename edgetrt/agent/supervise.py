@@ -145,7 +145,7 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
         stderr_text = b"".join(err_chunks).decode("utf-8", "replace")
         wall_s = time.time() - started
         peak_mb = rusage.ru_maxrss / 1024.0 if rusage else None
-        phase = _read(phase_path)
+        phase, phase_detail = _read_phase(phase_path)
 
         result = None
         if not timed_out and os.path.exists(result_path):
@@ -155,7 +155,8 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
             oom_killer = returncode == -signal.SIGKILL and _oom_killer_named(proc.pid, started)
             status = outcome.classify_exit(returncode, stderr_text, timed_out, oom_killer)
             result = outcome.failed_result(
-                spec, status, _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer,
+                spec, status, _describe(status, returncode, _phase_label(phase, phase_detail), timeout_s,
+                                        stderr_text, oom_killer,
                                         memory_limit_mb))
         elif result.get("status") not in outcome.STATUSES:
             result["status"] = "error"
@@ -165,6 +166,8 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
             result["tegrastats"] = board
         result["exit"] = {"returncode": returncode, "phase": phase,
                           "memory_limit_mb": memory_limit_mb, "timeout_s": timeout_s}
+        if phase_detail:
+            result["exit"]["phase_detail"] = phase_detail  # e.g. which build attempt (retry.py)
         if result["status"] != "ok":
             result["stderr_tail"] = stderr_text.strip().splitlines()[-20:]
         return result
@@ -176,12 +179,28 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
         _SCRATCH.discard(tmp)
 
 
-def _read(path):
+def _phase_label(phase, detail):
+    if not phase or not detail:
+        return phase
+    return "{} ({})".format(phase, ", ".join("{} {}".format(k.replace("_", " "), v)
+                                            for k, v in sorted(detail.items())))
+
+
+def _read_phase(path):
+    """(phase name, its detail dict) from the child's phase file (measure.PhaseFile), or (None, {})."""
     try:
         with open(path) as fh:
-            return fh.read().strip() or None
+            text = fh.read().strip()
     except OSError:
-        return None
+        return None, {}
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text or None, {}  # a child that writes plain text names only its phase
+    if not isinstance(doc, dict):
+        return text or None, {}
+    detail = dict((k, v) for k, v in doc.items() if k != "phase")
+    return doc.get("phase"), detail
 
 
 def _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer, limit_mb=None):

@@ -169,6 +169,30 @@ def deploy_cmd(
         raise typer.Exit(1)  # the report is complete, but a run did not end ok
 
 
+@app.command("check")
+def check_cmd(
+    model: str = typer.Argument(..., help="Zoo name or model file."),
+    precision: Optional[str] = typer.Option(None, "--precision", help="Comma list: fp32,fp16,int8 (default all)."),
+    weights: str = WeightsOpt, alpha: Optional[float] = AlphaOpt, input_size: Optional[int] = InputSizeOpt,
+    inputs: Optional[List[str]] = InputNamesOpt, outputs: Optional[List[str]] = OutputNamesOpt,
+    preprocessing: Optional[str] = PreprocessingOpt, force: bool = ForceOpt, json_out: bool = JsonOpt,
+):
+    """Does TensorRT's ONNX parser accept the model, and does a builder build it? Checked on this host
+    with TensorRT-RTX before anything is uploaded (exit 1 when a precision fails)."""
+    from edgetrt import api
+    from edgetrt.cli import render
+
+    progress = render.RichProgress(enabled=not json_out)
+    try:
+        doc = api.check(_model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force),
+                        precision, progress=progress)
+    finally:
+        progress.close()
+    render.print_json(doc) if json_out else render.check_table(doc)
+    if not doc["ok"]:
+        raise typer.Exit(1)
+
+
 def _register_optional_groups() -> None:
     """Sub-apps that live in their own modules (doctor, ...)."""
     from edgetrt.cli.bench import bench_cmd, report_cmd
@@ -197,10 +221,20 @@ def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug, verbose = "--debug" in argv, "--verbose" in argv
     argv = [a for a in argv if a not in GLOBAL_FLAGS]
-    if not verbose:
+    if verbose:
+        import os
+
+        os.environ["EDGETRT_VERBOSE"] = "1"
+    else:
         _quiet_libraries()
-    # Typer ships its own copy of click; its exceptions are the ones raised here.
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    # Typer >= 0.17 ships its own copy of click; older typer runs on click itself.
+    try:
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:
+        from click.exceptions import ClickException
+
+        class NoArgsIsHelpError(Exception):
+            """Never raised by click before 8.2 (it prints the help and exits 0 by itself)."""
 
     try:
         # Without standalone mode click returns a command's typer.Exit code instead of exiting.

@@ -316,3 +316,20 @@ def bench_table(record: dict) -> None:
     _notes(_run_notes(record["cells"], with_model=len(models) > 1))
     if record.get("saved_to"):
         out.print(f"saved: {short_path(record['saved_to'])}", markup=False, highlight=False)
+
+
+def check_table(doc: dict) -> None:
+    library = doc["library"]
+    table = _table(f"{doc['model']}: TensorRT parse and build ({library['name']} {library['version']})",
+                   ["precision", "format", "parsed", "built", "build ms", "engine MB"])
+    for check in doc["checks"]:
+        table.add_row(check["precision"], check["format"] or "—", _yes(check["parsed"]), _yes(check["built"]),
+                      _fmt(check.get("build_ms"), ".0f"),
+                      _fmt(check["engine_bytes"] / 1e6 if check.get("engine_bytes") else None, ".1f"))
+    out.print(table)
+    _notes([(c["precision"], e) for c in doc["checks"] for e in c.get("errors") or []])
+    out.print(f"note: {doc['note']}", markup=False, highlight=False)
+
+
+def _yes(value) -> str:
+    return {True: "[green]yes[/]", False: "[red]no[/]"}.get(value, "—")

@@ -26,7 +26,7 @@ from edgetrt.zoo.weights import WeightsChoice
 
 Progress = Callable[[str], None]
 DEFAULT_FORMATS = ("savedmodel", "onnx")
-KNOWN_FORMATS = ("savedmodel", "onnx", "onnx_int8", "tftrt_fp32", "tftrt_fp16", "tftrt_int8")
+KNOWN_FORMATS = ("savedmodel", "onnx", "onnx_fp16", "onnx_int8", "tftrt_fp32", "tftrt_fp16", "tftrt_int8")
 TFTRT_PREFIX = "tftrt_"  # tftrt_<precision>/: a TF-TRT SavedModel made from the artifact's saved_model/
 
 
@@ -179,11 +179,18 @@ def _convert_into(work: Path, source: ModelSource, weights: WeightsChoice, forma
             say("saving the SavedModel")
             tf_export.save_savedmodel(module, work / "saved_model")
             manifest["formats"]["savedmodel"] = "saved_model"
-        if "onnx" in formats or "onnx_int8" in formats:
+        if "onnx" in formats or "onnx_int8" in formats or "onnx_fp16" in formats:
             say("converting to ONNX (tf2onnx)")
             tf_export.function_to_onnx(module.serve, input_signature, work / "model.onnx")
             manifest["formats"]["onnx"] = "model.onnx"
         manifest["weights"] = weights_used.to_dict()
+    if "onnx_fp16" in formats:
+        # For strongly typed TensorRT (11, TensorRT-RTX): FP16 lives in the model, I/O kept FP32.
+        say("converting to FP16 ONNX (onnxconverter-common, FP32 inputs and outputs)")
+        from edgetrt.convert.fp16 import make_fp16_onnx
+
+        manifest["fp16"] = make_fp16_onnx(work / "model.onnx", work / "model.fp16.onnx")
+        manifest["formats"]["onnx_fp16"] = "model.fp16.onnx"
     if "onnx_int8" in formats:
         say("quantizing to INT8 (QDQ)")
         from edgetrt.convert.quantize import quantize_qdq

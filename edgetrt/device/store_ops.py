@@ -356,7 +356,7 @@ def follow(root, sha, size, token, candidate, stall):
 
 
 def finish(root, sha, size, fd, path, digest, token):
-    """Verified → into store/ (or dropped when an identical verified file is already there)."""
+    """Verified: into store/ (or dropped when an identical verified file is already there)."""
     fst = os.fstat(fd)
     if digest != sha or fst.st_size != size:
         unlink_if_same(path, fst)

@@ -180,15 +180,19 @@ def make_plan(models: list[ModelOptions], device_names: list[str], *, backends: 
 
 
 def strongly_typed(probe: dict | None) -> bool:
-    """True when the device's TensorRT takes precision from the model (TensorRT 11+, TensorRT-RTX)."""
+    """True when the device's TensorRT takes precision from the model (TensorRT 11+, TensorRT-RTX),
+    by the agent's own table of TensorRT generations."""
+    from edgetrt.agent.backends.tensorrt.library import UnsupportedTensorRT, generation_for
+
     facts = (probe or {}).get("facts") or {}
-    flavour = (facts.get("tensorrt_flavour") or {}).get("value")
-    version = (facts.get("tensorrt") or {}).get("value")
-    if flavour == "tensorrt_rtx":
-        return True
+    bindings = (facts.get("tensorrt_bindings") or {}).get("value") or {}
+    flavour = bindings.get("flavour") or "tensorrt"
+    version = bindings.get("version") or (facts.get("tensorrt") or {}).get("value")
+    if not version:
+        return False
     try:
-        return int(str(version).split(".")[0]) >= 11
-    except (TypeError, ValueError):
+        return generation_for(flavour, version).strongly_typed
+    except UnsupportedTensorRT:
         return False
 
 

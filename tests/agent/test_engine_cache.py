@@ -13,7 +13,7 @@ SHAPES = {"input": {"min": [1, 224, 224, 3], "opt": [8, 224, 224, 3], "max": [8,
 
 
 def key(**changes):
-    args = dict(onnx_sha256="a" * 64, tensorrt_version="8.2.1.8", compute_capability="5.3",
+    args = dict(onnx_sha256="a" * 64, flavour="tensorrt", version="8.2.1.8", compute_capability="5.3",
                 precision="fp16", shapes=SHAPES, workspace_bytes=1 << 28)
     args.update(changes)
     return engine_key(**args)
@@ -21,14 +21,15 @@ def key(**changes):
 
 def test_the_key_holds_everything_that_makes_an_engine():
     k = key(extra={"builder": "python"})
-    assert k == {"schema": 1, "onnx_sha256": "a" * 64, "tensorrt": "8.2.1.8",
+    assert k == {"schema": 2, "onnx_sha256": "a" * 64, "library": "tensorrt", "version": "8.2.1.8",
                  "compute_capability": "5.3", "precision": "fp16", "shapes": SHAPES,
                  "workspace_bytes": 1 << 28, "builder": "python"}
 
 
 @pytest.mark.parametrize("change", [
     {"onnx_sha256": "b" * 64},
-    {"tensorrt_version": "8.2.1.9"},  # the fourth part matters: engines are not portable across it
+    {"version": "8.2.1.9"},  # the fourth part matters: engines are not portable across it
+    {"flavour": "tensorrt_rtx"},  # TensorRT-RTX's engines are another format altogether
     {"compute_capability": "7.2"},
     {"precision": "int8"},
     {"shapes": {"input": {"min": [1, 224, 224, 3], "opt": [4, 224, 224, 3], "max": [8, 224, 224, 3]}}},
@@ -116,9 +117,10 @@ def test_default_directory_is_in_the_device_home_not_the_store(tmp_path, monkeyp
     assert engine_cache.cache_dir({"engine_cache_dir": str(chosen)}) == str(chosen)
 
 
-def test_timing_cache_is_per_tensorrt_version_and_gpu(tmp_path):
+def test_timing_cache_is_per_library_version_and_gpu(tmp_path):
     cache = EngineCache(str(tmp_path))
-    a = cache.timing_cache_path("8.2.1.8", "5.3")
-    assert a == str(tmp_path / "timing" / "8.2.1.8_sm53.cache")
-    assert a != cache.timing_cache_path("8.2.1.8", "7.2")
-    assert a != cache.timing_cache_path("8.6.1.6", "5.3")
+    a = cache.timing_cache_path("tensorrt", "8.2.1.8", "5.3")
+    assert a == str(tmp_path / "timing" / "tensorrt-8.2.1.8_sm53.cache")
+    assert a != cache.timing_cache_path("tensorrt", "8.2.1.8", "7.2")
+    assert a != cache.timing_cache_path("tensorrt", "8.6.1.6", "5.3")
+    assert a != cache.timing_cache_path("tensorrt_rtx", "8.2.1.8", "5.3")

@@ -104,6 +104,22 @@ def test_probe_jetson_nano_sysroot(nano_root):
     assert any("32.7.4" in note and "32.7.6" in note for note in result["notes"])
 
 
+def test_probe_names_the_tensorrt_path_a_nano_would_take(nano_root):
+    # C18's packages hold python3-libnvinfer 8.2.1; with CUDA's runtime on disk: the Python path
+    lib = write(nano_root, "/usr/local/cuda-10.2/lib64/libcudart.so.10.2.300", b"\x7fELF")
+    result = probe(str(nano_root), run_commands=False)
+    assert value(result, "tensorrt_bindings") == {"module": "tensorrt", "flavour": "tensorrt",
+                                                  "version": "8.2.1", "api": "TensorRT 8.0-8.3"}
+    assert source(result, "tensorrt_bindings") == "package python3-libnvinfer"
+    assert value(result, "cuda_library") == {"kind": "cudart",
+                                             "detail": "/usr/local/cuda-10.2/lib64/libcudart.so.10.2.300"}
+    assert value(result, "tensorrt_path")["path"] == "python"
+    lib.unlink()  # no CUDA runtime for the bindings: trtexec, which is there
+    choice = value(probe(str(nano_root), run_commands=False), "tensorrt_path")
+    assert choice["path"] == "trtexec" and "no CUDA library" in choice["why"]
+    assert choice["why"].endswith("trtexec at /usr/src/tensorrt/bin/trtexec")
+
+
 def test_probe_reads_l4t_from_packages_when_release_file_is_missing(nano_root):
     (nano_root / "etc" / "nv_tegra_release").unlink()
     result = probe(str(nano_root), run_commands=False)
@@ -143,7 +159,10 @@ def test_probe_empty_sysroot_is_all_unknown(tmp_path):
     result = probe(str(tmp_path), run_commands=True)  # commands only run on the live root
     json.dumps(result)
     for name, fact in result["facts"].items():
-        assert fact == {"value": None, "source": None}, name
+        if name != "tensorrt_path":  # a conclusion from the facts, not a fact: see below
+            assert fact == {"value": None, "source": None}, name
+    choice = value(result, "tensorrt_path")
+    assert choice["path"] is None and "python3-libnvinfer" in choice["why"] and "libnvinfer-bin" in choice["why"]
     assert result["release_table"]["jetpack"] == "unknown"
     assert result["notes"] == []
 
@@ -168,6 +187,11 @@ def test_probe_live_root_reports_this_interpreter():
     runtimes = value(result, "runtimes")
     assert set(runtimes) == {"numpy", "tensorrt", "onnxruntime", "tensorflow", "pycuda"}
     assert runtimes["numpy"] is True  # a host dependency of edgetrt
+    # this machine: TensorRT-RTX's wheels where installed, and the choice made from what it found
+    choice = value(result, "tensorrt_path")
+    bindings, cuda = value(result, "tensorrt_bindings"), value(result, "cuda_library")
+    assert choice["path"] == ("python" if bindings and cuda else "trtexec" if value(result, "trtexec")
+                              else None), choice
 
 
 def test_every_path_read_is_in_files():

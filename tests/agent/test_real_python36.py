@@ -1,8 +1,9 @@
 """The agent under a real Python 3.6 interpreter (a Jetson Nano's), not only vermin's reading of it.
 
-Uses pyenv's CPython 3.6 when the machine has one (this image does), with numpy 1.19 — the last
-numpy for 3.6 — in a throwaway virtual environment. The agent bundle is the same zipapp that a
-deploy ships.
+Uses pyenv's CPython 3.6 when the machine has one (this image does), with numpy 1.13.3 — what a
+stock JetPack 4.6 has (Ubuntu 18.04's python3-numpy) — in a throwaway virtual environment
+(tests/agent/conftest.py). The agent bundle is the same zipapp that a deploy ships. The trtexec and
+Python TensorRT paths under the same interpreter: test_stock_jetpack.py.
 """
 
 from __future__ import annotations
@@ -21,16 +22,8 @@ pytestmark = pytest.mark.skipif(PYTHON36 is None, reason="no CPython 3.6 on this
 
 
 @pytest.fixture(scope="module")
-def py36(tmp_path_factory):
-    """A Python 3.6 venv with numpy (the one runtime dependency every backend shares)."""
-    venv = tmp_path_factory.mktemp("py36") / "venv"
-    subprocess.run([PYTHON36, "-m", "venv", str(venv)], check=True)
-    python = str(venv / "bin" / "python")
-    proc = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "numpy<1.20"],
-                          capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        pytest.skip(f"numpy for Python 3.6 could not be installed: {proc.stderr.strip()[-300:]}")
-    return python
+def py36(python36_jetpack):
+    return python36_jetpack
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +45,11 @@ def test_version_and_probe_on_python36(py36, bundle):
     probe = agent(py36, bundle, "probe")
     facts = probe["facts"]["facts"]
     assert facts["python"]["value"].startswith("3.6.")
+    assert facts["runtimes"]["value"]["numpy"] is True
+    # no TensorRT module and no trtexec for this interpreter: the probe says what to install
+    assert facts["tensorrt_bindings"]["value"] is None
+    assert facts["tensorrt_path"]["value"]["path"] is None
+    assert "python3-libnvinfer" in facts["tensorrt_path"]["value"]["why"]
     assert facts["mem_total_mb"]["value"] > 0
 
 
@@ -76,5 +74,5 @@ def test_supervised_runs_end_as_they_should_on_python36(py36, bundle, tmp_path):
     assert noop["steady"]["latency_ms"]["median"] < 1.0 and noop["peak_memory_mb"] > 1
     assert tf["status"] == "error" and "TensorFlow is not installed" in tf["message"]
     assert ort["status"] == "error" and "onnxruntime is not installed" in ort["message"]
-    assert trt["status"] == "error" and "tensorrt" in trt["message"].lower()
+    assert trt["status"] == "error" and "python3-libnvinfer" in trt["message"]
     assert slow["status"] == "timeout"

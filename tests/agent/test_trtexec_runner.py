@@ -1,6 +1,6 @@
-"""trtexec mode: command construction per TensorRT version, parsing of real captures, and the
-subprocess path for real through a FAKE trtexec (a script that prints real captured trtexec output
-from tests/fixtures/logs; it is not trtexec and builds nothing)."""
+"""The trtexec path: command construction per TensorRT version, parsing of real captures, and the
+subprocess path for real through a STAND-IN trtexec (tests/agent/trtexec_standin.py: a script that
+prints real captured trtexec output from tests/fixtures/logs; it is not trtexec and builds nothing)."""
 
 import json
 import os
@@ -10,16 +10,17 @@ from pathlib import Path
 import pytest
 
 from edgetrt.agent import measure, outcome
-from edgetrt.agent.backends import UnsupportedPrecision
-from edgetrt.agent.backends.tensorrt.runner import TensorRTRunner
-from edgetrt.agent.parsers.trtexec import parse_trtexec
+from edgetrt.agent.backends import UnsupportedPrecision, runner_for
 from edgetrt.agent.backends.tensorrt.trtexec import (TrtexecFailed, benchmark_command, build_command,
-                                          header_version, run_trtexec, steady_from_summary)
+                                                     first_query_ms, header_version, run_trtexec,
+                                                     steady_from_summary)
+from edgetrt.agent.backends.tensorrt.retry import BuildFailed
+from edgetrt.agent.backends.tensorrt.trtexec_runner import TrtexecRunner
+from edgetrt.agent.parsers.trtexec import parse_trtexec
 
-LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
-C01_LOAD = LOGS / "C01_trtexec_8.6.1_x86_RTX4070_loadEngine.txt"
+from .trtexec_standin import C01_LOAD, C27_NANO_BUILD, LOGS, write_standin
+
 C02_BUILD = LOGS / "C02_trtexec_8.6.1_x86_RTX4070_build.txt"
-C27_NANO_BUILD = LOGS / "C27_trtexec_8.2.1_JetsonNano_build_UNRESOLVED_REPO.txt"
 
 SHAPES = {"input": {"min": [1, 8, 8, 3], "opt": [4, 8, 8, 3], "max": [4, 8, 8, 3]}}
 SETTINGS = {"warmup_ms": 200.0, "min_iterations": 10, "min_seconds": 2.5}
@@ -35,6 +36,9 @@ TAIL = ["--warmUp=0", "--iterations=1", "--duration=0"]
     ((8, 2, 1, 8), HEAD + ["--workspace=256"] + PROFILE + ["--timingCacheFile=/c/t.cache"] + TAIL),
     ((8, 6, 1, 6), HEAD + ["--memPoolSize=workspace:256"] + PROFILE + ["--timingCacheFile=/c/t.cache"] + TAIL),
     ((10, 3, 0, 26), HEAD + ["--memPoolSize=workspace:256"] + PROFILE + ["--timingCacheFile=/c/t.cache"] + TAIL),
+    # strongly typed: the FP16 ONNX carries the precision, no --fp16
+    ((11, 0, 0, 1), HEAD + ["--memPoolSize=workspace:256"] + PROFILE[1:] + ["--timingCacheFile=/c/t.cache"]
+     + TAIL),
     ((), HEAD + PROFILE + TAIL),  # unknown version: only flags every trtexec takes
 ])
 def test_build_command_per_version(version, expected):
@@ -59,9 +63,10 @@ def test_tf_style_input_names_are_quoted_and_static_shapes_need_no_profile():
 
 
 def test_benchmark_command_maps_the_run_settings():
-    argv = benchmark_command("trtexec", "/c/e.engine", SHAPES, SETTINGS)
+    argv = benchmark_command("trtexec", "/c/e.engine", SHAPES, SETTINGS, "/c/t.json")
     assert argv == ["trtexec", "--loadEngine=/c/e.engine", "--shapes=input:4x8x8x3", "--warmUp=200",
-                    "--iterations=10", "--duration=3"]  # duration rounded up: never shorter
+                    "--iterations=10", "--duration=3",  # duration rounded up: never shorter
+                    "--exportTimes=/c/t.json"]
 
 
 def test_steady_block_from_a_real_load_engine_capture():
@@ -73,7 +78,22 @@ def test_steady_block_from_a_real_load_engine_capture():
     assert steady["gpu_compute_ms"]["mean"] == pytest.approx(0.124818)
     assert steady["throughput_qps"] == pytest.approx(5178.84)
     assert steady["tensorrt"] == "8.6.1"
-    assert "fps" not in steady  # no figure trtexec did not print
+    # the keys the tables read, derived from trtexec's figures and saying how
+    assert steady["fps"]["median"] == pytest.approx(1000.0 / 0.27417)
+    assert steady["fps"]["throughput"] == pytest.approx(5178.84)
+    assert "trtexec's median Latency" in steady["fps"]["from"]
+    assert steady_from_summary(parsed, 4, SETTINGS)["fps"]["throughput"] == pytest.approx(4 * 5178.84)
+
+
+def test_first_query_from_an_export_times_file(tmp_path):
+    times = tmp_path / "times.json"
+    # the shape sampleReporting.cpp's exportJSONTrace writes: one query per line, warm-ups first
+    times.write_text('[\n  { "startEnqMs" : 1.5, "latencyMs" : 12.25, "endToEndMs" : 12.5 }\n'
+                     ', { "startEnqMs" : 14.0, "latencyMs" : 3.0, "endToEndMs" : 3.1 }\n]\n')
+    assert first_query_ms(str(times)) == pytest.approx(12.25)
+    assert first_query_ms(str(tmp_path / "missing.json")) is None
+    times.write_text("[\n]\n")
+    assert first_query_ms(str(times)) is None
 
 
 def test_a_capture_without_a_summary_is_refused():
@@ -90,65 +110,11 @@ def test_header_version_reads_all_four_parts(tmp_path):
     assert header_version([str(tmp_path / "missing.h")]) is None
 
 
-# -- the subprocess path, for real, with a fake trtexec -------------------------------------
-
-FAKE_TRTEXEC = '''#!{python}
-# FAKE trtexec for tests: prints real captured trtexec output; builds nothing.
-import json, os, sys
-state = {state!r}
-with open(state + ".argv", "a") as fh:
-    fh.write(json.dumps(sys.argv[1:]) + "\\n")
-mode = os.environ.get("FAKE_TRTEXEC_MODE", "ok")
-args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if "=" in a)
-if "saveEngine" in args:
-    builds = len([l for l in open(state + ".argv") if "--saveEngine" in l])
-    if mode == "oom" or (mode == "oom_once" and builds == 1):
-        sys.stdout.write(open({build!r}).read().split("[07/14/2023-11:52:16]")[0])
-        sys.stdout.write("[07/14/2023-11:52:40] [E] Error[2]: [virtualMemoryBuffer.cpp::resizePhysical::145] "
-                         "Error Code 2: OutOfMemory (no further information)\\n")
-        sys.stdout.write("&&&& FAILED TensorRT.trtexec [TensorRT v8201] # trtexec\\n")
-        sys.exit(1)
-    with open(args["saveEngine"], "wb") as fh:
-        fh.write(b"FAKE-TRTEXEC-ENGINE workspace " + args.get("workspace", "?").encode())
-    sys.stdout.write(open({build!r}).read())
-elif "loadEngine" in args:
-    if not open(args["loadEngine"], "rb").read().startswith(b"FAKE-TRTEXEC-ENGINE"):
-        sys.stdout.write("[E] Error[1]: [stdArchiveReader.cpp::StdArchiveReader::32] Error Code 1: "
-                         "Serialization (Serialization assertion magicTagRead == kMAGIC_TAG failed."
-                         "Magic tag does not match)\\n&&&& FAILED TensorRT.trtexec [TensorRT v8201] # trtexec\\n")
-        sys.exit(1)
-    out = open({load!r}).read()
-    if "--dumpProfile" in sys.argv[1:]:
-        # A TensorRT 8.5-style per-layer table (the shape trtexec prints; these rows are the fake's own).
-        out += ("[11/29/2023-16:19:02] [I] === Profile (500 iterations ) ===\\n"
-                "[11/29/2023-16:19:02] [I]      Layer   Time (ms)   Avg. Time (ms)   Median Time (ms)   Time %\\n"
-                "[11/29/2023-16:19:02] [I]      conv1      490.00           0.9800             0.9750     98.0\\n"
-                "[11/29/2023-16:19:02] [I]    softmax       10.00           0.0200             0.0190      2.0\\n"
-                "[11/29/2023-16:19:02] [I]      Total      500.00           1.0000             0.9940    100.0\\n")
-    sys.stdout.write(out)
-'''
-
+# -- the subprocess path, for real, with the stand-in trtexec ---------------------------------
 
 @pytest.fixture
 def fake_trtexec(tmp_path):
-    path = tmp_path / "bin" / "trtexec"
-    path.parent.mkdir()
-    state = str(tmp_path / "trtexec-calls")
-    path.write_text(FAKE_TRTEXEC.format(python=sys.executable, state=state, build=str(C27_NANO_BUILD),
-                                        load=str(C01_LOAD)))
-    path.chmod(0o755)
-
-    def calls():
-        if not os.path.exists(state + ".argv"):
-            return []
-        return [json.loads(line) for line in open(state + ".argv")]
-
-    class Fake(str):
-        pass
-
-    fake = Fake(str(path))
-    fake.calls = calls
-    return fake
+    return write_standin(tmp_path, sys.executable)
 
 
 @pytest.fixture
@@ -163,19 +129,24 @@ def artifact(tmp_path):
     return directory
 
 
-def make(artifact, tmp_path, fake, precision="fp32", batch=4, **options):
+def make(artifact, tmp_path, fake, precision="fp32", batch=4, phases=None, **options):
     options.update(engine_cache_dir=str(tmp_path / "engines"), trtexec=str(fake),
                    tensorrt_version="8.2.1.8", compute_capability="5.3")
-    return TensorRTRunner(str(artifact), precision=precision, batch=batch, options=options)
+    report = None
+    if phases is not None:
+        def report(name, **detail):
+            phases.append((name, detail) if detail else name)
+    return TrtexecRunner(str(artifact), precision=precision, batch=batch, options=options,
+                         report_phase=report)
 
 
 def test_run_trtexec_failure_carries_trtexecs_error_lines(fake_trtexec):
-    # The fake refuses an engine it did not write, with TensorRT's real magic-tag wording.
+    # The stand-in refuses an engine it did not write, with TensorRT's real magic-tag wording.
     with pytest.raises(TrtexecFailed) as info:
         run_trtexec([str(fake_trtexec), "--loadEngine=" + str(C02_BUILD)])
     assert "exit 1, FAILED" in str(info.value) and "Magic tag does not match" in str(info.value)
     assert outcome.classify_exception_text(str(info.value)) == "incompatible"
-    assert "&&&& FAILED" in info.value.output
+    assert "&&&& FAILED" in info.value.output and not info.value.out_of_memory
 
 
 def test_run_trtexec_on_a_missing_program(tmp_path):
@@ -183,27 +154,43 @@ def test_run_trtexec_on_a_missing_program(tmp_path):
         run_trtexec([str(tmp_path / "nothing")])
 
 
+def test_the_trtexec_path_is_chosen_without_bindings_and_needs_no_numpy(artifact, tmp_path, fake_trtexec):
+    options = {"tensorrt_module": "no_such_tensorrt_module", "trtexec": str(fake_trtexec)}
+    cls, choice = runner_for("tensorrt", options)
+    assert cls is TrtexecRunner and choice["path"] == "trtexec"
+    assert "no TensorRT Python module" in choice["why"] and str(fake_trtexec) in choice["why"]
+    assert cls.measures_itself and not cls.needs_numpy and not cls.returns_outputs
+
+
 def test_runner_builds_with_trtexec_and_reports_trtexecs_figures(artifact, tmp_path, fake_trtexec):
     phases = []
-    runner = make(artifact, tmp_path, fake_trtexec)
-    runner.report_phase = phases.append
+    runner = make(artifact, tmp_path, fake_trtexec, phases=phases)
     runner.activate()
-    assert runner.measures_itself
     facts = runner.facts
     assert facts["engine"] == "built" and facts["builder"] == "trtexec"
     assert facts["trtexec_build_time_s"] == pytest.approx(184.708)  # C27, Jetson Nano
-    assert facts["build_ms"] > 0 and facts["engine_bytes"] == os.path.getsize(facts["engine_file"])
+    assert facts["build_ms"] == pytest.approx(184708.0) and facts["build_wall_ms"] > 0
+    assert facts["engine_bytes"] == os.path.getsize(facts["engine_file"])
     assert facts["compute_capability_reported"] == "5.3" and facts["tensorrt_reported"] == "8.2.1"
     build = fake_trtexec.calls()[0]
     assert build[0] == "--onnx=" + str(artifact / "model.onnx")
     assert "--workspace=256" in build and "--optShapes=input:4x8x8x3" in build
-    assert [a for a in build if a.startswith("--timingCacheFile=")][0].endswith("8.2.1.8_sm53.cache")
-    assert phases == ["build workspace_bytes=268435456", "load"]
+    assert [a for a in build if a.startswith("--timingCacheFile=")][0].endswith("tensorrt-8.2.1.8_sm53.cache")
+    assert phases == [("build", {"attempt": 1, "workspace_bytes": 256 << 20})]
     steady = runner.run_benchmark(SETTINGS)
     assert steady["source"] == "trtexec" and steady["latency_ms"]["median"] == pytest.approx(0.27417)
-    assert fake_trtexec.calls()[1] == ["--loadEngine=" + facts["engine_file"], "--shapes=input:4x8x8x3",
-                                       "--warmUp=200", "--iterations=10", "--duration=3"]
-    with pytest.raises(RuntimeError, match="trtexec mode"):
+    bench = fake_trtexec.calls()[1]
+    assert bench[:5] == ["--loadEngine=" + facts["engine_file"], "--shapes=input:4x8x8x3",
+                         "--warmUp=200", "--iterations=10", "--duration=3"]
+    assert bench[5].startswith("--exportTimes=")
+    cold = runner.cold_start()
+    assert cold["source"] == "trtexec" and cold["engine"] == "built"
+    assert cold["deserialize_ms"] == pytest.approx(6.05718)  # C01: "Engine deserialized in"
+    assert cold["deserialize_from"] == "Engine deserialized in"
+    assert cold["first_inference_ms"] == pytest.approx(0.228333)  # the stand-in's times file
+    assert cold["first_run_ms"] == pytest.approx(184708.0 + 6.05718 + 0.228333)
+    assert not [f for f in os.listdir(str(tmp_path / "engines")) if f.endswith(".json") and "times" in f]
+    with pytest.raises(RuntimeError, match="trtexec runs the inferences"):
         runner.infer({})
 
 
@@ -211,26 +198,39 @@ def test_second_run_uses_the_cached_engine(artifact, tmp_path, fake_trtexec):
     make(artifact, tmp_path, fake_trtexec).activate()
     again = make(artifact, tmp_path, fake_trtexec)
     again.activate()
-    assert again.facts["engine"] == "cached"
-    assert len([c for c in fake_trtexec.calls() if "--saveEngine" in " ".join(c)]) == 1
+    assert again.facts["engine"] == "cached" and again.cold_start()["engine"] == "cached"
+    assert len(fake_trtexec.builds()) == 1
+    again.run_benchmark(SETTINGS)
+    cold = again.cold_start()
+    assert cold["build_ms"] is None and cold["first_run_ms"] == pytest.approx(6.05718 + 0.228333)
 
 
 def test_oom_build_is_retried_with_half_the_workspace(artifact, tmp_path, fake_trtexec, monkeypatch):
-    monkeypatch.setenv("FAKE_TRTEXEC_MODE", "oom_once")
+    monkeypatch.setenv("TRTEXEC_STANDIN_MODE", "oom_once")
     runner = make(artifact, tmp_path, fake_trtexec)
     runner.activate()
-    builds = fake_trtexec.calls()
+    builds = fake_trtexec.builds()
     assert "--workspace=256" in builds[0] and "--workspace=128" in builds[1]
-    assert runner.facts["workspace_bytes"] == 128 << 20 and runner.facts["oom_retries"] == 1
+    assert runner.facts["workspace_bytes"] == 128 << 20 and runner.facts["build"]["attempt"] == 2
+
+
+def test_a_killed_trtexec_build_is_retried_once_as_out_of_memory(artifact, tmp_path, fake_trtexec,
+                                                                 monkeypatch):
+    monkeypatch.setenv("TRTEXEC_STANDIN_MODE", "killed_once")
+    runner = make(artifact, tmp_path, fake_trtexec)
+    runner.activate()
+    failed = runner.facts["build"]["failed_attempts"]
+    assert len(fake_trtexec.builds()) == 2 and failed[0]["out_of_memory"]
+    assert "SIGKILL" in failed[0]["error"]
 
 
 def test_oom_twice_is_classified_oom(artifact, tmp_path, fake_trtexec, monkeypatch):
-    monkeypatch.setenv("FAKE_TRTEXEC_MODE", "oom")
-    with pytest.raises(TrtexecFailed) as info:
+    monkeypatch.setenv("TRTEXEC_STANDIN_MODE", "oom")
+    with pytest.raises(BuildFailed) as info:
         make(artifact, tmp_path, fake_trtexec).activate()
     assert "Error Code 2: OutOfMemory" in str(info.value)
     assert outcome.classify_exception_text(str(info.value)) == "oom"
-    assert len(fake_trtexec.calls()) == 2
+    assert len(fake_trtexec.calls()) == 2  # the policy's bound: two builds
     assert not [f for f in os.listdir(str(tmp_path / "engines")) if f != "timing"]
 
 
@@ -254,16 +254,20 @@ def test_int8_without_a_qdq_model_is_refused_in_trtexec_mode(artifact, tmp_path,
     assert fake_trtexec.calls() == []
 
 
-def test_measure_reports_trtexec_figures_and_no_first_inference(artifact, tmp_path, fake_trtexec):
+def test_measure_reports_trtexec_figures_as_first_run_and_cold_start(artifact, tmp_path, fake_trtexec):
     spec = {"backend": "tensorrt", "precision": "fp16", "batch": 4, "artifact_dir": str(artifact),
             "warmup_ms": 50, "min_iterations": 10, "min_seconds": 1,
             "options": {"engine_cache_dir": str(tmp_path / "engines"), "trtexec": str(fake_trtexec),
-                        "tensorrt_version": "8.6.1.6", "compute_capability": "5.3"}}
+                        "tensorrt_path": "trtexec", "tensorrt_version": "8.6.1.6",
+                        "compute_capability": "5.3"}}
     result = measure.measure(spec, measure.PhaseFile(str(tmp_path / "phase")))
     assert result["status"] == "ok"
-    assert result["steady"]["source"] == "trtexec"
-    assert result["first_run_ms"] is None and result["first_inference_ms"] is None
+    assert result["steady"]["source"] == "trtexec" and result["steady"]["fps"]["median"] > 0
+    assert result["first_inference_ms"] == pytest.approx(0.228333)
+    assert result["first_run_ms"] == pytest.approx(184708.0 + 6.05718 + 0.228333)
+    assert result["cold_start"]["engine"] == "built" and result["cold_start"]["source"] == "trtexec"
     assert result["load_ms"] > 0 and result["facts"]["engine"] == "built"
+    assert result["facts"]["path"] == "trtexec" and "tensorrt_path" in result["facts"]["path_why"]
     assert "--fp16" in fake_trtexec.calls()[0] and "--memPoolSize=workspace:256" in fake_trtexec.calls()[0]
 
 
@@ -274,7 +278,7 @@ def test_profile_adds_a_separate_dumpprofile_run_and_returns_its_layers(artifact
     assert steady["source"] == "trtexec"
     bench = fake_trtexec.calls()[1]
     assert bench[-2:] == ["--dumpProfile", "--separateProfileRun"]
-    profile = runner.profile_layers(None)
+    profile = runner.profile(None)
     assert profile["source"] == "trtexec"
     assert [layer["name"] for layer in profile["layers"]] == ["conv1", "softmax"]
     assert profile["layers"][0]["percent"] == pytest.approx(98.0)

@@ -1,22 +1,32 @@
 """A RECORDING DOUBLE of TensorRT's Python module and of PyCUDA's driver: NOT TensorRT.
 
-TensorRT and a GPU cannot exist on this project's machines. This double stands in for them so the
-code *around* the TensorRT seam (cache, retries, API-generation choices, buffers, measure.py's
-flow) runs for real in tests. It:
+No TensorRT 7/8/10 and no GPU exist on this project's machines. This double stands in for them so
+the code *around* the TensorRT seam (cache, retries, the version layer's choices, buffers,
+measure.py's flow) runs for real in tests. It:
 
 - records every call the agent makes (``state.calls``: "Class.method" strings, arguments in
   ``state.log``), so tests can assert the exact sequence per TensorRT version;
-- mimics the API surfaces of TensorRT 7.2, 8.2, 8.6 and 10.3: an API a version lacks raises
-  AttributeError, as pybind11 objects do (e.g. 10.x has no ``max_workspace_size``, no
-  ``build_engine``, no ``execute_async_v2``; 7.2 has no ``build_serialized_network`` nor timing
-  cache; ``set_memory_pool_limit`` from 8.4; the name-based tensor API from 8.5);
-- "executes" an engine with a made-up function (output[b, k] = sum(input[b]) + k), through fake
-  device memory shared with the PyCUDA double, so copies in and out are checked for real.
+- mimics the API surfaces of TensorRT 7.2, 8.2, 8.6, 10.3 and TensorRT-RTX 1.7 ("rtx"): an API a
+  version lacks raises AttributeError, as pybind11 objects do (10.x has no
+  ``max_workspace_size``, no ``build_engine``, no ``execute_async_v2``; 7.2 has no
+  ``build_serialized_network`` nor timing cache; ``set_memory_pool_limit`` from 8.4; the
+  name-based tensor API from 8.5; RTX has no EXPLICIT_BATCH, no FP16/INT8 builder flags, no
+  calibrator, no platform queries, and makes contexts from a runtime config);
+- "executes" an engine with a made-up function (output[b, k] = sum(input[b]) + k), through device
+  memory that is either the PyCUDA double's (a dict of bytearrays) or real host memory at the
+  addresses a double libcudart (tests/agent/cudart_double.c) handed out, so the agent's copies in
+  and out are checked for real.
 
-What it cannot tell: whether real TensorRT accepts these calls with these arguments on a real GPU,
-how long a build takes, or what a real engine computes. See the report's "never ran" list.
+Where it can be checked, it is: tests/agent/test_trt_double_surface.py holds the TensorRT-10-style
+surface (which TensorRT-RTX shares) and the RTX surface against the real ``tensorrt_rtx_bindings``
+module, names, enum values and call arities, so this file cannot drift from the real API there.
+The 7.2/8.x surfaces have no real module here to be checked against.
+
+What it cannot tell: whether real TensorRT accepts these calls on a real GPU, how long a build
+takes, or what a real engine computes.
 """
 
+import ctypes
 import enum
 import json
 import sys
@@ -25,6 +35,7 @@ import types
 import numpy as np
 
 VERSIONS = ("7.2.3.4", "8.2.1.8", "8.6.1.6", "10.3.0.26")
+RTX_VERSION = "1.7.1.116"  # as the module ``tensorrt_rtx``
 
 ENGINE_MAGIC = b"DOUBLE-TRT-ENGINE\n"
 
@@ -41,36 +52,91 @@ _BINDING_API = {"num_bindings", "get_binding_name", "binding_is_input", "get_bin
 _TENSOR_API = {"num_io_tensors", "get_tensor_name", "get_tensor_mode", "get_tensor_shape",
                "get_tensor_dtype"}
 _CONTEXT_TENSOR_API = {"set_input_shape", "get_tensor_shape", "set_tensor_address", "execute_async_v3"}
+_CONTEXT_BINDING_API = {"set_binding_shape", "get_binding_shape", "execute_async_v2"}
 _TIMING_CACHE_API = {"create_timing_cache", "set_timing_cache", "get_timing_cache"}
+_CALIBRATION_API = {"int8_calibrator", "set_calibration_profile"}
+_PLATFORM_API = {"platform_has_fast_int8", "platform_has_fast_fp16"}
 
 # What each version LACKS, per class (module-level names under "module").
 ABSENT = {
     "7.2": {"module": {"MemoryPoolType", "TensorIOMode"},
             "Builder": {"build_serialized_network"},
             "IBuilderConfig": {"set_memory_pool_limit"} | _TIMING_CACHE_API,
-            "ICudaEngine": _TENSOR_API,
+            "ICudaEngine": _TENSOR_API | {"create_runtime_config"},
             "IExecutionContext": _CONTEXT_TENSOR_API},
     "8.2": {"module": {"MemoryPoolType", "TensorIOMode"},
             "Builder": set(),
             "IBuilderConfig": {"set_memory_pool_limit"},
-            "ICudaEngine": _TENSOR_API,
+            "ICudaEngine": _TENSOR_API | {"create_runtime_config"},
             "IExecutionContext": _CONTEXT_TENSOR_API},
-    "8.6": {"module": set(), "Builder": set(), "IBuilderConfig": set(), "ICudaEngine": set(),
-            "IExecutionContext": set()},
+    "8.6": {"module": set(), "Builder": set(), "IBuilderConfig": set(),
+            "ICudaEngine": {"create_runtime_config"}, "IExecutionContext": set()},
     "10.3": {"module": set(),
              "Builder": {"build_engine"},
              "IBuilderConfig": {"max_workspace_size"},
-             "ICudaEngine": _BINDING_API,
-             "IExecutionContext": {"set_binding_shape", "get_binding_shape", "execute_async_v2"}},
+             "ICudaEngine": _BINDING_API | {"create_runtime_config"},
+             "IExecutionContext": _CONTEXT_BINDING_API},
+    # TensorRT-RTX 1.7: each name here is proved absent from the real module by the surface test.
+    "rtx": {"module": {"IInt8EntropyCalibrator2"},
+            "Builder": {"build_engine"} | _PLATFORM_API,
+            "IBuilderConfig": {"max_workspace_size"} | _CALIBRATION_API,
+            "ICudaEngine": _BINDING_API,
+            "IExecutionContext": _CONTEXT_BINDING_API},
+}
+
+# Enum members per version; values as the real modules number them (RTX's checked against it).
+ENUM_MEMBERS = {
+    "NetworkDefinitionCreationFlag": {"7.2": {"EXPLICIT_BATCH": 0}, "8.2": {"EXPLICIT_BATCH": 0},
+                                      "8.6": {"EXPLICIT_BATCH": 0},
+                                      "10.3": {"EXPLICIT_BATCH": 0, "STRONGLY_TYPED": 1},
+                                      "rtx": {"STRONGLY_TYPED": 0}},
+    "BuilderFlag": {"7.2": {"FP16": 0, "INT8": 1}, "8.2": {"FP16": 0, "INT8": 1},
+                    "8.6": {"FP16": 0, "INT8": 1}, "10.3": {"FP16": 0, "INT8": 1},
+                    "rtx": {"REFIT": 4}},
 }
 
 
-class State(object):
-    """Everything the doubles share: the call record, fake device memory, injected failures."""
+def series_of(version):
+    return "rtx" if version == RTX_VERSION else ".".join(version.split(".")[:2])
 
-    def __init__(self, version, inputs, outputs, fast_int8=True, fast_fp16=True, cc=(5, 3)):
+
+class DictMemory(object):
+    """The PyCUDA double's device memory: address -> bytearray."""
+
+    def __init__(self):
+        self.blocks = {}
+        self.next_address = 0x1000
+
+    def allocate(self, nbytes):
+        address = self.next_address
+        self.next_address += max(256, nbytes)
+        self.blocks[address] = bytearray(nbytes)
+        return address
+
+    def read(self, address, nbytes):
+        return bytes(self.blocks[address][:nbytes])
+
+    def write(self, address, data):
+        self.blocks[address][:len(data)] = data
+
+
+class HostPointerMemory(object):
+    """Device memory that a double libcudart allocated with malloc: real host addresses."""
+
+    def read(self, address, nbytes):
+        return ctypes.string_at(address, nbytes)
+
+    def write(self, address, data):
+        ctypes.memmove(address, data, len(data))
+
+
+class State(object):
+    """Everything the doubles share: the call record, device memory, injected failures."""
+
+    def __init__(self, version, inputs, outputs, fast_int8=True, fast_fp16=True, cc=(5, 3),
+                 memory=None):
         self.version = version
-        self.series = ".".join(version.split(".")[:2])
+        self.series = series_of(version)
         self.inputs = inputs      # [(name, shape with -1 batch)]
         self.outputs = outputs    # [(name, shape with -1 batch)]
         self.fast_int8 = fast_int8
@@ -78,8 +144,7 @@ class State(object):
         self.cc = cc
         self.calls = []
         self.log = []
-        self.memory = {}          # device address -> bytearray
-        self.next_address = 0x1000
+        self.device = memory or DictMemory()
         self.build_failures = []  # consumed per build: "oom" or "error"
         self.builds = 0
         self.calibration_batches = 0
@@ -120,12 +185,12 @@ def _gated(state, cls_name):
 DOUBLE_LAYER_TIMES_MS = (("conv1 + relu1", 0.30), ("fc", 0.10))
 
 
-def make_tensorrt(state):
-    """The ``tensorrt`` module double for ``state.version``."""
-    trt = types.ModuleType("tensorrt")
+def make_tensorrt(state, module_name="tensorrt"):
+    """The TensorRT module double for ``state.version`` (named ``module_name``)."""
+    trt = types.ModuleType(module_name)
     trt.__version__ = state.version
-    trt.__doc__ = "RECORDING DOUBLE of tensorrt {} (tests/agent/trt_recording_double.py)".format(
-        state.version)
+    trt.__doc__ = "RECORDING DOUBLE of {} {} (tests/agent/trt_recording_double.py)".format(
+        module_name, state.version)
     record = state.record
 
     class Severity(enum.IntEnum):
@@ -139,12 +204,19 @@ def make_tensorrt(state):
             return "Severity." + self.name
 
     class ILogger(object):
-        pass
+        def __init__(self):
+            pass
+
+        def log(self, severity, msg):
+            pass
 
     class IProfiler(object):
         """Subclassed by callers; the double's contexts call report_layer_time per layer."""
 
         def __init__(self):
+            pass
+
+        def report_layer_time(self, layer_name, ms):
             pass
 
     ILogger.Severity = Severity
@@ -159,12 +231,9 @@ def make_tensorrt(state):
         return {DataType.FLOAT: np.float32, DataType.HALF: np.float16, DataType.INT8: np.int8,
                 DataType.INT32: np.int32}[dtype]
 
-    class NetworkDefinitionCreationFlag(enum.IntEnum):
-        EXPLICIT_BATCH = 0
-
-    class BuilderFlag(enum.IntEnum):
-        FP16 = 0
-        INT8 = 1
+    NetworkDefinitionCreationFlag = enum.IntEnum(
+        "NetworkDefinitionCreationFlag", ENUM_MEMBERS["NetworkDefinitionCreationFlag"][state.series])
+    BuilderFlag = enum.IntEnum("BuilderFlag", ENUM_MEMBERS["BuilderFlag"][state.series])
 
     class MemoryPoolType(enum.IntEnum):
         WORKSPACE = 0
@@ -192,8 +261,8 @@ def make_tensorrt(state):
         def num_inputs(self):
             return len(self.inputs)
 
-        def get_input(self, i):
-            return self.inputs[i]
+        def get_input(self, index):
+            return self.inputs[index]
 
     class OnnxParser(object):
         def __init__(self, network, logger):
@@ -201,22 +270,31 @@ def make_tensorrt(state):
             self.network = network
             self.num_errors = 0
 
-        def parse(self, data):
-            record("OnnxParser.parse", len(data))
+        def parse(self, model, path=None):
+            record("OnnxParser.parse", len(model))
+            return self._parse(bytes(model))
+
+        def parse_from_file(self, model):
+            with open(model, "rb") as fh:
+                data = fh.read()
+            record("OnnxParser.parse_from_file", model, len(data))
+            return self._parse(data)
+
+        def _parse(self, data):
             if not data.startswith(b"ONNX-DOUBLE"):
                 self.num_errors = 1
                 return False
             self.network.inputs = [Tensor(n, s) for n, s in state.inputs]
             return True
 
-        def get_error(self, i):
+        def get_error(self, index):
             return "In node -1 (parseGraph): INVALID_GRAPH: this is not an ONNX model (double)"
 
     class IOptimizationProfile(object):
-        def set_shape(self, name, mn, opt, mx):
-            record("IOptimizationProfile.set_shape", name, list(mn), list(opt), list(mx))
+        def set_shape(self, input, min, opt, max):  # noqa: A002 - the real parameter names
+            record("IOptimizationProfile.set_shape", input, list(min), list(opt), list(max))
             self.shapes = getattr(self, "shapes", {})
-            self.shapes[name] = (list(mn), list(opt), list(mx))
+            self.shapes[input] = (list(min), list(opt), list(max))
 
     class ITimingCache(object):
         def __init__(self, data):
@@ -230,7 +308,7 @@ def make_tensorrt(state):
 
     class IBuilderConfig(Config):
         def __init__(self):
-            object.__setattr__(self, "flags", [])
+            object.__setattr__(self, "flag_names", [])
             object.__setattr__(self, "profiles", [])
             object.__setattr__(self, "workspace", None)
             object.__setattr__(self, "calibrator", None)
@@ -245,13 +323,13 @@ def make_tensorrt(state):
             record("IBuilderConfig.max_workspace_size=", value)
             object.__setattr__(self, "workspace", value)
 
-        def set_memory_pool_limit(self, pool, value):
-            record("IBuilderConfig.set_memory_pool_limit", pool.name, value)
-            object.__setattr__(self, "workspace", value)
+        def set_memory_pool_limit(self, pool, pool_size):
+            record("IBuilderConfig.set_memory_pool_limit", pool.name, pool_size)
+            object.__setattr__(self, "workspace", pool_size)
 
         def set_flag(self, flag):
             record("IBuilderConfig.set_flag", flag.name)
-            self.flags.append(flag.name)
+            self.flag_names.append(flag.name)
 
         def add_optimization_profile(self, profile):
             record("IBuilderConfig.add_optimization_profile")
@@ -270,9 +348,9 @@ def make_tensorrt(state):
         def set_calibration_profile(self, profile):
             record("IBuilderConfig.set_calibration_profile", profile.shapes)
 
-        def create_timing_cache(self, data):
-            record("IBuilderConfig.create_timing_cache", bytes(data))
-            return ITimingCache(data)
+        def create_timing_cache(self, serialized_timing_cache):
+            record("IBuilderConfig.create_timing_cache", bytes(serialized_timing_cache))
+            return ITimingCache(serialized_timing_cache)
 
         def set_timing_cache(self, cache, ignore_mismatch):
             record("IBuilderConfig.set_timing_cache", ignore_mismatch)
@@ -328,7 +406,7 @@ def make_tensorrt(state):
                     while calibrator.get_batch(names) is not None:
                         state.calibration_batches += 1
                     calibrator.write_calibration_cache(b"double-calibration-table")
-            doc = {"version": state.version, "flags": config.flags, "workspace": config.workspace,
+            doc = {"version": state.version, "flags": config.flag_names, "workspace": config.workspace,
                    "inputs": state.inputs, "outputs": state.outputs}
             return ENGINE_MAGIC + json.dumps(doc).encode("utf-8")
 
@@ -349,6 +427,9 @@ def make_tensorrt(state):
         def nbytes(self):
             return len(self)
 
+    class IRuntimeConfig(object):
+        """TensorRT-RTX's runtime configuration (JIT settings) for an execution context."""
+
     EngineBase = _gated(state, "ICudaEngine")
 
     class ICudaEngine(EngineBase):
@@ -364,8 +445,13 @@ def make_tensorrt(state):
             record("ICudaEngine.serialize")
             return IHostMemory(self.plan)
 
-        def create_execution_context(self):
-            record("ICudaEngine.create_execution_context")
+        def create_runtime_config(self):
+            record("ICudaEngine.create_runtime_config")
+            return IRuntimeConfig()
+
+        def create_execution_context(self, runtime_config=None):
+            record("ICudaEngine.create_execution_context",
+                   type(runtime_config).__name__ if runtime_config is not None else None)
             return IExecutionContext(self)
 
         # binding API (7.x to 8.x)
@@ -374,16 +460,16 @@ def make_tensorrt(state):
             record("ICudaEngine.num_bindings")
             return len(self.io)
 
-        def get_binding_name(self, i):
-            return self.io[i][0]
+        def get_binding_name(self, index):
+            return self.io[index][0]
 
-        def binding_is_input(self, i):
-            return self.io[i][2]
+        def binding_is_input(self, index):
+            return self.io[index][2]
 
-        def get_binding_shape(self, i):
-            return self.io[i][1]
+        def get_binding_shape(self, index):
+            return self.io[index][1]
 
-        def get_binding_dtype(self, i):
+        def get_binding_dtype(self, index):
             return DataType.FLOAT
 
         # tensor API (8.5+)
@@ -392,8 +478,8 @@ def make_tensorrt(state):
             record("ICudaEngine.num_io_tensors")
             return len(self.io)
 
-        def get_tensor_name(self, i):
-            return self.io[i][0]
+        def get_tensor_name(self, index):
+            return self.io[index][0]
 
         def _find(self, name):
             return [t for t in self.io if t[0] == name][0]
@@ -420,13 +506,13 @@ def make_tensorrt(state):
             shape = list(self.engine._find(name)[1])
             return tuple([batch] + shape[1:])
 
-        def set_binding_shape(self, i, shape):
-            record("IExecutionContext.set_binding_shape", i, tuple(shape))
-            self.shapes[self.engine.io[i][0]] = tuple(shape)
+        def set_binding_shape(self, binding, shape):
+            record("IExecutionContext.set_binding_shape", binding, tuple(shape))
+            self.shapes[self.engine.io[binding][0]] = tuple(shape)
             return True
 
-        def get_binding_shape(self, i):
-            name, shape, is_input = self.engine.io[i]
+        def get_binding_shape(self, binding):
+            name, shape, is_input = self.engine.io[binding]
             return self.shapes.get(name, shape) if is_input else self._out_shape(name)
 
         def execute_async_v2(self, bindings, stream_handle):
@@ -444,9 +530,9 @@ def make_tensorrt(state):
                 return self.shapes[name]
             return self._out_shape(name)
 
-        def set_tensor_address(self, name, address):
-            record("IExecutionContext.set_tensor_address", name, address)
-            self.addresses[name] = address
+        def set_tensor_address(self, name, memory):
+            record("IExecutionContext.set_tensor_address", name, memory)
+            self.addresses[name] = memory
             return True
 
         def execute_async_v3(self, stream_handle):
@@ -461,15 +547,15 @@ def make_tensorrt(state):
                     profiler.report_layer_time(layer, ms)
             (in_name, _, _), = [t for t in self.engine.io if t[2]]
             in_shape = self.shapes[in_name]
-            data = np.frombuffer(bytes(state.memory[addresses[in_name]]), dtype=np.float32)
-            data = data[:int(np.prod(in_shape))].reshape(in_shape)
+            count = int(np.prod(in_shape))
+            data = np.frombuffer(state.device.read(addresses[in_name], count * 4), dtype=np.float32)
+            data = data.reshape(in_shape)
             for name, _, is_input in self.engine.io:
                 if is_input:
                     continue
                 shape = self._out_shape(name)
                 out = data.reshape(shape[0], -1).sum(axis=1)[:, None] + np.arange(shape[1])
-                raw = out.astype(np.float32).tobytes()
-                state.memory[addresses[name]][:len(raw)] = raw
+                state.device.write(addresses[name], out.astype(np.float32).tobytes())
             return True
 
     class Runtime(object):
@@ -477,27 +563,30 @@ def make_tensorrt(state):
             record("Runtime")
             self.logger = logger
 
-        def deserialize_cuda_engine(self, plan):
+        def deserialize_cuda_engine(self, serialized_engine):
             record("Runtime.deserialize_cuda_engine")
-            data = bytes(plan)
+            data = bytes(serialized_engine)
             if not data.startswith(ENGINE_MAGIC):
                 self.logger.log(Severity.ERROR, VERSION_TAG_MESSAGE)
                 return None
             return ICudaEngine(data)
 
     for name, value in dict(
-            ILogger=ILogger, IProfiler=IProfiler, DataType=DataType, nptype=nptype, Builder=Builder, Runtime=Runtime,
-            OnnxParser=OnnxParser, NetworkDefinitionCreationFlag=NetworkDefinitionCreationFlag,
-            BuilderFlag=BuilderFlag, MemoryPoolType=MemoryPoolType, TensorIOMode=TensorIOMode,
+            ILogger=ILogger, IProfiler=IProfiler, DataType=DataType, nptype=nptype, Builder=Builder,
+            Runtime=Runtime, OnnxParser=OnnxParser, IBuilderConfig=IBuilderConfig,
+            NetworkDefinitionCreationFlag=NetworkDefinitionCreationFlag, BuilderFlag=BuilderFlag,
+            MemoryPoolType=MemoryPoolType, TensorIOMode=TensorIOMode,
             IInt8EntropyCalibrator2=IInt8EntropyCalibrator2, ICudaEngine=ICudaEngine,
-            IExecutionContext=IExecutionContext).items():
+            IExecutionContext=IExecutionContext, IOptimizationProfile=IOptimizationProfile,
+            ITimingCache=ITimingCache, IHostMemory=IHostMemory, IRuntimeConfig=IRuntimeConfig,
+            INetworkDefinition=INetworkDefinition).items():
         if name not in state.absent("module"):
             setattr(trt, name, value)
     return trt
 
 
 def make_pycuda(state):
-    """``pycuda`` and ``pycuda.driver`` doubles over ``state.memory`` (no GPU anywhere)."""
+    """``pycuda`` and ``pycuda.driver`` doubles over ``state.device`` (no GPU anywhere)."""
     package = types.ModuleType("pycuda")
     driver = types.ModuleType("pycuda.driver")
     driver.__doc__ = "RECORDING DOUBLE of pycuda.driver"
@@ -506,16 +595,14 @@ def make_pycuda(state):
 
     class DeviceAllocation(object):
         def __init__(self, nbytes):
-            self.address = state.next_address
-            state.next_address += max(256, nbytes)
-            state.memory[self.address] = bytearray(nbytes)
+            self.address = state.device.allocate(nbytes)
 
         def __int__(self):
             return self.address
 
         def free(self):
             record("cuda.free")
-            state.memory.pop(self.address, None)
+            state.device.blocks.pop(self.address, None)
 
     class Context(object):
         def pop(self):
@@ -550,12 +637,11 @@ def make_pycuda(state):
 
     def memcpy_htod_async(address, host, stream):
         record("cuda.memcpy_htod_async", int(address))
-        raw = np.ascontiguousarray(host).tobytes()
-        state.memory[int(address)][:len(raw)] = raw
+        state.device.write(int(address), np.ascontiguousarray(host).tobytes())
 
     def memcpy_dtoh_async(host, address, stream):
         record("cuda.memcpy_dtoh_async", int(address))
-        raw = bytes(state.memory[int(address)][:host.nbytes])
+        raw = state.device.read(int(address), host.nbytes)
         host[...] = np.frombuffer(raw, dtype=host.dtype).reshape(host.shape)
 
     for name, value in dict(init=init, Device=Device, Stream=Stream, mem_alloc=mem_alloc,
@@ -566,13 +652,20 @@ def make_pycuda(state):
 
 
 def install(monkeypatch, version, inputs=(("input", (-1, 8, 8, 3)),), outputs=(("output", (-1, 4)),),
-            **kw):
-    """Put the doubles into sys.modules (undone by monkeypatch); return the shared State."""
-    state = State(version, [list(x) for x in inputs], [list(x) for x in outputs], **kw)
-    state.inputs = [(n, list(s)) for n, s in inputs]
-    state.outputs = [(n, list(s)) for n, s in outputs]
-    monkeypatch.setitem(sys.modules, "tensorrt", make_tensorrt(state))
-    package, driver = make_pycuda(state)
-    monkeypatch.setitem(sys.modules, "pycuda", package)
-    monkeypatch.setitem(sys.modules, "pycuda.driver", driver)
+            cuda="pycuda", **kw):
+    """Put the doubles into sys.modules (undone by monkeypatch); return the shared State.
+
+    ``cuda="pycuda"``: the PyCUDA double holds device memory. ``cuda="host-pointers"``: no PyCUDA
+    (the agent then takes libcudart through ctypes: pass it the double libcudart) and the engine
+    reads and writes the real host memory those addresses point at. The module is ``tensorrt``,
+    or ``tensorrt_rtx`` for ``RTX_VERSION``."""
+    memory = HostPointerMemory() if cuda == "host-pointers" else DictMemory()
+    state = State(version, [(n, list(s)) for n, s in inputs], [(n, list(s)) for n, s in outputs],
+                  memory=memory, **kw)
+    name = "tensorrt_rtx" if state.series == "rtx" else "tensorrt"
+    monkeypatch.setitem(sys.modules, name, make_tensorrt(state, name))
+    if cuda == "pycuda":
+        package, driver = make_pycuda(state)
+        monkeypatch.setitem(sys.modules, "pycuda", package)
+        monkeypatch.setitem(sys.modules, "pycuda.driver", driver)
     return state

@@ -236,3 +236,11 @@ def test_a_full_device_disk_is_named_before_any_byte_is_sent(tmp_path):
         assert not list((mount / "root" / "tmp").iterdir())
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_the_device_side_store_script_is_ascii():
+    """It travels as `python3 -c SCRIPT`: a Jetson's Python 3.6 under the C locale (an SSH session
+    without LANG) decodes argv as ASCII, and a non-ASCII character would not compile."""
+    from edgetrt.device.store import OPS_SOURCE
+
+    assert OPS_SOURCE.isascii()

@@ -1,22 +1,23 @@
-"""Build a TensorRT engine from ONNX with the Python API, TensorRT 7.x to 10.x.
+"""Loaders for the TensorRT Python path, in Polygraphy's shape: ONNX path -> network -> engine
+bytes -> engine. Each is a small object, its settings in the constructor and its work in one call::
 
-The ``tensorrt`` module is passed in (``trt``), never imported here, so this module imports only
-the standard library. Version differences are handled by asking the module what it has:
+    parsed = NetworkFromOnnxPath(library, logger, builder, onnx_path)()
+    built = EngineBytesFromNetwork(library, logger, settings, ...)(parsed)
+    engine = EngineFromBytes(runtime, logger)(built.plan)
 
-- network: EXPLICIT_BATCH flag before TensorRT 10 (it is the default, and deprecated, from 10);
-- workspace: ``config.set_memory_pool_limit(MemoryPoolType.WORKSPACE, n)`` where it exists (8.4+),
-  ``config.max_workspace_size`` before (gone in 10);
-- build: ``builder.build_serialized_network`` where it exists (8.0+), ``builder.build_engine`` +
-  ``engine.serialize()`` before (gone in 10);
-- timing cache: ``config.create_timing_cache`` / ``set_timing_cache`` from 8.0; none in 7.
-
-An engine build that fails for lack of memory is retried once with half the workspace; the
-TensorRT logger's messages are captured so the error that reaches the report is TensorRT's own.
+The TensorRT module arrives inside ``library`` (library.TensorRTLibrary, which holds every
+version difference); nothing here imports it. Builds go through the one retry policy
+(retry.build_with_retry). The TensorRT logger's messages are captured, so an error that reaches
+the report is TensorRT's own.
 """
 
+import collections
 import re
+import time
 
 from ... import outcome
+from ..base import RuntimeReported
+from .retry import BuildFailed, build_with_retry
 
 DEFAULT_WORKSPACE_BYTES = 256 << 20  # a Jetson Nano shares 4 GB between CPU and GPU
 
@@ -28,18 +29,13 @@ _BUILD_OOM = [re.compile(p, re.IGNORECASE) for p in (
 )]
 
 
-class EngineBuildError(Exception):
-    """TensorRT could not build (or parse, or load) an engine; the message carries its words."""
+class EngineBuildError(BuildFailed):
+    """TensorRT could not parse or build an engine; the message carries its words (and
+    ``errors``, the parser's or builder's messages one by one)."""
 
 
-def version_tuple(version):
-    parts = []
-    for piece in str(version).split("."):
-        digits = re.match(r"\d+", piece)
-        if not digits:
-            break
-        parts.append(int(digits.group(0)))
-    return tuple(parts)
+class EngineLoadError(RuntimeReported):
+    """TensorRT could not deserialize an engine or make its execution context."""
 
 
 def build_text_says_oom(text):
@@ -63,11 +59,8 @@ def capturing_logger(trt, keep=400):
             if len(self.messages) > keep:
                 del self.messages[0]
 
-        def errors(self):
-            return [m for s, m in self.messages if s in ("ERROR", "INTERNAL_ERROR")]
-
-        def text(self):
-            return "\n".join("[{}] {}".format(s, m) for s, m in self.messages)
+        def errors(self, since=0):
+            return [m for s, m in self.messages[since:] if s in ("ERROR", "INTERNAL_ERROR")]
 
     return CapturingLogger()
 
@@ -85,68 +78,116 @@ class BuildSettings(object):
         self.int8_mode = int8_mode
 
 
-def check_platform(builder, precision, force_int8):
+def check_platform(library, builder, precision, force_int8):
     """Refuse INT8 without fast INT8 (unless forced); return warnings (facts) as strings."""
+    fast = library.platform_fast(builder)
     warnings = []
-    if precision == "int8":
-        fast = getattr(builder, "platform_has_fast_int8", None)
-        if fast is False and not force_int8:
+    if precision == "int8" and fast.get("int8") is False:
+        if not force_int8:
             from ..base import UnsupportedPrecision
 
             raise UnsupportedPrecision(
                 "this GPU has no fast INT8 (builder.platform_has_fast_int8 is False): INT8 would "
                 "run slower than FP16 here; measure fp16, or pass options force_int8 to measure "
                 "it anyway")
-        if fast is False:
-            warnings.append("int8 forced on a GPU without fast INT8 (platform_has_fast_int8 False)")
-    if precision == "fp16" and getattr(builder, "platform_has_fast_fp16", None) is False:
+        warnings.append("int8 forced on a GPU without fast INT8 (platform_has_fast_int8 False)")
+    if precision == "fp16" and fast.get("fp16") is False:
         warnings.append("fp16 requested but platform_has_fast_fp16 is False: expect no speed-up")
     return warnings
 
 
-def parse_onnx(trt, builder, logger, onnx_path):
-    """Network definition from an ONNX file; raises EngineBuildError with the parser's errors."""
-    if version_tuple(trt.__version__)[:1] >= (10,):
-        flags = 0  # explicit batch is the only mode; the flag is deprecated
-    else:
-        flags = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
-    network = builder.create_network(flags)
-    parser = trt.OnnxParser(network, logger)
-    with open(onnx_path, "rb") as fh:
-        ok = parser.parse(fh.read())
-    if not ok:
-        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
-        raise EngineBuildError("TensorRT could not parse {}: {}".format(
-            onnx_path, "; ".join(errors) or "; ".join(logger.errors()) or "no parser error given"))
-    # The parser must outlive the network it filled (it owns the weights in TRT 7/8).
-    return network, parser
+ParsedNetwork = collections.namedtuple("ParsedNetwork", "builder network parser")
 
 
-def _configure(trt, builder, network, settings, workspace_bytes, calibrator, timing_cache_bytes):
-    config = builder.create_builder_config()
-    if hasattr(config, "set_memory_pool_limit") and hasattr(trt, "MemoryPoolType"):
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
-    else:
-        config.max_workspace_size = workspace_bytes
-    if settings.precision == "fp16":
-        config.set_flag(trt.BuilderFlag.FP16)
-    elif settings.precision == "int8":
-        config.set_flag(trt.BuilderFlag.INT8)
-    profile = _dynamic_profile(builder, network, settings.shapes)
-    if profile is not None:
-        config.add_optimization_profile(profile)
-    if calibrator is not None:
-        config.int8_calibrator = calibrator
-        if profile is not None and hasattr(config, "set_calibration_profile"):
-            config.set_calibration_profile(_calibration_profile(builder, network, calibrator))
-    timing_cache = None
-    if hasattr(config, "create_timing_cache"):
-        timing_cache = config.create_timing_cache(timing_cache_bytes or b"")
-        if not config.set_timing_cache(timing_cache, False) and timing_cache_bytes:
-            # A cache from another build of TensorRT is refused; start an empty one.
-            timing_cache = config.create_timing_cache(b"")
-            config.set_timing_cache(timing_cache, False)
-    return config, timing_cache
+class NetworkFromOnnxPath(object):
+    """A network definition parsed from an ONNX file by TensorRT's ONNX parser."""
+
+    def __init__(self, library, logger, builder, onnx_path):
+        self.library = library
+        self.logger = logger
+        self.builder = builder
+        self.onnx_path = onnx_path
+
+    def __call__(self):
+        network = self.library.create_network(self.builder)
+        parser = self.library.trt.OnnxParser(network, self.logger)
+        seen = len(self.logger.messages)
+        if not self.library.parse_onnx(parser, self.onnx_path):
+            # The parser's own errors name the node and its operator.
+            errors = [str(parser.get_error(i)) for i in range(parser.num_errors)] \
+                or self.logger.errors(seen)
+            error = EngineBuildError("TensorRT could not parse {}: {}".format(
+                self.onnx_path, "; ".join(errors) or "no parser error given"))
+            error.errors = errors
+            raise error
+        # The parser must outlive the network it filled (it owns the weights in TRT 7/8).
+        return ParsedNetwork(self.builder, network, parser)
+
+
+BuiltPlan = collections.namedtuple("BuiltPlan", "plan record timing_cache build_ms serialize_ms")
+
+
+class EngineBytesFromNetwork(object):
+    """A serialized engine built from a parsed network, under the retry policy.
+
+    ``make_calibrator()`` gives a fresh INT8 calibrator per attempt (implicit INT8 only);
+    ``timing_cache_bytes`` seeds the builder's timing cache where the version uses one;
+    ``options`` carry the supervisor's ``build_retry``; ``report_phase`` hears each attempt."""
+
+    def __init__(self, library, logger, settings, make_calibrator=None, timing_cache_bytes=None,
+                 options=None, report_phase=None):
+        self.library = library
+        self.logger = logger
+        self.settings = settings
+        self.make_calibrator = make_calibrator
+        self.timing_cache_bytes = timing_cache_bytes
+        self.options = options or {}
+        self.report_phase = report_phase or (lambda name, **detail: None)
+
+    def __call__(self, parsed):
+        spent = {"build_ms": 0.0}
+
+        def build_once(workspace):
+            t0 = time.perf_counter()
+            try:
+                return self._build_once(parsed, workspace)
+            finally:
+                spent["build_ms"] += (time.perf_counter() - t0) * 1e3
+
+        (plan, timing, serialize_ms), record = build_with_retry(
+            build_once, self.settings.workspace_bytes, self.options, self.report_phase)
+        return BuiltPlan(plan, record, timing, spent["build_ms"] - serialize_ms, serialize_ms)
+
+    def _build_once(self, parsed, workspace):
+        library, logger = self.library, self.logger
+        seen = len(logger.messages)
+        calibrator = self.make_calibrator() if self.make_calibrator is not None else None
+        config = parsed.builder.create_builder_config()
+        library.set_workspace(config, workspace)
+        library.set_precision(config, self.settings.precision)
+        profile = _dynamic_profile(parsed.builder, parsed.network, self.settings.shapes)
+        if profile is not None:
+            config.add_optimization_profile(profile)
+        if calibrator is not None:
+            config.int8_calibrator = calibrator
+            if profile is not None:
+                config.set_calibration_profile(_calibration_profile(parsed.builder, parsed.network,
+                                                                    calibrator))
+        timing_cache = library.use_timing_cache(config, self.timing_cache_bytes)
+        plan, raised, serialize_ms = None, None, 0.0
+        try:
+            plan, serialize_ms = library.build_plan(parsed.builder, parsed.network, config)
+        except Exception as exc:  # TensorRT raises RuntimeError/pybind11 errors with its text
+            raised = "{}: {}".format(type(exc).__name__, exc)
+        if plan is None:
+            text = "; ".join(([raised] if raised else []) + logger.errors(seen)) \
+                or "the builder returned no engine"
+            error = EngineBuildError("TensorRT engine build failed (workspace {} bytes): {}".format(
+                workspace, text[-800:]), text, build_text_says_oom(text))
+            error.errors = ([raised] if raised else []) + logger.errors(seen)
+            raise error
+        cache = library.timing_cache_bytes(config) if timing_cache is not None else None
+        return plan, cache, serialize_ms
 
 
 def _dynamic_profile(builder, network, shapes):
@@ -176,111 +217,40 @@ def _calibration_profile(builder, network, calibrator):
     return profile
 
 
-def _build_once(trt, builder, network, config):
-    """Serialized engine (IHostMemory or bytes) or None, the way this TensorRT builds."""
-    if hasattr(builder, "build_serialized_network"):
-        return builder.build_serialized_network(network, config)
-    engine = builder.build_engine(network, config)  # TensorRT 7
-    if engine is None:
-        return None
-    return engine.serialize()
+class EngineFromBytes(object):
+    """An ICudaEngine deserialized from a plan; EngineLoadError with TensorRT's words if not."""
 
+    def __init__(self, runtime, logger):
+        self.runtime = runtime
+        self.logger = logger
 
-def build_serialized(trt, builder, network, logger, settings, make_calibrator=None,
-                     timing_cache_bytes=None, on_attempt=None):
-    """Build; on an out-of-memory failure retry once with half the workspace.
-
-    Returns ``(plan, info)``: plan is the serialized engine, info records the attempts
-    (``workspace_bytes`` actually used, ``oom_retries``) and ``timing_cache`` (bytes or None).
-    ``on_attempt(workspace_bytes)`` is called before each attempt (the runner writes the phase).
-    Raises EngineBuildError carrying TensorRT's error text.
-    """
-    workspace = settings.workspace_bytes
-    attempts = []
-    while True:
-        if on_attempt is not None:
-            on_attempt(workspace)
-        seen = len(logger.messages)
-        calibrator = make_calibrator() if make_calibrator is not None else None
-        config, timing_cache = _configure(trt, builder, network, settings, workspace, calibrator,
-                                          timing_cache_bytes)
-        plan, raised = None, None
+    def __call__(self, plan):
+        seen = len(self.logger.messages)
         try:
-            plan = _build_once(trt, builder, network, config)
-        except Exception as exc:  # TensorRT raises RuntimeError/pybind11 errors with its text
-            raised = "{}: {}".format(type(exc).__name__, exc)
-        if plan is not None:
-            info = {"workspace_bytes": workspace, "oom_retries": len(attempts),
-                    "requested_workspace_bytes": settings.workspace_bytes}
-            if attempts:
-                info["failed_attempts"] = attempts
-            cache = None
-            if timing_cache is not None:
-                cache = bytes(memoryview(config.get_timing_cache().serialize()))
-            return plan, dict(info, timing_cache=cache)
-        errors = [m for s, m in logger.messages[seen:] if s in ("ERROR", "INTERNAL_ERROR")]
-        text = "; ".join(([raised] if raised else []) + errors) or "the builder returned no engine"
-        attempts.append({"workspace_bytes": workspace, "error": text[-800:]})
-        oom = build_text_says_oom(text)
-        if oom and len(attempts) == 1 and workspace > 1:
-            workspace //= 2
-            continue
-        if oom:
-            raise EngineBuildError(
-                "TensorRT engine build ran out of memory with workspace {} and {} bytes: {}".format(
-                    attempts[0]["workspace_bytes"], workspace, text[-800:]))
-        raise EngineBuildError("TensorRT engine build failed (workspace {} bytes): {}".format(
-            workspace, text[-800:]))
+            engine = self.runtime.deserialize_cuda_engine(plan)
+        except Exception as exc:
+            raise EngineLoadError("{}: {}".format(type(exc).__name__, exc))
+        if engine is None:
+            raise EngineLoadError("; ".join(self.logger.errors(seen))
+                                  or "deserialize_cuda_engine returned None")
+        return engine
 
 
-def deserialize(runtime, plan, logger):
-    """ICudaEngine, or (None, reason) when the plan is corrupt or from another TensorRT/GPU."""
-    seen = len(logger.messages)
-    try:
-        engine = runtime.deserialize_cuda_engine(plan)
-    except Exception as exc:
-        return None, "{}: {}".format(type(exc).__name__, exc)
-    if engine is None:
-        errors = [m for s, m in logger.messages[seen:] if s in ("ERROR", "INTERNAL_ERROR")]
-        return None, "; ".join(errors) or "deserialize_cuda_engine returned None"
-    return engine, None
+class ContextFromEngine(object):
+    """An execution context (TensorRT-RTX compiles its kernels here, just in time)."""
 
+    def __init__(self, library, logger):
+        self.library = library
+        self.logger = logger
 
-def parse_build_phase(phase):
-    """``"build workspace_bytes=N"`` -> N; None for any other phase text."""
-    parts = (phase or "").split()
-    if not parts or parts[0] != "build":
-        return None
-    for part in parts[1:]:
-        if part.startswith("workspace_bytes="):
-            try:
-                return int(part.split("=", 1)[1])
-            except ValueError:
-                return None
-    return None
-
-
-def retry_spec_after_killed_build(spec, result):
-    """The spec to run again when a tensorrt child was killed while building, else None.
-
-    A build the kernel kills (SIGKILL from the OOM killer, or an abort on a failed allocation)
-    cannot retry in its own process; the supervisor runs it once more with half the workspace
-    the phase file says was being tried.
-    """
-    if spec.get("backend") != "tensorrt" or result.get("status") not in ("killed", "oom"):
-        return None
-    exit_info = result.get("exit") or {}
-    returncode = exit_info.get("returncode")
-    if returncode is None or returncode >= 0:
-        return None  # the child wrote its own result (it already retried in-process)
-    options = dict(spec.get("options") or {})
-    if options.get("killed_build_retry"):
-        return None
-    attempted = parse_build_phase(exit_info.get("phase"))
-    if not attempted or attempted < 2:
-        return None
-    options["workspace_bytes"] = attempted // 2
-    options["killed_build_retry"] = {"after": result.get("status"), "workspace_bytes": attempted}
-    retry = dict(spec)
-    retry["options"] = options
-    return retry
+    def __call__(self, engine):
+        seen = len(self.logger.messages)
+        try:
+            context = self.library.create_context(engine)
+        except Exception as exc:
+            raise EngineLoadError("TensorRT could not create an execution context: {}: {}".format(
+                type(exc).__name__, exc))
+        if context is None:
+            raise EngineLoadError("TensorRT could not create an execution context: "
+                                  + ("; ".join(self.logger.errors(seen)[-3:]) or "it returned None"))
+        return context

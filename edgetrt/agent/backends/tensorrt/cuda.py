@@ -1,33 +1,63 @@
-"""Device memory for the TensorRT runner: PyCUDA or cuda-python, whichever the device has.
+"""Device memory for the TensorRT runner: PyCUDA or cuda-python where the device has one, else the
+CUDA runtime library itself through ctypes (cudart.py), which every JetPack has.
 
-JetPack 4 (Python 3.6) ships neither; PyCUDA is the one that installs there (cuda-python needs
-Python 3.8+). Both are imported only inside ``open_cuda``. The interface is the few calls the runner
-needs: allocate, copy in, copy out, synchronise, compute capability.
+Every session offers the same few calls: ``alloc``, ``pinned``, ``htod``, ``dtoh``,
+``synchronize``, ``stream_handle``, ``compute_capability``, ``close``. The packages are imported only
+inside the session that uses them.
 """
 
+import importlib.util
+import os
+import sys
+
 from ..base import BackendUnavailable
+from . import cudart
+
+KINDS = ("pycuda", "cuda-python", "cudart")
+_MODULES = {"pycuda": "pycuda.driver", "cuda-python": "cuda"}
 
 
-def open_cuda(prefer=None):
-    """A CUDA session on device 0 (``prefer``: "pycuda" or "cuda-python" to pick one)."""
-    order = [prefer] if prefer else ["pycuda", "cuda-python"]
-    missing = []
-    for name in order:
-        try:
-            if name == "pycuda":
-                return PyCudaSession()
-            if name == "cuda-python":
-                return CudaPythonSession()
-        except ImportError as exc:
-            # Only a missing package means 'not installed'; a CUDA library that fails to load
-            # must reach the classifier with its own words.
-            if "No module named" not in str(exc):
-                raise
-            missing.append(name)
-    raise BackendUnavailable(
-        "the tensorrt backend needs PyCUDA or cuda-python for device buffers; neither is "
-        "installed ({} missing). On JetPack 4 (Python 3.6): pip3 install pycuda".format(
-            ", ".join(missing)))
+def _importable(module):
+    top = module.split(".")[0]
+    if top in sys.modules:  # already imported (find_spec refuses a module without a spec)
+        return sys.modules[top] is not None
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
+
+
+def available_cuda(options):
+    """``{"kind", "detail"}`` for the CUDA library a session would use, or None.
+
+    Nothing is imported or initialised: packages are looked up, libcudart is looked for on disk
+    (``options["cudart"]`` names one; tests pass a double's path there)."""
+    forced = options.get("cuda")
+    for kind in ([forced] if forced else KINDS):
+        if kind in _MODULES and _importable(_MODULES[kind]):
+            return {"kind": kind, "detail": "python package {}".format(_MODULES[kind].split(".")[0])}
+        if kind == "cudart":
+            path = cudart.find_libcudart(options.get("cudart"))
+            if path is None and not options.get("cudart"):
+                path = cudart.loader_name()  # not on disk where we look, but the loader knows one
+            if path and (path in cudart.LOADER_NAMES or os.path.isfile(path)):
+                return {"kind": "cudart", "detail": path}
+    return None
+
+
+def open_cuda(options):
+    """A CUDA session on device 0, of the kind ``available_cuda`` names."""
+    found = available_cuda(options)
+    if found is None:
+        raise BackendUnavailable(
+            "the tensorrt backend needs a CUDA library for device buffers: no PyCUDA, no "
+            "cuda-python and no libcudart.so* (looked in {} and the Python path)".format(
+                ", ".join(cudart.LIBRARY_DIRS)))
+    if found["kind"] == "pycuda":
+        return PyCudaSession()
+    if found["kind"] == "cuda-python":
+        return CudaPythonSession()
+    return cudart.CudartSession(found["detail"])
 
 
 class PyCudaSession(object):
@@ -39,6 +69,7 @@ class PyCudaSession(object):
         self._driver = driver
         driver.init()
         self._device = driver.Device(0)
+        # A context of its own, made current: TensorRT's runtime calls then work in it.
         self._context = self._device.make_context()
         self.stream = driver.Stream()
         self.stream_handle = self.stream.handle
@@ -80,19 +111,20 @@ class CudaPythonSession(object):
 
     def __init__(self):
         try:
-            from cuda.bindings import runtime as cudart  # cuda-python 12.6+
+            from cuda.bindings import runtime as rt  # cuda-python 12.6+
         except ImportError:
-            from cuda import cudart
-        self._cudart = cudart
-        self._check(cudart.cudaSetDevice(0))
-        self.stream = self._check(cudart.cudaStreamCreate())
-        self.stream_handle = int(self.stream)
+            from cuda import cudart as rt
+        self._rt = rt
+        self.stream = None
         self._allocations = []
+        self._check(rt.cudaSetDevice(0))
+        self.stream = self._check(rt.cudaStreamCreate())
+        self.stream_handle = int(self.stream)
 
     def _check(self, returned):
         err, rest = returned[0], returned[1:]
         if int(err) != 0:
-            name = self._cudart.cudaGetErrorName(err)[1]
+            name = self._rt.cudaGetErrorName(err)[1]
             raise RuntimeError("CUDA error {}: {}".format(int(err), name.decode("utf-8", "replace")
                                                           if isinstance(name, bytes) else name))
         if not rest:
@@ -100,11 +132,13 @@ class CudaPythonSession(object):
         return rest[0] if len(rest) == 1 else rest
 
     def compute_capability(self):
-        props = self._check(self._cudart.cudaGetDeviceProperties(0))
-        return "{}.{}".format(props.major, props.minor)
+        attr = self._rt.cudaDeviceAttr
+        major = self._check(self._rt.cudaDeviceGetAttribute(attr.cudaDevAttrComputeCapabilityMajor, 0))
+        minor = self._check(self._rt.cudaDeviceGetAttribute(attr.cudaDevAttrComputeCapabilityMinor, 0))
+        return "{}.{}".format(major, minor)
 
     def alloc(self, nbytes):
-        address = int(self._check(self._cudart.cudaMalloc(max(1, int(nbytes)))))
+        address = int(self._check(self._rt.cudaMalloc(max(1, int(nbytes)))))
         self._allocations.append(address)
         return address
 
@@ -114,22 +148,22 @@ class CudaPythonSession(object):
         return np.empty(tuple(shape), dtype=dtype)
 
     def htod(self, address, host_array):
-        kind = self._cudart.cudaMemcpyKind.cudaMemcpyHostToDevice
-        self._check(self._cudart.cudaMemcpyAsync(address, host_array.ctypes.data, host_array.nbytes,
-                                                 kind, self.stream))
+        kind = self._rt.cudaMemcpyKind.cudaMemcpyHostToDevice
+        self._check(self._rt.cudaMemcpyAsync(address, host_array.ctypes.data, host_array.nbytes,
+                                             kind, self.stream))
 
     def dtoh(self, host_array, address):
-        kind = self._cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        self._check(self._cudart.cudaMemcpyAsync(host_array.ctypes.data, address, host_array.nbytes,
-                                                 kind, self.stream))
+        kind = self._rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        self._check(self._rt.cudaMemcpyAsync(host_array.ctypes.data, address, host_array.nbytes,
+                                             kind, self.stream))
 
     def synchronize(self):
-        self._check(self._cudart.cudaStreamSynchronize(self.stream))
+        self._check(self._rt.cudaStreamSynchronize(self.stream))
 
     def close(self):
         for address in self._allocations:
-            self._cudart.cudaFree(address)
+            self._rt.cudaFree(address)
         self._allocations = []
         if self.stream is not None:
-            self._cudart.cudaStreamDestroy(self.stream)
+            self._rt.cudaStreamDestroy(self.stream)
             self.stream = None

@@ -1,7 +1,8 @@
 """Built TensorRT engines on the device, kept by what they were built from.
 
-An engine is only valid for the exact TensorRT version and GPU that built it, and only means what
-it was asked to mean (precision, input shapes, workspace). All of that goes into the key; the file
+An engine is only valid for the exact TensorRT library (its flavour, tensorrt or tensorrt_rtx, and
+its full version) and GPU that built it, and only means what it was asked to mean (precision,
+input shapes, workspace). All of that goes into the key; the file
 name is the SHA-256 of the key's canonical JSON, and the key is stored beside the engine so a
 person can read what a file is. Files are written atomically (temporary name, then rename), so a
 build killed half way leaves no engine that looks complete.
@@ -14,7 +15,7 @@ Layout::
     <dir>/<key sha256>.engine       serialized engine (plan)
     <dir>/<key sha256>.json         {"key": {...}, "built": {...}}
     <dir>/<key sha256>.calib        INT8 calibration cache (implicit quantization only)
-    <dir>/timing/<trt>_sm<cc>.cache builder timing cache, one per TensorRT version and GPU
+    <dir>/timing/<flavour>-<version>_sm<cc>.cache   builder timing cache, one per library and GPU
 """
 
 import hashlib
@@ -22,7 +23,7 @@ import json
 import os
 
 DEFAULT_DIR = "~/.edgetrt/engines"
-KEY_SCHEMA = 1
+KEY_SCHEMA = 2  # 2: the library flavour joined the key
 
 
 def cache_dir(options):
@@ -41,17 +42,20 @@ def sha256_file(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def engine_key(onnx_sha256, tensorrt_version, compute_capability, precision, shapes,
+def engine_key(onnx_sha256, flavour, version, compute_capability, precision, shapes,
                workspace_bytes, extra=None):
     """The key of one engine, as a plain dict.
 
-    ``shapes``: {input name: {"min": [...], "opt": [...], "max": [...]}}. ``extra`` holds what
-    else changes the engine (INT8 mode, calibration data digest, the builder that made it).
+    ``flavour``: "tensorrt" or "tensorrt_rtx"; ``version``: its full version (four parts where
+    the library gives them). ``compute_capability``: the GPU's, or what a portable engine was
+    built for (TensorRT-RTX). ``shapes``: {input name: {"min": [...], "opt": [...], "max": [...]}}.
+    ``extra`` holds what else changes the engine (INT8 mode, calibration data digest, the builder).
     """
     key = {
         "schema": KEY_SCHEMA,
         "onnx_sha256": onnx_sha256,
-        "tensorrt": str(tensorrt_version),
+        "library": str(flavour),
+        "version": str(version),
         "compute_capability": str(compute_capability),
         "precision": precision,
         "shapes": {name: {k: [int(d) for d in spec[k]] for k in ("min", "opt", "max")}
@@ -124,9 +128,9 @@ class EngineCache(object):
             except OSError:
                 pass
 
-    def timing_cache_path(self, tensorrt_version, compute_capability):
-        safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in "{}_sm{}".format(
-            tensorrt_version, str(compute_capability).replace(".", "")))
+    def timing_cache_path(self, flavour, version, compute_capability):
+        safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in "{}-{}_sm{}".format(
+            flavour, version, str(compute_capability).replace(".", "")))
         directory = os.path.join(self.directory, "timing")
         if not os.path.isdir(directory):
             os.makedirs(directory)

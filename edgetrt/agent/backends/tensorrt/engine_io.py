@@ -1,6 +1,6 @@
 """Run a deserialized TensorRT engine: device buffers, shapes, one synchronous inference.
 
-Two API generations, chosen by what the execution context has:
+Two API generations; which one a TensorRT speaks is library.TensorRTLibrary's ``api.io``:
 
 - ``TensorIO`` (TensorRT 8.5+, the only one in 10): tensors by name (``num_io_tensors``,
   ``get_tensor_name``, ``get_tensor_mode``), ``set_input_shape``, ``set_tensor_address`` and
@@ -9,16 +9,17 @@ Two API generations, chosen by what the execution context has:
 - ``BindingsIO`` (TensorRT 7 to 8.4): binding indices, ``set_binding_shape`` and
   ``execute_async_v2(bindings, stream)``.
 
-``infer`` copies inputs host->device into pinned buffers, executes, copies outputs back and
-synchronises; it returns the pinned output arrays (valid until the next ``infer``).
+``infer`` copies inputs host->device from pinned buffers, executes, copies outputs back and
+synchronises; it returns the pinned output arrays (overwritten by the next ``infer``, and freed
+when the runner deactivates: copy them to keep them).
 """
 
 
-def engine_io(trt, engine, context, cuda, shapes, np):
+def engine_io(library, engine, context, cuda, shapes, np):
     """The I/O helper for this TensorRT; ``shapes``: {input name: shape to run with}."""
-    if hasattr(context, "execute_async_v3"):
-        return TensorIO(trt, engine, context, cuda, shapes, np)
-    return BindingsIO(trt, engine, context, cuda, shapes, np)
+    if library.api.io == "tensors":
+        return TensorIO(library, engine, context, cuda, shapes, np)
+    return BindingsIO(library, engine, context, cuda, shapes, np)
 
 
 class _Buffer(object):
@@ -39,8 +40,9 @@ def _input_shape(name, engine_shape, shapes):
 class _IO(object):
     api = None
 
-    def __init__(self, trt, engine, context, cuda, shapes, np):
-        self.trt = trt
+    def __init__(self, library, engine, context, cuda, shapes, np):
+        self.library = library
+        self.trt = library.trt
         self.context = context
         self.cuda = cuda
         self.np = np
@@ -49,7 +51,7 @@ class _IO(object):
         self._setup(engine, shapes)
 
     def _allocate(self, name, shape, trt_dtype):
-        dtype = self.np.dtype(self.trt.nptype(trt_dtype))
+        dtype = self.np.dtype(self.library.nptype(trt_dtype))
         host = self.cuda.pinned(shape, dtype)
         return _Buffer(name, host, self.cuda.alloc(host.nbytes))
 

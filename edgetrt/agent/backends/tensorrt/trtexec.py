@@ -1,34 +1,46 @@
-"""trtexec as the TensorRT backend when the ``tensorrt`` Python module is missing.
+"""trtexec's command line: finding it, the commands per TensorRT version, running it, reading
+its figures. (The runner that uses it is trtexec_runner.TrtexecRunner.)
 
 Builds with ``trtexec --onnx=… --saveEngine=…`` and measures with ``trtexec --loadEngine=…``;
-the summary is read by ``parsers.trtexec.parse_trtexec``. In this mode the latency figures are
-trtexec's own (its percentiles, its definition of "Latency" = H2D + GPU compute + D2H per query),
-so the steady block says ``"source": "trtexec"`` and carries no figure trtexec did not print.
+the summary is read by ``parsers.trtexec.parse_trtexec``. The latency figures are trtexec's own
+(its percentiles, its definition of "Latency" = H2D + GPU compute + D2H per query), so the steady
+block says ``"source": "trtexec"`` and carries no figure trtexec did not print (or that is not
+derived, as named, from one it printed). ``--exportTimes`` writes every query's times, warm-up
+queries included (sampleReporting.cpp exportJSONTrace), so its first record is the first
+inference of that process.
 
 Flags by TensorRT version (unknown version: the flags every version takes):
 ``--explicitBatch`` for 7.x (ONNX needs it there; deprecated in 8, gone in 10);
 ``--workspace=MiB`` before 8.4, ``--memPoolSize=workspace:MiB`` from 8.4 (``--workspace`` is gone
-in 10); ``--timingCacheFile`` from 8.2.
+in 10); ``--timingCacheFile`` from 8.2; ``--fp16`` / ``--int8`` only where the network is weakly
+typed (up to 10; from 11 the precision is the model's).
 """
 
+import json
 import math
 import os
+import signal
 import subprocess
-import time
 
 from ...parsers.trtexec import parse_trtexec
+from .build import build_text_says_oom
+from .library import generation_for
+from .retry import BuildFailed
 
 TRTEXEC_PATHS = ("/usr/src/tensorrt/bin/trtexec",)
 VERSION_HEADERS = ("/usr/include/aarch64-linux-gnu/NvInferVersion.h", "/usr/include/NvInferVersion.h",
                    "/usr/include/x86_64-linux-gnu/NvInferVersion.h")
 
 
-class TrtexecFailed(Exception):
-    """trtexec exited non-zero or did not report PASSED; the message carries its error lines."""
+class TrtexecFailed(BuildFailed):
+    """trtexec exited non-zero or did not report PASSED; the message carries its error lines.
+    ``out_of_memory``: its output says so, or it was killed by SIGKILL (the OOM killer's signal)."""
 
-    def __init__(self, message, output=""):
-        Exception.__init__(self, message)
-        self.output = output
+    def __init__(self, message, output="", returncode=None):
+        killed = returncode is not None and returncode == -signal.SIGKILL
+        BuildFailed.__init__(self, message, message + "\n" + output,
+                             killed or build_text_says_oom(output or message), output)
+        self.returncode = returncode
 
 
 def find_trtexec(options):
@@ -89,7 +101,9 @@ def build_command(trtexec, onnx_path, engine_path, precision, shapes, workspace_
         argv.append("--memPoolSize=workspace:{}".format(mib))
     elif version:
         argv.append("--workspace={}".format(mib))
-    if precision == "fp16":
+    if version and generation_for("tensorrt", ".".join(str(v) for v in version)).strongly_typed:
+        pass  # the precision is the model's (onnx_fp16 / onnx_int8); the flags are gone
+    elif precision == "fp16":
         argv.append("--fp16")
     elif precision == "int8":
         argv.append("--int8")  # only with a Q/DQ model: the runner refuses uncalibrated INT8
@@ -103,8 +117,9 @@ def build_command(trtexec, onnx_path, engine_path, precision, shapes, workspace_
     return argv
 
 
-def benchmark_command(trtexec, engine_path, shapes, settings):
-    """argv for measuring a saved engine with the run's warm-up / iterations / duration."""
+def benchmark_command(trtexec, engine_path, shapes, settings, times_path=None):
+    """argv for measuring a saved engine with the run's warm-up / iterations / duration;
+    ``times_path``: where trtexec writes every query's times (--exportTimes)."""
     argv = [trtexec, "--loadEngine=" + engine_path]
     if any(spec["min"] != spec["max"] for spec in shapes.values()):
         argv.append("--shapes=" + ",".join(_shape_arg(n, spec["opt"]) for n, spec in sorted(shapes.items())))
@@ -112,6 +127,8 @@ def benchmark_command(trtexec, engine_path, shapes, settings):
              "--iterations={}".format(int(settings["min_iterations"])),
              # trtexec takes whole seconds up to 8.x; round up so the run is never shorter
              "--duration={}".format(int(math.ceil(float(settings["min_seconds"]))))]
+    if times_path:
+        argv.append("--exportTimes=" + times_path)
     return argv
 
 
@@ -126,9 +143,13 @@ def run_trtexec(argv):
     parsed = parse_trtexec(out)
     if proc.returncode != 0 or parsed["status"] != "PASSED":
         detail = "; ".join(parsed["errors"][-5:]) or _last_line(out)
+        if proc.returncode < 0:
+            detail = "killed by {} ({})".format(
+                "SIGKILL, the kernel OOM killer's signal" if proc.returncode == -signal.SIGKILL
+                else "signal {}".format(-proc.returncode), detail)
         raise TrtexecFailed("trtexec {} (exit {}, {}): {}".format(
             "failed" if parsed["status"] == "FAILED" else "did not pass", proc.returncode,
-            parsed["status"] or "no banner", detail), out)
+            parsed["status"] or "no banner", detail), out, proc.returncode)
     return parsed, out
 
 
@@ -137,14 +158,46 @@ def _last_line(text):
     return lines[-1][:300] if lines else "no output"
 
 
+def first_query_ms(times_path, head_bytes=65536):
+    """The first query's latency (H2D + compute + D2H, ms) in an --exportTimes file, or None.
+
+    The file is a JSON list, one query per line; only its head is read (a long run writes
+    thousands of queries)."""
+    try:
+        with open(times_path) as fh:
+            head = fh.read(head_bytes)
+    except (IOError, OSError):
+        return None
+    start = head.find("{")
+    end = head.find("}", start)
+    if start < 0 or end < 0:
+        return None
+    try:
+        first = json.loads(head[start:end + 1])
+    except ValueError:
+        return None
+    value = first.get("latencyMs")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
 def steady_from_summary(parsed, batch, settings):
-    """The report's steady block from trtexec's own summary; every figure is one trtexec printed."""
+    """The report's steady block from trtexec's own summary: every figure is one trtexec printed,
+    except ``fps``, derived from them as its ``from`` says, so the tables read the same keys as
+    on the Python path (latency_ms.median/p99, fps.median)."""
     if not parsed["latency_ms"]:
         raise TrtexecFailed("trtexec printed no latency summary")
+    latency = dict(parsed["latency_ms"])
+    fps = {"from": "median: batch x 1000 / trtexec's median Latency; throughput: trtexec's "
+                   "Throughput (queries/s) x batch"}
+    if latency.get("median"):
+        fps["median"] = batch * 1000.0 / latency["median"]
+    if parsed["throughput_qps"] is not None:
+        fps["throughput"] = parsed["throughput_qps"] * batch
     steady = {
         "source": "trtexec",
         "batch": batch,
-        "latency_ms": dict(parsed["latency_ms"]),
+        "latency_ms": latency,
+        "fps": fps,
         "gpu_compute_ms": dict(parsed["gpu_compute_ms"]),
         "enqueue_ms": dict(parsed["enqueue_ms"]),
         "h2d_ms": dict(parsed["h2d_ms"]),
@@ -161,124 +214,3 @@ def steady_from_summary(parsed, batch, settings):
                 "percentiles; items/s = throughput_qps x batch",
     }
     return steady
-
-
-class TrtexecBackend(object):
-    """The TensorRT runner's trtexec mode: build (cached like the Python path), then benchmark."""
-
-    #: --dumpProfile layers from the last benchmark (None when not profiled)
-    profile_layers = None
-
-    def __init__(self, runner, trtexec):
-        self.runner = runner
-        self.trtexec = trtexec
-
-    def activate(self):
-        from . import engine_cache
-        from .build import build_text_says_oom, version_tuple
-
-        runner, options, facts = self.runner, self.runner.options, self.runner.facts
-        onnx_path, int8_mode = runner._artifact()
-        if int8_mode == "calibrate":
-            from ..base import UnsupportedPrecision
-
-            raise UnsupportedPrecision(
-                "int8 through trtexec needs a Q/DQ model (onnx_int8): trtexec cannot calibrate "
-                "from images, and --int8 alone uses placeholder scales")
-        self.shapes = shapes = runner._shapes()
-        version = options.get("tensorrt_version") or header_version()
-        cc = options.get("compute_capability") or "unknown"
-        facts.update({"builder": "trtexec", "trtexec": self.trtexec, "tensorrt": version,
-                      "compute_capability": cc})
-        if int8_mode:
-            facts["int8_mode"] = int8_mode
-        requested = runner._workspace()
-        extra = {"builder": "trtexec", "trtexec_sha256": engine_cache.sha256_file(self.trtexec)}
-        key = engine_cache.engine_key(engine_cache.sha256_file(onnx_path), version or "unknown", cc,
-                                      runner.precision, shapes, requested, extra)
-        self.cache = cache = engine_cache.EngineCache(engine_cache.cache_dir(options))
-        self.key = key
-        self.engine_path = cache.paths(key)["engine"]
-        facts["engine_file"] = self.engine_path
-        if cache.load(key) is not None:
-            facts["engine"] = "cached"
-            facts["engine_bytes"] = os.path.getsize(self.engine_path)
-            facts["workspace_bytes"] = cache.built_info(key).get("workspace_bytes", requested)
-            return
-        self._onnx_path, self._requested = onnx_path, requested
-        self._version = version_tuple(version) if version else ()
-        self._timing = cache.timing_cache_path(version, cc) if version else None
-        workspace, failures = requested, []
-        while True:
-            try:
-                self._build(workspace)
-                break
-            except TrtexecFailed as exc:
-                failures.append({"workspace_bytes": workspace, "error": str(exc)[-800:]})
-                if len(failures) == 1 and build_text_says_oom(exc.output or str(exc)) and workspace > 1:
-                    workspace //= 2
-                    continue
-                if build_text_says_oom(exc.output or str(exc)):
-                    raise TrtexecFailed("trtexec engine build ran out of memory with workspace {} "
-                                        "and {} bytes: {}".format(requested, workspace, exc), exc.output)
-                raise
-        if failures:
-            facts["oom_retries"] = len(failures)
-            facts["failed_attempts"] = failures
-
-    def _build(self, workspace):
-        runner, facts = self.runner, self.runner.facts
-        tmp = "{}.trtexec.{}".format(self.engine_path, os.getpid())
-        argv = build_command(self.trtexec, self._onnx_path, tmp, runner.precision, self.shapes,
-                             workspace, self._version, self._timing)
-        runner._phase("build workspace_bytes={}".format(workspace))
-        t0 = time.perf_counter()
-        try:
-            parsed, _ = run_trtexec(argv)
-            build_ms = (time.perf_counter() - t0) * 1e3
-            if not os.path.isfile(tmp):
-                raise TrtexecFailed("trtexec passed but wrote no engine at " + tmp)
-            size = os.path.getsize(tmp)
-            built = {"workspace_bytes": workspace, "requested_workspace_bytes": self._requested,
-                     "build_ms": build_ms, "trtexec_build_time_s": parsed["build_time_s"],
-                     "command": argv}
-            self.cache.store_file(self.key, tmp, built)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        facts.update({"engine": "built", "build_ms": build_ms, "engine_bytes": size,
-                      "workspace_bytes": workspace, "build_command": argv,
-                      "trtexec_build_time_s": parsed["build_time_s"]})
-        if parsed["tensorrt_version"]:
-            facts["tensorrt_reported"] = parsed["tensorrt_version"]
-        if parsed["compute_capability"]:
-            facts["compute_capability_reported"] = parsed["compute_capability"]
-        runner._phase("load")
-
-    def benchmark(self, settings):
-        """Measure the engine with trtexec; a cached engine that will not load is rebuilt once."""
-        argv = benchmark_command(self.trtexec, self.engine_path, self.shapes, settings)
-        if self.runner.options.get("profile"):
-            # A separate profiling run keeps the per-layer timers out of the latency figures.
-            argv += ["--dumpProfile", "--separateProfileRun"]
-        self.runner.facts["benchmark_command"] = argv
-        try:
-            parsed, _ = run_trtexec(argv)
-        except TrtexecFailed:
-            if self.runner.facts.get("engine") != "cached":
-                raise
-            self.cache.remove(self.key)
-            self.runner.facts["cached_engine_rejected"] = True
-            self._onnx_path, self._requested = self.runner._artifact()[0], self.runner._workspace()
-            version = self.runner.facts.get("tensorrt")
-            from .build import version_tuple
-
-            self._version = version_tuple(version) if version else ()
-            self._timing = self.cache.timing_cache_path(version, self.runner.facts["compute_capability"]) \
-                if version else None
-            self._build(self._requested)
-            parsed, _ = run_trtexec(argv)
-        if parsed["engine_deserialize_time_s"] is not None:
-            self.runner.facts["trtexec_deserialize_time_s"] = parsed["engine_deserialize_time_s"]
-        self.profile_layers = parsed.get("layers") or None
-        return steady_from_summary(parsed, self.runner.batch, settings)
