@@ -43,13 +43,14 @@ def read_text(path: Path, what: str = "inventory") -> str:
         raise ConfigError(f"{path}: no such {what} file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fh.fileno()).st_mode
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
         if stat.S_ISDIR(mode):
             raise ConfigError(f"{path}: is a directory, not an {what} file",
                               hint="name one INI or YAML inventory file")
-        if not stat.S_ISREG(mode):
-            raise ConfigError(f"{path}: is not a regular file (a FIFO, socket or device)")
+        raise ConfigError(f"{path}: is not a regular file (a FIFO, socket or device)")
+    with os.fdopen(fd, "rb") as fh:
         data = fh.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise ConfigError(f"{path}: {what} file is larger than {MAX_BYTES >> 20} MiB")
