@@ -31,8 +31,9 @@ from typing import Any
 
 from edgetrt.config.devices import Connection, DeviceSpec, device_files, load_device
 from edgetrt.config.host_patterns import match_pattern
-from edgetrt.config.inventory_formats import read_inventory_file
+from edgetrt.config.inventory_formats import parse_inventory_file
 from edgetrt.config.inventory_model import ALL, Encrypted, HostVar, Inventory
+from edgetrt.config.inventory_vars import read_vars_dirs
 from edgetrt.config.profiles import load_profiles
 from edgetrt.errors import ConfigError, UsageError
 
@@ -52,7 +53,9 @@ _PATTERN_CHARACTERS = set("*?[]!&~:")
 
 def read_inventory(path: Path | str) -> Inventory:
     """An Ansible INI or YAML inventory file (and its group_vars/, host_vars/), checked."""
-    return read_inventory_file(Path(path))
+    inventory = parse_inventory_file(Path(path))
+    read_vars_dirs(inventory)
+    return inventory.finish()
 
 
 def resolve_devices(names: str, inventory: Path | str | None = None,

@@ -1,4 +1,4 @@
-"""Ansible inventory files (INI, YAML) and the group_vars/ host_vars/ beside them → :class:`Inventory`.
+"""Ansible inventory files, INI and YAML → :class:`Inventory` (group_vars/ and host_vars/: inventory_vars.py).
 
 Each reader follows what Ansible's own ``ini`` and ``yaml`` inventory plugins do with the same
 text (tests compare every test inventory with ``ansible-inventory --list``), with two differences
@@ -29,9 +29,8 @@ from edgetrt.errors import ConfigError
 
 MAX_BYTES = 8 << 20
 _YAML_SUFFIXES = (".yml", ".yaml", ".json")
-_VARS_SUFFIXES = ("", ".yml", ".yaml", ".json")
 _GROUP_KEYS = ("hosts", "vars", "children")
-_VAULT_HEADER = "$ANSIBLE_VAULT;"
+VAULT_HEADER = "$ANSIBLE_VAULT;"
 _EXPORT_HINT = "export it as a YAML inventory: ansible-inventory -i SOURCE --list --yaml --output fleet.yml"
 
 
@@ -64,11 +63,11 @@ def read_text(path: Path, what: str = "inventory") -> str:
     return text
 
 
-def read_inventory_file(path: Path) -> Inventory:
-    """Parse ``path`` (INI or YAML as Ansible would pick), then its group_vars/ and host_vars/."""
+def parse_inventory_file(path: Path) -> Inventory:
+    """``path`` parsed as INI or YAML, as Ansible would pick (not yet finished: vars dirs come next)."""
     path = Path(path)
     text = read_text(path)
-    if text.startswith(_VAULT_HEADER):
+    if text.startswith(VAULT_HEADER):
         raise ConfigError(f"{path}:1: the inventory is encrypted with ansible-vault; edgetrt does not decrypt",
                           hint="decrypt a copy: ansible-vault decrypt --output plain.yml " + path.name)
     suffix = path.suffix.lower()
@@ -87,8 +86,7 @@ def read_inventory_file(path: Path) -> Inventory:
                 inventory = parse_ini(text, Inventory(path))
             except ConfigError as ini_error:
                 raise ConfigError(ini_error.message, hint=f"read as INI; as YAML: {yaml_error.message}") from None
-    read_vars_dirs(inventory)
-    return inventory.finish()
+    return inventory
 
 
 # ---- INI ---------------------------------------------------------------------------------------
@@ -249,7 +247,7 @@ def compose_yaml(text: str, path: Path) -> tuple[_InventoryLoader, Any]:
         raise ConfigError(f"{path}: YAML nested too deeply") from None
 
 
-class _YamlReader:
+class YamlReader:
     def __init__(self, loader: _InventoryLoader, path: Path, inventory: Inventory | None = None):
         self.loader, self.path, self.inventory, self.open_groups = loader, path, inventory, set()
 
@@ -278,12 +276,12 @@ class _YamlReader:
 
     def group(self, name: Any, node, where: str) -> str:
         """``node`` is the group's mapping, or None/null for an empty group."""
-        if not (node is None or _is_null(node) or isinstance(node, yaml.MappingNode)):
+        if not (node is None or is_null(node) or isinstance(node, yaml.MappingNode)):
             raise ConfigError(f"{where}: group {name!r} must be a mapping of hosts, vars and children (or empty)")
         if not isinstance(name, str):
             raise ConfigError(f"{where}: group name {name!r} must be a string")
         self.inventory.add_group(name, where)
-        if node is None or _is_null(node):
+        if node is None or is_null(node):
             return name
         if id(node) in self.open_groups:
             raise ConfigError(f"{where}: group {name!r} contains itself (a YAML alias loop)")
@@ -294,7 +292,7 @@ class _YamlReader:
                 guess = difflib.get_close_matches(str(key), _GROUP_KEYS, n=1)
                 raise ConfigError(f"{key_where}: unknown key {key!r} in group {name!r}",
                                   hint=f"did you mean {guess[0]!r}?" if guess else "a group has hosts, vars and children")
-            if _is_null(section):
+            if is_null(section):
                 continue
             if isinstance(section, yaml.ScalarNode) and section.tag == "tag:yaml.org,2002:str":
                 entries = {self.value(section): (section, None)}  # Ansible: `hosts: h1` means {h1: null}
@@ -319,7 +317,7 @@ class _YamlReader:
         if not isinstance(entry, str):
             raise ConfigError(f"{where}: host {entry!r} must be a string", hint="quote numbers: '10.0.0.1'")
         names, port = host_entry(entry, where)
-        variables = {} if node is None or _is_null(node) else None
+        variables = {} if node is None or is_null(node) else None
         if variables is None:
             if not isinstance(node, yaml.MappingNode):
                 raise ConfigError(f"{where}: host {entry!r} must map to its variables (key: value) or nothing")
@@ -331,19 +329,19 @@ class _YamlReader:
                 self.inventory.set_host_var(name, key, value, key_where)
 
 
-def _is_null(node) -> bool:
+def is_null(node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"
 
 
 def parse_yaml(text: str, inventory: Inventory) -> Inventory:
     loader, root = compose_yaml(text, inventory.path)
     try:
-        if root is None or _is_null(root):
+        if root is None or is_null(root):
             raise ConfigError(f"{inventory.path}: the YAML inventory is empty")
         if not isinstance(root, yaml.MappingNode):
             raise ConfigError(f"{inventory.path}:{root.start_mark.line + 1}: a YAML inventory is a mapping "
                               "of group names (all: {hosts: ..., children: ...})")
-        reader = _YamlReader(loader, inventory.path, inventory)
+        reader = YamlReader(loader, inventory.path, inventory)
         groups = reader.items(root)
         if "plugin" in groups:
             raise ConfigError(f"{reader.where(groups['plugin'][0])}: this is an inventory plugin's "
@@ -353,68 +351,3 @@ def parse_yaml(text: str, inventory: Inventory) -> Inventory:
     finally:
         loader.dispose()
     return inventory
-
-
-# ---- group_vars/ and host_vars/ ----------------------------------------------------------------
-def read_vars_dirs(inventory: Inventory) -> None:
-    """Variables from ``group_vars/NAME`` and ``host_vars/NAME`` files beside the inventory."""
-    base = Path(os.path.realpath(inventory.path)).parent
-    for kind, entities in (("group_vars", inventory.groups), ("host_vars", inventory.hosts)):
-        directory = base / kind
-        if not directory.is_dir():
-            continue
-        for name, entity in entities.items():
-            if "/" in name or name in (".", ".."):
-                continue  # never a path outside the directory
-            for file in _vars_files(directory, name):
-                for key, (where, value) in _read_vars_file(file).items():
-                    entity.file_vars[key] = value
-                    entity.file_var_where[key] = where
-
-
-def _vars_files(directory: Path, name: str) -> list[Path]:
-    # As Ansible: the first of NAME, NAME.yml, NAME.yaml, NAME.json that exists; a directory
-    # NAME/ means every vars file under it, sorted, hidden and backup~ files skipped.
-    for suffix in _VARS_SUFFIXES:
-        candidate = directory / (name + suffix)
-        if candidate.is_dir():
-            return _vars_dir_files(candidate, depth=0)
-        if candidate.exists():
-            return [candidate]
-    return []
-
-
-def _vars_dir_files(directory: Path, depth: int) -> list[Path]:
-    if depth > 8:
-        raise ConfigError(f"{directory}: vars directories nested more than 8 deep (a symlink loop?)")
-    found = []
-    for entry in sorted(os.listdir(directory)):
-        if entry.startswith(".") or entry.endswith("~"):
-            continue
-        path, suffix = directory / entry, os.path.splitext(entry)[1]
-        if path.is_dir() and not suffix:
-            found.extend(_vars_dir_files(path, depth + 1))
-        elif path.is_file() and suffix in _VARS_SUFFIXES:
-            found.append(path)
-    return found
-
-
-def _read_vars_file(path: Path) -> dict[str, tuple[str, Any]]:
-    text = read_text(path, "vars")
-    if text.startswith(_VAULT_HEADER):
-        return {}  # a vault file's secrets are not edgetrt's to read (documented in the README)
-    loader, root = compose_yaml(text, path)
-    try:
-        if root is None or _is_null(root):
-            return {}
-        if not isinstance(root, yaml.MappingNode):
-            raise ConfigError(f"{path}:{root.start_mark.line + 1}: a vars file is a mapping of name: value")
-        reader = _YamlReader(loader, path)
-        found = {}
-        for key, (key_node, value_node) in reader.items(root).items():
-            if not isinstance(key, str) or not key:
-                raise ConfigError(f"{reader.where(key_node)}: variable names must be non-empty strings")
-            found[key] = (reader.where(key_node), reader.value(value_node))
-        return found
-    finally:
-        loader.dispose()
