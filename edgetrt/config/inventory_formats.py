@@ -1,4 +1,4 @@
-"""Ansible inventory files, INI and YAML → :class:`Inventory` (group_vars/ and host_vars/: inventory_vars.py).
+"""Ansible inventory files, INI and YAML → :class:`Inventory` (vars dirs: inventory_vars.py).
 
 Each reader follows what Ansible's own ``ini`` and ``yaml`` inventory plugins do with the same
 text (tests compare every test inventory with ``ansible-inventory --list``), with two differences
