@@ -75,6 +75,7 @@ class Inventory:
         self.path = Path(path)
         self.groups: dict[str, InventoryGroup] = {}
         self.hosts: dict[str, InventoryHost] = {}
+        self._members: set[tuple[str, str]] = set()  # (group, host): lists alone make 50k hosts O(n²)
         for name in (ALL, UNGROUPED):
             self.add_group(name, str(self.path))
         self.add_child(ALL, UNGROUPED, str(self.path))
@@ -97,9 +98,9 @@ class Inventory:
             # As Ansible: a ``host:port`` spelling counts only where the host is first named.
             if port is not None:
                 self.set_host_var(name, "ansible_port", port, where)
-        members = self.groups[group].hosts
-        if name not in members:
-            members.append(name)
+        if (group, name) not in self._members:
+            self._members.add((group, name))
+            self.groups[group].hosts.append(name)
             host.groups.append(group)
         return host
 
@@ -139,15 +140,18 @@ class Inventory:
             if name != ALL and not group.parents:
                 self.add_child(ALL, name, group.where)
         ungrouped = self.groups[UNGROUPED]
+        leaving = set()
         for name, host in self.hosts.items():
             groups = self.groups_of(name)
             if UNGROUPED in groups:
                 if groups - {ALL, UNGROUPED}:
-                    ungrouped.hosts.remove(name)
+                    leaving.add(name)
                     host.groups.remove(UNGROUPED)
             elif groups <= {ALL}:
                 ungrouped.hosts.append(name)
                 host.groups.append(UNGROUPED)
+        ungrouped.hosts = [name for name in ungrouped.hosts if name not in leaving]
+        self._members = {(g, h) for g, h in self._members if not (g == UNGROUPED and h in leaving)}
         depths: dict[str, int] = {}
         for name in self.groups:
             self.groups[name].depth = self._depth(name, depths)
