@@ -85,11 +85,19 @@ def agreement_text(cell: dict | None, record: dict) -> str:
     return f"{top1_text} · {number(agree.get('top5_overlap'), 2)} · {number(agree.get('max_abs_diff'), 3)}"
 
 
+# The order TensorRT starts up in (the agent's runners time these phases); a record saved as JSON
+# with sorted keys still reads in this order. Phases not listed follow, by name.
+COLD_START_ORDER = ("parse_ms", "build_ms", "serialize_ms", "cache_read_ms", "deserialize_ms", "context_ms",
+                    "first_inference_ms", "first_run_ms")
+
+
 def cold_start_text(cell: dict) -> str | None:
     """TensorRT's start-up phases: 'parse 812, build 128000, deserialize 95 ms (trtexec's figures)'."""
     cold = cell.get("cold_start") or {}
-    parts = [f"{key[:-3].replace('_', ' ')} {number(value)}" for key, value in cold.items()
-             if key.endswith("_ms") and isinstance(value, (int, float)) and not isinstance(value, bool)]
+    keys = sorted((k for k in cold if k.endswith("_ms")),
+                  key=lambda k: (COLD_START_ORDER.index(k) if k in COLD_START_ORDER else len(COLD_START_ORDER), k))
+    parts = [f"{key[:-3].replace('_', ' ')} {number(cold[key])}" for key in keys
+             if isinstance(cold[key], (int, float)) and not isinstance(cold[key], bool)]
     if not parts:
         return None
     source = cold.get("source")
