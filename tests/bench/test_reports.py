@@ -376,3 +376,25 @@ def test_a_run_with_nothing_measured_says_so():
     text = markdown(all_failed_record())
     assert "> **Nothing was measured" in text.split("\n## ", 1)[0]
     assert "Nothing was measured" not in markdown(nano_record())
+
+
+def test_api_report_puts_several_runs_and_compare_side_by_side(tmp_path, monkeypatch):
+    from edgetrt import api
+
+    monkeypatch.setenv("EDGETRT_RESULTS", str(tmp_path))
+    nano, orin = nano_record(), orin_record()
+    history.save_run(nano, tmp_path)
+    history.save_run(orin, tmp_path)
+    fleet = api.report([nano["run_id"], orin["run_id"]], fmt="md")
+    assert fleet["json"]["runs"] == [nano["run_id"], orin["run_id"]]
+    assert "| Model | Cell | nano-fixture | orin-fixture |" in fleet["text"]
+    compared = api.report(["latest"], fmt="csv", compare=[nano["run_id"][:6], orin["run_id"][:6]])
+    rows = list(csv.reader(io.StringIO(compared["text"])))
+    assert rows[0][5:] == ["nano-fixture", "orin-fixture"]
+    change = next(r for r in rows if r[:5] == [MV2, "tensorrt", "int8", "1", "change"])
+    assert change[5:] == ["", "▼ incompatible → ok"]
+    assert compared["json"]["comparison"] and compared["json"]["runs"] == [nano["run_id"], orin["run_id"]]
+    single = api.report([nano["run_id"]], fmt="md")
+    assert single["text"] == markdown(nano)
+    with pytest.raises(UsageError):
+        api.report(["latest"], fmt="pdf")
