@@ -234,6 +234,13 @@ def chart_latency_distribution(record: dict, styles: SeriesStyles) -> Chart:
     return Chart(name, fig, sentence)
 
 
+def _legend_columns(labels: list[str]) -> int:
+    """As many legend columns as fit the figure's width (about 6 px a character at 9 pt, plus the
+    swatch), so a long run label never pushes the legend past the figure's edges."""
+    entry_px = 6.5 * max(len(label) for label in labels) + 50
+    return max(1, min(len(labels), int(FIGURE_WIDTH_IN * DPI * 0.95 // entry_px)))
+
+
 def chart_side_by_side(records: list[dict], styles: SeriesStyles) -> Chart:
     """Runs side by side, one colour per run: median latency (whisker to p99) and first run of
     every cell that finished somewhere, log scale."""
@@ -291,5 +298,5 @@ def chart_side_by_side(records: list[dict], styles: SeriesStyles) -> Chart:
     ax_latency.set_ylim(len(keys) - 0.5, -0.5)
     ax_latency.set_yticks(range(len(keys)), [f"{k.model} · {k.label(sheet.show_batch)}" for k in keys], fontsize=8)
     handles, labels = ax_latency.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 6), fontsize=9)
+    fig.legend(handles, labels, loc="outside upper center", ncols=_legend_columns(labels), fontsize=9)
     return Chart(name, fig, sentence)

@@ -25,7 +25,7 @@ from edgetrt.bench.runs import (nothing_measured_banner, random_weights_banner, 
 from edgetrt.bench.side_by_side import DEVICE_ERROR
 from edgetrt.bench.text import one_line
 
-_STATUS_WORDS = {"oom", "killed", "timeout", "crashed", "incompatible", "error", DEVICE_ERROR.split()[0]}
+_STATUS_WORDS = {"oom", "killed", "timeout", "crashed", "incompatible", "error"}
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1b1b1b;max-width:1232px}
 h1{font-size:1.4em} h2{font-size:1.15em;margin-top:1.6em} h3{font-size:1em}
@@ -59,7 +59,7 @@ def _table_html(header, rows, table_id: str | None = None, css: str = "", change
         cells = []
         for i, value in enumerate(row):
             text = str(value)
-            failed = text.split(" ")[0] in _STATUS_WORDS or text.startswith("error: ")
+            failed = text.split(" ")[0] in _STATUS_WORDS or text.startswith("error: ") or text == DEVICE_ERROR
             cls = "failed" if i >= label_columns and failed else ""
             if 0 < i < label_columns:
                 cls = "label"

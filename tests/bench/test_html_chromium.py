@@ -197,6 +197,12 @@ def _check_geometry(name, figure):
         if a.get_shared_y_axes().joined(a, b):
             boxes = (a.get_window_extent(renderer), b.get_window_extent(renderer))
         assert not _bbox_overlap(*boxes), f"{name}: two panels overlap ({a.get_title()!r}, {b.get_title()!r})"
+    page = figure.bbox
+    legends = list(figure.legends) + [ax.get_legend() for ax in axes if ax.get_legend()]
+    for legend in legends:
+        box = legend.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 1 and box.x1 <= page.x1 + 1 and box.y0 >= page.y0 - 1 and box.y1 <= page.y1 + 1, \
+            f"{name}: a legend runs off the figure"
     for ax in axes:
         for axis in (ax.xaxis, ax.yaxis):
             labels = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
@@ -219,9 +225,10 @@ def _check_geometry(name, figure):
 def test_charts_keep_labels_apart_and_whiskers_inside():
     record_sets = [[with_batch8(nano_record())], [with_noisy_cell(orin_record())], [with_profiled_runs(nano_record())],
                    [nano_record(), orin_record()], [nano_record(), orin_record(), unreachable_record()],
-                   fleet_records(10)]
+                   fleet_records(10), [slowed(nano_record(), 1 + n / 10, f"2019-09-{n + 10}T10:00:00Z")
+                                       for n in range(7)]]
     figures = _figures(record_sets)
-    assert len(figures) == 3 + 3 + 3 + 1 + 1 + 1
+    assert len(figures) == 3 + 3 + 3 + 1 + 1 + 1 + 1
     for name, figure in figures:
         _check_geometry(name, figure)
 
