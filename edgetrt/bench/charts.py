@@ -105,6 +105,7 @@ def chart_first_vs_steady(record: dict, styles: SeriesStyles) -> Chart:
                        **_bar_kwargs(style))
             if steady:
                 ax.bar(x0 + width, steady, width, **_bar_kwargs(style, light=True))
+    ax.set_xlim(-0.6, len(grid.models) - 0.4)
     ax.set_yscale("log")
     _log_axis(ax.yaxis, floor, max(values) * 2.5)
     ax.set_ylim(floor, max(values) * 2.5)
@@ -170,6 +171,7 @@ def chart_fps(record: dict, styles: SeriesStyles) -> Chart:
                        label=label if label not in _labels(ax) else None, **_bar_kwargs(style))
                 top = max(top, fps + jitter)
         ax.set_ylim(0, top * 1.15)
+        ax.set_xlim(-0.6, len(models) - 0.4)  # status words stand where bars would, not on the frame
         ax.set_title(backend)
         ax.set_xticks(range(len(models)), models, rotation=30, ha="right", rotation_mode="anchor", fontsize=8)
         if n == 0:

@@ -139,7 +139,8 @@ def _layers_html(layer_tables) -> list[str]:
     parts = [f"<h2>Slowest layers (--profile, top {len(layer_tables[0].rows)} by time per inference)</h2>"]
     for table in layer_tables:
         parts.append(f"<h3>{_e(table.title)}</h3>")
-        parts.append(_table_html(table.header, table.rows, css="layers", name_column=1))
+        parts.append(_table_html(table.header, table.rows, css="layers", name_column=1,
+                                 label_columns=len(table.header) - 2))  # rank, layer, op: text
         parts += _notes_html(table.notes)
     return parts
 

@@ -217,6 +217,11 @@ def _check_geometry(name, figure):
             xy = xy[np.isfinite(xy).all(axis=1)]
             assert ((xy[:, 0] >= x0 * 0.999) & (xy[:, 0] <= x1 * 1.001)).all(), f"{name}: a line or whisker leaves the x range"
             assert ((xy[:, 1] >= y0 - 1e-9) & (xy[:, 1] <= y1 * 1.001 + 1e-9)).all(), f"{name}: a line or whisker leaves the y range"
+        for note in ax.texts:  # status words of cells that did not finish, where their bar would stand
+            x, y = note.xy
+            margin = 0.02 * (x1 - x0) if ax.get_xscale() == "linear" else 0.0
+            assert x0 + margin <= x <= x1 - margin and y0 <= y * 1.0001 and y <= y1, \
+                f"{name}: {note.get_text()!r} sits on the axes' edge or outside them"
         for patch in ax.patches:
             if patch.get_height() > 0 and not ax.get_yscale() == "log":
                 assert patch.get_y() + patch.get_height() <= y1 * 1.001, f"{name}: a bar runs off the top"
