@@ -46,7 +46,7 @@ details{margin:12px 0} summary{font-weight:600;cursor:pointer}
 """
 
 
-def _e(text) -> str:
+def _html_text(text) -> str:
     return html.escape(one_line(text))
 
 
@@ -54,7 +54,7 @@ def _table_html(header, rows, table_id: str | None = None, css: str = "", change
                 name_column: int | None = None, label_columns: int = 1) -> str:
     attrs = (f' id="{table_id}"' if table_id else "") + (f' class="{css}"' if css else "")
     out = [f'<div class="scroll"><table{attrs}><thead><tr>'
-           + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+           + "".join(f"<th>{_html_text(h)}</th>" for h in header) + "</tr></thead><tbody>"]
     for r, row in enumerate(rows):
         cells = []
         for i, value in enumerate(row):
@@ -68,7 +68,7 @@ def _table_html(header, rows, table_id: str | None = None, css: str = "", change
             if changes is not None and i == len(row) - 1 and changes[r]:
                 cls = changes[r]
             attr = f' class="{cls}"' if cls else ""
-            cells.append(f"<td{attr}>{_e(text)}</td>")
+            cells.append(f"<td{attr}>{_html_text(text)}</td>")
         row_class = ' class="device"' if row and row[0] == "(device)" else ""
         out.append(f"<tr{row_class}>" + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
@@ -76,20 +76,20 @@ def _table_html(header, rows, table_id: str | None = None, css: str = "", change
 
 
 def _notes_html(notes) -> list[str]:
-    return [f'<p class="note">{_e(n)}</p>' for n in notes]
+    return [f'<p class="note">{_html_text(n)}</p>' for n in notes]
 
 
 def _chart_html(chart) -> list[str]:
     parts = []
     if chart.figure is not None:
-        parts.append(f'<img alt="{_e(chart.name)}" src="data:image/png;base64,{png_base64(chart.figure)}">')
+        parts.append(f'<img alt="{_html_text(chart.name)}" src="data:image/png;base64,{png_base64(chart.figure)}">')
     if chart.sentence:
-        parts.append(f'<p class="note">{_e(chart.sentence)}</p>')
+        parts.append(f'<p class="note">{_html_text(chart.sentence)}</p>')
     return parts
 
 
 def _banners_html(records: list[dict]) -> list[str]:
-    return [f'<div class="banner">{_e(b)}</div>'
+    return [f'<div class="banner">{_html_text(b)}</div>'
             for b in (random_weights_banner(records), nothing_measured_banner(records)) if b]
 
 
@@ -97,16 +97,16 @@ def _fact_cell(fact) -> str:
     if fact.value is None:
         return "unknown"
     origin = fact.origin or ""
-    return (f'{_e(fact.value)}<span class="from" title="{_e(fact.source or "")}">{_e(origin)}</span>')
+    return (f'{_html_text(fact.value)}<span class="from" title="{_html_text(fact.source or "")}">{_html_text(origin)}</span>')
 
 
 def _facts_html(records: list[dict], labels: list[str]) -> str:
     facts = [device_facts(r) for r in records]
-    head = "".join(f"<th>{_e(label)}</th>" for label in labels)
-    rows = ["<tr><td>Status</td>" + "".join(f'<td class="label wrap">{_e(device_status(r))}</td>' for r in records)
+    head = "".join(f"<th>{_html_text(label)}</th>" for label in labels)
+    rows = ["<tr><td>Status</td>" + "".join(f'<td class="label wrap">{_html_text(device_status(r))}</td>' for r in records)
             + "</tr>"]
     for i, fact in enumerate(facts[0]):
-        rows.append(f"<tr><td>{_e(fact.label)}</td>"
+        rows.append(f"<tr><td>{_html_text(fact.label)}</td>"
                     + "".join(f'<td class="label">{_fact_cell(f[i])}</td>' for f in facts) + "</tr>")
     legend = ('<p class="note">probe: read on the device by the agent (hover for the file); profile: what '
               "the device's profile expects, not read on the device.</p>")
@@ -119,7 +119,7 @@ def _record_body(record: dict, id_prefix: str = "table") -> list[str]:
     ids start with ``id_prefix`` so that several records on one page keep them unique."""
     parts = []
     for table in tables(record):
-        parts.append(f"<h3>{_e(table.title)}</h3>")
+        parts.append(f"<h3>{_html_text(table.title)}</h3>")
         parts.append(_table_html(table.header, table.rows, table_id=f"{id_prefix}-{table.key}"))
         parts += _notes_html(table.notes)
     parts += _layers_html(profile_tables(record))
@@ -138,7 +138,7 @@ def _layers_html(layer_tables) -> list[str]:
         return []
     parts = [f"<h2>Slowest layers (--profile, top {len(layer_tables[0].rows)} by time per inference)</h2>"]
     for table in layer_tables:
-        parts.append(f"<h3>{_e(table.title)}</h3>")
+        parts.append(f"<h3>{_html_text(table.title)}</h3>")
         parts.append(_table_html(table.header, table.rows, css="layers", name_column=1,
                                  label_columns=len(table.header) - 2))  # rank, layer, op: text
         parts += _notes_html(table.notes)
@@ -148,23 +148,23 @@ def _layers_html(layer_tables) -> list[str]:
 def _failures_html(notes: list[str], records: list[dict]) -> list[str]:
     if not notes:
         return []
-    return ["<h3>Cells that did not finish</h3><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>",
-            '<ul class="note">' + "".join(f"<li>{_e(m.replace('`', ''))}</li>" for m in status_meanings(records))
+    return ["<h3>Cells that did not finish</h3><ul>" + "".join(f"<li>{_html_text(n)}</li>" for n in notes) + "</ul>",
+            '<ul class="note">' + "".join(f"<li>{_html_text(m.replace('`', ''))}</li>" for m in status_meanings(records))
             + "</ul>"]
 
 
 def _device_error_html(record: dict) -> list[str]:
     error = (record.get("device") or {}).get("error")
-    return [f'<div class="error">{_e(device_status(record))}</div>'] if error else []
+    return [f'<div class="error">{_html_text(device_status(record))}</div>'] if error else []
 
 
 def _single_page(record: dict, styles: SeriesStyles) -> list[str]:
-    parts = [f"<h1>{_e(title_of(record))}</h1>"] + _banners_html([record]) + _device_error_html(record)
+    parts = [f"<h1>{_html_text(title_of(record))}</h1>"] + _banners_html([record]) + _device_error_html(record)
     parts.append(_facts_html([record], [one_line((record.get("device") or {}).get("name") or "device")]))
     line = settings_line(record)
     if line:
-        parts.append(f'<p class="note">{_e(line)}</p>')
-    parts += [f'<p class="note">warning: {_e(w)}</p>' for w in warnings_of(record)]
+        parts.append(f'<p class="note">{_html_text(line)}</p>')
+    parts += [f'<p class="note">warning: {_html_text(w)}</p>' for w in warnings_of(record)]
     charts = [chart_first_vs_steady(record, styles), chart_fps(record, styles),
               chart_latency_distribution(record, styles)]
     parts.append("<h2>Charts</h2>")
@@ -177,14 +177,14 @@ def _single_page(record: dict, styles: SeriesStyles) -> list[str]:
 def _comparison_page(records: list[dict], comparison: list[dict] | None, styles: SeriesStyles,
                      threshold: float) -> list[str]:
     labels = run_labels(records)
-    parts = [f"<h1>{_e(title_of_many(records))}</h1>"] + _banners_html(records)
+    parts = [f"<h1>{_html_text(title_of_many(records))}</h1>"] + _banners_html(records)
     parts.append("<h2>Devices</h2>")
     parts.append(_facts_html(records, labels))
     for label, record in zip(labels, records):
-        parts += [f'<p class="note">{_e(label)}: warning: {_e(w)}</p>' for w in warnings_of(record)]
+        parts += [f'<p class="note">{_html_text(label)}: warning: {_html_text(w)}</p>' for w in warnings_of(record)]
     summary = side_by_side.summary_tables(records, comparison)
     latency, rest = summary[0], summary[1:]
-    parts.append(f"<h2>{_e(latency.title)}: runs side by side</h2>")
+    parts.append(f"<h2>{_html_text(latency.title)}: runs side by side</h2>")
     changes = None
     if comparison is not None:
         changes = [""] + [_change_class(row[-1]) for row in latency.rows[1:]]
@@ -195,7 +195,7 @@ def _comparison_page(records: list[dict], comparison: list[dict] | None, styles:
     parts += _notes_html(latency.notes)
     parts += _chart_html(chart_side_by_side(records, styles))
     for table in rest:
-        parts.append(f"<h2>{_e(table.title)}</h2>")
+        parts.append(f"<h2>{_html_text(table.title)}</h2>")
         parts.append(_table_html(table.header, table.rows, table_id=f"summary-{table.key}", css="comparison",
                                  label_columns=2))
         parts += _notes_html(table.notes)
@@ -205,7 +205,7 @@ def _comparison_page(records: list[dict], comparison: list[dict] | None, styles:
     parts.append("<h2>Each run on its own</h2>")
     for n, (label, record) in enumerate(zip(labels, records), 1):
         body = _device_error_html(record) + _record_body(record, id_prefix=f"run{n}")
-        parts.append(f"<details><summary>{_e(label)} — {_e(title_of(record))}</summary>" + "\n".join(body)
+        parts.append(f"<details><summary>{_html_text(label)} — {_html_text(title_of(record))}</summary>" + "\n".join(body)
                      + "</details>")
     return parts
 
@@ -232,5 +232,5 @@ def html_report(records, comparison: list[dict] | None = None, threshold: float 
     title = title_of(records[0]) if len(records) == 1 else title_of_many(records)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>\n"
+            f"<title>{_html_text(title)}</title><style>{_CSS}</style></head><body>\n"
             + "\n".join(parts) + "\n</body></html>\n")

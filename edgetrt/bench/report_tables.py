@@ -82,7 +82,10 @@ class Grid:
 
 
 def tables(record: dict) -> list[Table]:
+    """The record's tables; none for a record without cells (its device failed before measuring)."""
     grid = Grid(record)
+    if not grid.headlines:
+        return []
     profiled_note = _profiled_note(grid)
     out = []
     for key, title, render in cell_text.PER_CELL_TABLES:

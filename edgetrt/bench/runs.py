@@ -91,6 +91,8 @@ def random_weights_banner(records: list[dict], labels: list[str] | None = None) 
 def nothing_measured_banner(records: list[dict]) -> str | None:
     if any(measured(r) for r in records):
         return None
+    if not any(r.get("cells") for r in records):
+        return "Nothing was measured: no cell ran, so there are no figures and no charts."
     return ("Nothing was measured: no run finished with a timing, so there are no figures and no "
             "charts; each cell's status and message are below.")
 

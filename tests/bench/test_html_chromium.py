@@ -263,6 +263,9 @@ def test_a_run_where_nothing_finished_draws_no_chart_and_says_so():
     assert "Chart notes" not in text  # matplotlib had nothing to complain about
     fleet = _report([all_failed_record(), unreachable_record()])
     assert "<img" not in fleet and "Runs side by side: nothing finished" in fleet
+    alone = _report([unreachable_record()])
+    assert '<div class="error">error: ssh: connect to host 10.0.0.7' in alone and "<table" in alone  # the facts
+    assert "<img" not in alone and "<h3>" not in alone and "no cell ran" in alone
 
 
 @pytest.mark.parametrize("make_record", [all_failed_record, nano_record], ids=["all-failed", "mixed"])

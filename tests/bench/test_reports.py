@@ -376,6 +376,10 @@ def test_a_run_with_nothing_measured_says_so():
     text = markdown(all_failed_record())
     assert "> **Nothing was measured" in text.split("\n## ", 1)[0]
     assert "Nothing was measured" not in markdown(nano_record())
+    unreachable = markdown(unreachable_record())
+    assert "> **Nothing was measured: no cell ran" in unreachable
+    assert "**Device error: ssh: connect to host 10.0.0.7 port 22: No route to host**" in unreachable
+    assert "\n## " not in unreachable  # no empty tables, no sections: the device never measured
 
 
 def test_api_report_puts_several_runs_and_compare_side_by_side(tmp_path, monkeypatch):
