@@ -347,36 +347,25 @@ def read_log(file: str) -> tuple[str, dict]:
 
 def report(runs: list[str], *, fmt: str = "md", compare: list[str] | None = None,
            threshold: float = 0.10) -> dict:
-    """Render saved bench runs; with compare=[OLD, NEW], mark regressions and improvements."""
-    from edgetrt.bench import history, report_tables
+    """Render saved bench runs; several runs (a fleet, one device over time) side by side; with
+    compare=[OLD, NEW], both side by side with regressions and improvements marked."""
+    from edgetrt.bench import history
     from edgetrt.bench import compare as comparing
+    from edgetrt.bench.report import FORMATS, render_report
     from edgetrt.config import paths
     from edgetrt.errors import UsageError
 
-    if fmt not in ("md", "csv", "html"):
+    if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: choose md, csv or html")
     results = paths.results_dir()
     rows = None
     if compare:
         if len(compare) != 2:
             raise UsageError("--compare takes two runs: --compare OLD --compare NEW")
-        old, new = (history.load_run(r, results) for r in compare)
-        rows = comparing.compare(old, new, threshold=threshold)
-        records = [new]
+        records = [history.load_run(r, results) for r in compare]
+        rows = comparing.compare(records[0], records[1], threshold=threshold)
     else:
-        old = new = None
         records = [history.load_run(r, results) for r in runs]
-    if fmt == "html":
-        from edgetrt.bench.report_html import html_report
-
-        text = html_report(records, comparison=rows)
-    elif fmt == "csv":
-        text = "".join(report_tables.csv_text(r) for r in records)
-    else:
-        parts = []
-        if rows is not None:
-            parts.append(comparing.compare_markdown(old, new, threshold=threshold))
-        parts.extend(report_tables.markdown(r) for r in records)
-        text = "\n\n".join(parts)
+    text = render_report(records, fmt, comparison=rows, threshold=threshold)
     return {"text": text, "json": {"runs": [r.get("run_id") for r in records], "format": fmt,
                                    "comparison": rows, "text": text}}

@@ -6,18 +6,31 @@ the HTML file and ``compare`` read::
     {"schema": "edgetrt.bench/1",
      "run_id": "<12 hex: sha256 of the record's content without run_id/saved_to>",
      "timestamp": "2024-05-01T12:00:00Z",                      # ISO-8601 UTC
-     "device": {"name", "profile", "probe": {...}, ...},
-     "host": {...}, "tools": {...}, "settings": {...},
+     "device": {"name", "profile", "address",
+                "probe": {"facts": {NAME: {"value", "source"}}, ...} | null,  # the agent's facts:
+                         # l4t, jetpack, tensorrt, cuda, cudnn, module, model, power_mode {"id", "name"},
+                         # compute_capability, mem_total_mb, ...; value null where the probe found none
+                "profile_facts": {...},                        # what the device's profile expects
+                "error": str | null},                          # set when the device failed before measuring
+     "host": {...}, "tools": {...},
+     "settings": {"warmup_ms", "min_iterations", "min_seconds", "images", "profile": bool, ...},
+     "warnings": [str],                                         # e.g. a probe that contradicts the profile
+     "conversions": {MODEL: {"weights": {"kind": "imagenet|random|file", ...}, ...}},
      "cells": [{
-        "model": "mobilenet_v1_0.25_128", "backend": "tf|onnxruntime|tensorrt",
+        "model": "mobilenet_v1_0.25_128", "backend": "tf|onnxruntime|tftrt|tensorrt",
         "precision": "fp32|fp16|int8", "batch": 1,
         "status": "ok|oom|killed|timeout|crashed|incompatible|error",
         "first_run_ms", "load_ms", "build_ms": float | null,   # first run = load/build + 1st inference
-        "engine": "built|cached" | null,                       # TensorRT engine: built now or reused
+        "engine": "built|cached|shared from DEVICE" | null,    # TensorRT engine: built, reused, or another
+                                                               # device's (build_ms is then that device's)
+        "cold_start": {"source": "trtexec" | "TensorRT 8.2.1.9 Python API", "parse_ms", "build_ms",
+                       "serialize_ms", "cache_read_ms", "deserialize_ms", "context_ms",
+                       "first_inference_ms", ...} | null,      # TensorRT's start-up phases, ms
         "steady": {"latency_ms": {"median", "mean", "p99", "p99_uncertainty", ...},
                    "fps": {"median", "mean", "uncertainty", "jitter"},
                    "iterations": int, ...} | null,            # null unless status is ok
         "peak_memory_mb": float | null,
+        "tegrastats": {"ram_used_peak_mb", "ram_total_mb", "gpu_load_mean_pct", ...} | null,
         "artifact_bytes": int | null,                          # what this cell ran (engine, ONNX, SavedModel)
         "original_bytes": int | null,                          # the model before optimisation
         "message": str,                                        # last meaningful line when not ok
@@ -25,9 +38,17 @@ the HTML file and ``compare`` read::
                       "top1": 0..1,          # fraction of images whose top-1 equals the reference's
                       "top5_overlap": 0..1,  # mean fraction of the reference's top-5 found in this top-5
                       "max_abs_diff": float, # max |Δp| over all outputs and images
-                      "reference": "tf fp32"} | null,
+                      "reference": "tf fp32",
+                      "meaningful": bool,    # false with random weights (then "why" says so)
+                      "why": str} | null,
         "predictions": [{"image": "elephant.jpg", "top5": [[class, prob], ...]}] | null,
-        "profile": {"layers": [{"name", "time_ms", "percent"}], "source"} | null}]}
+        "profiled": bool,                                      # optional: the profiler ran in this run
+        "profile": {"source": "onnxruntime|trtexec|...", "nodes": int,
+                    "layers": [{"name", "time_ms", "percent", "op"?, "calls"?}]} | null}]}
+
+A record may hold more than one run of a cell (model, backend, precision, batch), e.g. a profiled
+run beside an unprofiled one; the reports show one headline run per cell (bench/cells.py). A fleet
+run is one record per device.
 
 Extra keys are allowed everywhere (readers ignore what they do not know).
 

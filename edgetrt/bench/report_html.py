@@ -1,260 +1,236 @@
 """Bench records → one self-contained HTML file: the tables plus matplotlib charts as inline PNGs.
 
 No external URL of any kind (no scripts, fonts or stylesheets to fetch): the file opens the same
-on an air-gapped Jetson workstation. matplotlib (the ``report`` extra) is imported only here, with
-the Agg backend. A cell that did not finish is drawn as a labelled gap with its status word, never
-as a zero-height bar.
+on an air-gapped Jetson workstation. One record is one page: device facts, charts, tables. Several
+records (a fleet, one device over time, ``--compare``) are one comparison: runs as columns of the
+tables and as the series of one chart, each run's own tables folded below. Every series keeps its
+colour on the whole page; matplotlib's warnings are listed at the end, never printed.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 
-from edgetrt.bench.compare import change_text
-from edgetrt.bench.report_tables import (Grid, failed, failure_notes, prediction_block, settings_line,
-                                         steady_value, tables, title_of)
-from edgetrt.errors import MissingDependencyError
+from edgetrt.bench import side_by_side
+from edgetrt.bench.cells import random_weights_models
+from edgetrt.bench.chart_style import CapturedWarnings, SeriesStyles, require_matplotlib
+from edgetrt.bench.charts import (chart_first_vs_steady, chart_fps, chart_latency_distribution,
+                                  chart_side_by_side, png_base64)
+from edgetrt.bench.compare import compare_summary
+from edgetrt.bench.device_facts import device_facts, device_status
+from edgetrt.bench.report_tables import (RANDOM_PREDICTIONS, failure_notes, prediction_block, profile_tables,
+                                         status_meanings, tables)
+from edgetrt.bench.runs import (nothing_measured_banner, random_weights_banner, run_labels, settings_line,
+                                title_of, title_of_many, warnings_of)
+from edgetrt.bench.side_by_side import DEVICE_ERROR
+from edgetrt.bench.text import one_line
 
-_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-            "#bcbd22", "#7f7f7f")
+_STATUS_WORDS = {"oom", "killed", "timeout", "crashed", "incompatible", "error"}
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1b1b1b;max-width:1400px}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1b1b1b;max-width:1232px}
 h1{font-size:1.4em} h2{font-size:1.15em;margin-top:1.6em} h3{font-size:1em}
+.scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;margin:8px 0 4px} th,td{border:1px solid #c8c8c8;padding:3px 8px}
-th{background:#eef2f7;text-align:left} td{text-align:right;font-variant-numeric:tabular-nums}
-td:first-child,td.label{text-align:left}
+th{background:#eef2f7;text-align:left} td{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td:first-child,td.label{text-align:left} td.name{text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:640px}
+td.wrap,tr.device td{white-space:normal;max-width:22em}
 td.failed{background:#fde2e1;color:#9b1c1c;font-weight:600;text-align:center}
+tr.device td{background:#f4f6f9;font-style:italic}
 td.regression{color:#9b1c1c;font-weight:600} td.improvement{color:#1e6b2f;font-weight:600}
+.from{color:#666;font-size:.8em;margin-left:.4em}
+.banner{border-left:6px solid #c77700;background:#fff4e0;padding:8px 12px;margin:10px 0;font-weight:600}
+.error{border-left:6px solid #9b1c1c;background:#fde2e1;padding:8px 12px;margin:10px 0}
 .note{color:#555;font-size:.9em} pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:.85em}
-img{max-width:100%;border:1px solid #e2e2e2;margin:6px 0}
+img{max-width:100%;height:auto;border:1px solid #e2e2e2;margin:6px 0;display:block}
+details{margin:12px 0} summary{font-weight:600;cursor:pointer}
 """
 
 
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError as exc:
-        raise MissingDependencyError("matplotlib is needed for the HTML report",
-                                     hint="pip install 'edgetrt[report]'") from exc
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+def _html_text(text) -> str:
+    return html.escape(one_line(text))
 
 
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    fig.clf()
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _gap(ax, x, status, log_floor, color="#9b1c1c"):
-    """A failed cell: no bar at all, its status word written where the bar would stand."""
-    ax.annotate(status, (x, log_floor), xytext=(0, 4), textcoords="offset points", rotation=90,
-                ha="center", va="bottom", fontsize=8, color=color, fontweight="bold")
-
-
-def _values_floor(values) -> float:
-    positive = [v for v in values if v and v > 0]
-    return min(positive) / 3 if positive else 0.1
-
-
-def chart_first_vs_steady(record: dict) -> str | None:
-    """Per model: first-run vs steady-state median latency for each cell, log scale (the seed's bars)."""
-    grid = Grid(record)
-    if not grid.models or not grid.columns:
-        return None
-    plt = _pyplot()
-    ncols = len(grid.columns)
-    width = 0.8 / (2 * ncols)
-    fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(grid.models) * max(1, ncols / 2)), 4.4))
-    values = [v for m in grid.models for c in grid.columns
-              for v in ((grid.cell(m, c) or {}).get("first_run_ms"),
-                        steady_value(grid.cell(m, c), "latency_ms", "median"))]
-    floor = _values_floor(values)
-    for j, col in enumerate(grid.columns):
-        color = _PALETTE[j % len(_PALETTE)]
-        for i, model in enumerate(grid.models):
-            cell = grid.cell(model, col)
-            x0 = i + (2 * j - ncols) * width + width / 2
-            if cell is None:
-                continue
-            status = failed(cell)
-            if status:
-                _gap(ax, x0 + width / 2, status, floor)
-                continue
-            first = cell.get("first_run_ms")
-            steady = steady_value(cell, "latency_ms", "median")
-            if first:
-                ax.bar(x0, first, width, color=color, label=f"{col.label(grid.show_batch)} first run" if i == 0 else None)
-            if steady:
-                ax.bar(x0 + width, steady, width, color=color, alpha=0.45, hatch="//", edgecolor=color,
-                       label=f"{col.label(grid.show_batch)} steady" if i == 0 else None)
-    ax.set_yscale("log")
-    ax.set_ylim(bottom=floor)
-    ax.set_xticks(range(len(grid.models)))
-    ax.set_xticklabels(grid.models, rotation=15, ha="right")
-    ax.set_ylabel("ms (log scale)")
-    ax.set_title("First run (load/build + first inference) vs steady-state median latency")
-    ax.grid(axis="y", which="both", alpha=0.3)
-    ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(fig)
-
-
-def chart_fps(record: dict) -> str | None:
-    """One panel per backend: median fps by precision (× batch), one bar group per model."""
-    grid = Grid(record)
-    backends = list(dict.fromkeys(c.backend for c in grid.columns))
-    if not backends:
-        return None
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(backends), figsize=(max(7, 4.2 * len(backends)), 4.2), squeeze=False)
-    for ax, backend in zip(axes[0], backends):
-        cols = [c for c in grid.columns if c.backend == backend]
-        width = 0.8 / len(cols)
-        fps_values = [steady_value(grid.cell(m, c), "fps", "median") for m in grid.models for c in cols]
-        top = max([v for v in fps_values if v] or [1.0])
-        for j, col in enumerate(cols):
-            color = _PALETTE[(["fp32", "fp16", "int8"].index(col.precision) if col.precision in ("fp32", "fp16", "int8") else 3 + j) % len(_PALETTE)]
-            for i, model in enumerate(grid.models):
-                cell = grid.cell(model, col)
-                x = i - 0.4 + width * (j + 0.5)
-                if cell is None:
-                    continue
-                status = failed(cell)
-                fps = steady_value(cell, "fps", "median")
-                if status:
-                    ax.annotate(status, (x, 0), xytext=(0, 4), textcoords="offset points", rotation=90,
-                                ha="center", va="bottom", fontsize=8, color="#9b1c1c", fontweight="bold")
-                    continue
-                if fps:
-                    err = ((cell.get("steady") or {}).get("fps") or {}).get("jitter")
-                    ax.bar(x, fps, width, color=color, yerr=err, capsize=2,
-                           label=col.label(grid.show_batch).split(" ", 1)[1] if i == 0 else None)
-        ax.set_ylim(0, top * 1.15)
-        ax.set_title(backend)
-        ax.set_xticks(range(len(grid.models)))
-        ax.set_xticklabels(grid.models, rotation=15, ha="right", fontsize=8)
-        ax.set_ylabel("items/s (median; whisker = jitter)")
-        ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("Throughput by precision")
-    return _png(fig)
-
-
-def chart_latency_distribution(record: dict) -> str | None:
-    """Each cell: min–max line, median dot, mean cross, p99 tick with its uncertainty."""
-    grid = Grid(record)
-    rows = [(m, c) for m in grid.models for c in grid.columns if grid.cell(m, c) is not None]
-    if not rows:
-        return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 0.42 * len(rows) + 1.4))
-    stats = [((grid.cell(m, c).get("steady") or {}).get("latency_ms") or {}) for m, c in rows]
-    floor = _values_floor([s.get("min") or s.get("median") for s in stats])
-    for y, ((model, col), lat) in enumerate(zip(rows, stats)):
-        cell = grid.cell(model, col)
-        status = failed(cell)
-        if status or not lat.get("median"):
-            ax.annotate(status or "no timings", (floor, y), xytext=(4, 0), textcoords="offset points",
-                        va="center", fontsize=8, color="#9b1c1c", fontweight="bold")
-            continue
-        low, high = lat.get("min", lat["median"]), lat.get("max", lat.get("p99", lat["median"]))
-        ax.plot([low, high], [y, y], color="#888", lw=1)
-        if lat.get("p90") is not None:
-            ax.plot([lat["median"], lat["p90"]], [y, y], color="#1f77b4", lw=6, alpha=0.5,
-                    label="median–p90" if y == 0 else None)
-        ax.plot(lat["median"], y, "o", color="#1f77b4", label="median" if y == 0 else None)
-        if lat.get("mean") is not None:
-            ax.plot(lat["mean"], y, "x", color="#2ca02c", label="mean" if y == 0 else None)
-        if lat.get("p99") is not None:
-            ax.errorbar(lat["p99"], y, xerr=lat.get("p99_uncertainty") or 0, fmt="|", color="#d62728",
-                        markersize=12, capsize=3, label="p99 ± uncertainty" if y == 0 else None)
-    ax.set_xscale("log")
-    ax.set_xlim(left=floor)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{m} · {c.label(grid.show_batch)}" for m, c in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("latency per iteration, ms (log scale); grey line = min–max")
-    ax.set_title("Steady-state latency distribution")
-    ax.grid(axis="x", which="both", alpha=0.3)
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return _png(fig)
-
-
-def _table_html(header, rows, changes: dict | None = None) -> str:
-    out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr></thead><tbody>"]
-    statuses = {"oom", "killed", "timeout", "crashed", "incompatible", "error"}
-    for row in rows:
+def _table_html(header, rows, table_id: str | None = None, css: str = "", changes: list | None = None,
+                name_column: int | None = None, label_columns: int = 1) -> str:
+    attrs = (f' id="{table_id}"' if table_id else "") + (f' class="{css}"' if css else "")
+    out = [f'<div class="scroll"><table{attrs}><thead><tr>'
+           + "".join(f"<th>{_html_text(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+    for r, row in enumerate(rows):
         cells = []
         for i, value in enumerate(row):
             text = str(value)
-            cls = ' class="failed"' if i > 0 and text.split(" ")[0] in statuses else ""
-            if changes and i == len(row) - 1:
-                cls = f' class="{changes.get(id(row), "")}"'
-            cells.append(f"<td{cls}>{html.escape(text)}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+            failed = text.split(" ")[0] in _STATUS_WORDS or text.startswith("error: ") or text == DEVICE_ERROR
+            cls = "failed" if i >= label_columns and failed else ""
+            if 0 < i < label_columns:
+                cls = "label"
+            if name_column is not None and i == name_column:
+                cls = "name"
+            if changes is not None and i == len(row) - 1 and changes[r]:
+                cls = changes[r]
+            attr = f' class="{cls}"' if cls else ""
+            cells.append(f"<td{attr}>{_html_text(text)}</td>")
+        row_class = ' class="device"' if row and row[0] == "(device)" else ""
+        out.append(f"<tr{row_class}>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table></div>")
     return "\n".join(out)
 
 
-def _record_section(record: dict) -> str:
-    parts = [f"<h1>{html.escape(title_of(record))}</h1>"]
-    line = settings_line(record)
-    if line:
-        parts.append(f'<p class="note">{html.escape(line)}</p>')
-    charts = [("first vs steady", chart_first_vs_steady(record)), ("fps by precision", chart_fps(record)),
-              ("latency distribution", chart_latency_distribution(record))]
-    parts.append("<h2>Charts</h2>")
-    for name, png in charts:
-        if png:
-            parts.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{png}">')
+def _notes_html(notes) -> list[str]:
+    return [f'<p class="note">{_html_text(n)}</p>' for n in notes]
+
+
+def _chart_html(chart) -> list[str]:
+    parts = []
+    if chart.figure is not None:
+        parts.append(f'<img alt="{_html_text(chart.name)}" src="data:image/png;base64,{png_base64(chart.figure)}">')
+    if chart.sentence:
+        parts.append(f'<p class="note">{_html_text(chart.sentence)}</p>')
+    return parts
+
+
+def _banners_html(records: list[dict]) -> list[str]:
+    return [f'<div class="banner">{_html_text(b)}</div>'
+            for b in (random_weights_banner(records), nothing_measured_banner(records)) if b]
+
+
+def _fact_cell(fact) -> str:
+    if fact.value is None:
+        return "unknown"
+    origin = fact.origin or ""
+    return (f'{_html_text(fact.value)}<span class="from" title="{_html_text(fact.source or "")}">{_html_text(origin)}</span>')
+
+
+def _facts_html(records: list[dict], labels: list[str]) -> str:
+    facts = [device_facts(r) for r in records]
+    head = "".join(f"<th>{_html_text(label)}</th>" for label in labels)
+    rows = ["<tr><td>Status</td>" + "".join(f'<td class="label wrap">{_html_text(device_status(r))}</td>' for r in records)
+            + "</tr>"]
+    for i, fact in enumerate(facts[0]):
+        rows.append(f"<tr><td>{_html_text(fact.label)}</td>"
+                    + "".join(f'<td class="label">{_fact_cell(f[i])}</td>' for f in facts) + "</tr>")
+    legend = ('<p class="note">probe: read on the device by the agent (hover for the file); profile: what '
+              "the device's profile expects, not read on the device.</p>")
+    return (f'<div class="scroll"><table id="device-facts"><thead><tr><th>Device</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>{legend}")
+
+
+def _record_body(record: dict, id_prefix: str = "table") -> list[str]:
+    """A record's tables, profile, predictions and failures (no title, no charts); the tables'
+    ids start with ``id_prefix`` so that several records on one page keep them unique."""
+    parts = []
     for table in tables(record):
-        parts.append(f"<h2>{html.escape(table.title)}</h2>")
-        parts.append(_table_html(table.header, table.rows))
-        parts += [f'<p class="note">{html.escape(n)}</p>' for n in table.notes]
+        parts.append(f"<h3>{_html_text(table.title)}</h3>")
+        parts.append(_table_html(table.header, table.rows, table_id=f"{id_prefix}-{table.key}"))
+        parts += _notes_html(table.notes)
+    parts += _layers_html(profile_tables(record))
     predictions = prediction_block(record)
     if predictions:
-        parts.append("<h2>Predictions (top-5, probability)</h2>")
+        parts.append("<h3>Predictions (top-5, probability)</h3>")
         parts.append("<pre>" + html.escape(predictions) + "</pre>")
-    notes = failure_notes(record)
-    if notes:
-        parts.append("<h2>Cells that did not finish</h2><ul>"
-                     + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
-    return "\n".join(parts)
+        if random_weights_models(record):
+            parts += _notes_html([RANDOM_PREDICTIONS])
+    parts += _failures_html(failure_notes(record), [record])
+    return parts
 
 
-def _comparison_section(rows: list[dict]) -> str:
-    header = ["Model", "Cell", "old ms", "new ms", "Change"]
-    body, classes = [], {}
-    for r in rows:
-        row = [r["model"], f"{r['backend']} {r['precision']} b{r['batch']}",
-               r["old_status"] if r["old_status"] != "ok" else f"{r['old_latency_ms']:.3g}" if r["old_latency_ms"] else "—",
-               r["new_status"] if r["new_status"] != "ok" else f"{r['new_latency_ms']:.3g}" if r["new_latency_ms"] else "—",
-               change_text(r)]
-        body.append(row)
-        classes[id(row)] = r["verdict"]
-    return "<h1>Changes</h1>\n" + _table_html(header, body, classes)
+def _layers_html(layer_tables) -> list[str]:
+    if not layer_tables:
+        return []
+    parts = [f"<h2>Slowest layers (--profile, top {len(layer_tables[0].rows)} by time per inference)</h2>"]
+    for table in layer_tables:
+        parts.append(f"<h3>{_html_text(table.title)}</h3>")
+        parts.append(_table_html(table.header, table.rows, css="layers", name_column=1,
+                                 label_columns=len(table.header) - 2))  # rank, layer, op: text
+        parts += _notes_html(table.notes)
+    return parts
 
 
-def html_report(records: list[dict], comparison: list[dict] | None = None) -> str:
-    """One HTML document for one or more bench records (and, optionally, compare() rows)."""
+def _failures_html(notes: list[str], records: list[dict]) -> list[str]:
+    if not notes:
+        return []
+    return ["<h3>Cells that did not finish</h3><ul>" + "".join(f"<li>{_html_text(n)}</li>" for n in notes) + "</ul>",
+            '<ul class="note">' + "".join(f"<li>{_html_text(m.replace('`', ''))}</li>" for m in status_meanings(records))
+            + "</ul>"]
+
+
+def _device_error_html(record: dict) -> list[str]:
+    error = (record.get("device") or {}).get("error")
+    return [f'<div class="error">{_html_text(device_status(record))}</div>'] if error else []
+
+
+def _single_page(record: dict, styles: SeriesStyles) -> list[str]:
+    parts = [f"<h1>{_html_text(title_of(record))}</h1>"] + _banners_html([record]) + _device_error_html(record)
+    parts.append(_facts_html([record], [one_line((record.get("device") or {}).get("name") or "device")]))
+    line = settings_line(record)
+    if line:
+        parts.append(f'<p class="note">{_html_text(line)}</p>')
+    parts += [f'<p class="note">warning: {_html_text(w)}</p>' for w in warnings_of(record)]
+    charts = [chart_first_vs_steady(record, styles), chart_fps(record, styles),
+              chart_latency_distribution(record, styles)]
+    parts.append("<h2>Charts</h2>")
+    for chart in charts:
+        parts += _chart_html(chart)
+    parts += _record_body(record)
+    return parts
+
+
+def _comparison_page(records: list[dict], comparison: list[dict] | None, styles: SeriesStyles,
+                     threshold: float) -> list[str]:
+    labels = run_labels(records)
+    parts = [f"<h1>{_html_text(title_of_many(records))}</h1>"] + _banners_html(records)
+    parts.append("<h2>Devices</h2>")
+    parts.append(_facts_html(records, labels))
+    for label, record in zip(labels, records):
+        parts += [f'<p class="note">{_html_text(label)}: warning: {_html_text(w)}</p>' for w in warnings_of(record)]
+    summary = side_by_side.summary_tables(records, comparison)
+    latency, rest = summary[0], summary[1:]
+    parts.append(f"<h2>{_html_text(latency.title)}: runs side by side</h2>")
+    changes = None
+    if comparison is not None:
+        changes = [""] + [_change_class(row[-1]) for row in latency.rows[1:]]
+        if len(records) == 2:
+            parts += _notes_html([compare_summary(comparison, threshold, labels[0], labels[1])])
+    parts.append(_table_html(latency.header, latency.rows, table_id="comparison", css="comparison", changes=changes,
+                             label_columns=2))
+    parts += _notes_html(latency.notes)
+    parts += _chart_html(chart_side_by_side(records, styles))
+    for table in rest:
+        parts.append(f"<h2>{_html_text(table.title)}</h2>")
+        parts.append(_table_html(table.header, table.rows, table_id=f"summary-{table.key}", css="comparison",
+                                 label_columns=2))
+        parts += _notes_html(table.notes)
+    parts += _layers_html(side_by_side.layer_sections(records))
+    failures = [f"{label}: {n}" for label, r in zip(labels, records) for n in failure_notes(r)]
+    parts += _failures_html(failures, records)
+    parts.append("<h2>Each run on its own</h2>")
+    for n, (label, record) in enumerate(zip(labels, records), 1):
+        body = _device_error_html(record) + _record_body(record, id_prefix=f"run{n}")
+        parts.append(f"<details><summary>{_html_text(label)} — {_html_text(title_of(record))}</summary>" + "\n".join(body)
+                     + "</details>")
+    return parts
+
+
+def _change_class(text: str) -> str:
+    return {"▲": "regression", "▼": "improvement"}.get(text[:1], "")
+
+
+def html_report(records, comparison: list[dict] | None = None, threshold: float = 0.10) -> str:
+    """One HTML document for one or more bench records; ``comparison``: compare() rows of
+    records[0] → records[1] (made with ``threshold``), shown as a Change column."""
     if isinstance(records, dict):
         records = [records]
-    _pyplot()  # fail early with the install hint, before any work
-    sections = []
-    if comparison:
-        sections.append(_comparison_section(comparison))
-    sections += [_record_section(r) for r in records]
-    title = "edgetrt bench report" if len(records) != 1 else title_of(records[0])
+    require_matplotlib()  # fail early with the install hint, before any work
+    styles = SeriesStyles()
+    with CapturedWarnings() as captured:
+        if len(records) == 1:
+            parts = _single_page(records[0], styles)
+        else:
+            parts = _comparison_page(records, comparison, styles, threshold)
+    if captured.messages:
+        parts.append("<h2>Chart notes</h2>")
+        parts += _notes_html(f"matplotlib: {m}" for m in dict.fromkeys(captured.messages))
+    title = title_of(records[0]) if len(records) == 1 else title_of_many(records)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n"
-            + "\n<hr>\n".join(sections) + "\n</body></html>\n")
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_html_text(title)}</title><style>{_CSS}</style></head><body>\n"
+            + "\n".join(parts) + "\n</body></html>\n")

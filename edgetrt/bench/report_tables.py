@@ -1,10 +1,11 @@
-"""A bench record → the tables people assemble by hand (Markdown and CSV).
+"""One bench record → the tables people assemble by hand (Markdown and CSV).
 
 Rows are models, columns are backend × precision (× batch when the run had more than one), as in
 the TF-TRT blog tables: steady-state median latency and fps, first run, peak memory, original vs
-optimized size, agreement with native TensorFlow, and the top-5 predictions side by side. A cell
-that did not finish shows its status word (``oom``, ``killed``, ``timeout``, ``crashed``,
-``incompatible``, ``error``) instead of a number; a cell that was not run shows ``—``.
+optimized size, agreement with native TensorFlow, the top-5 predictions side by side and, with
+``--profile``, each cell's slowest layers. A cell that did not finish shows its status word
+(``oom``, ``killed``, ``timeout``, ``crashed``, ``incompatible``, ``error``) instead of a number; a
+cell that was not run shows ``—``. Each cell shows its headline run (cells.headlines).
 """
 
 from __future__ import annotations
@@ -13,20 +14,15 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from edgetrt.bench.history import FAILED_STATUSES
-
-BACKEND_ORDER = ("tf", "onnxruntime", "tensorrt")
-PRECISION_ORDER = ("fp32", "fp16", "int8")
-REFERENCE = ("tf", "fp32")
-NOT_RUN = "—"
-STATUS_MEANING = {
-    "oom": "out of memory (MemoryError, CUDA/TensorRT out-of-memory text, or the kernel's OOM killer)",
-    "killed": "killed by SIGKILL without an OOM-killer message",
-    "timeout": "no result within the run's timeout (the seed's \"did not start\")",
-    "crashed": "segmentation fault or abort inside the runtime",
-    "incompatible": "engine or library version does not fit this device",
-    "error": "any other failure; see the message",
-}
+from edgetrt.agent.protocol import FAILED_STATUSES
+from edgetrt.bench import cell_text
+from edgetrt.bench.cells import (CellKey, Headline, agreement_meaningful, failed, headlines, is_profiled,
+                                 random_weights_models, steady_value)
+from edgetrt.bench.device_facts import device_facts, device_status
+from edgetrt.bench.layers import layer_tables
+from edgetrt.bench.runs import (nothing_measured_banner, random_weights_banner, settings_line, title_of,
+                                warnings_of)
+from edgetrt.bench.text import NOT_RUN, csv_field, markdown_table, md_cell, one_line, size
 
 
 @dataclass(frozen=True)
@@ -36,12 +32,11 @@ class Column:
     batch: int
 
     def label(self, show_batch: bool) -> str:
-        text = f"{self.backend} {self.precision}"
-        return f"{text} b{self.batch}" if show_batch else text
+        return CellKey("", self.backend, self.precision, self.batch).label(show_batch)
 
     @property
     def is_reference(self) -> bool:
-        return (self.backend, self.precision) == REFERENCE
+        return CellKey("", self.backend, self.precision, self.batch).is_reference
 
 
 @dataclass
@@ -54,23 +49,29 @@ class Table:
 
 
 class Grid:
-    """The record's cells indexed by model and column, in a stable display order."""
+    """The record's headline runs indexed by model and column, in a stable display order."""
 
     def __init__(self, record: dict):
         self.record = record
-        cells = record.get("cells") or []
-        self.models = list(dict.fromkeys(c["model"] for c in cells))
-        keys = {Column(c["backend"], c["precision"], int(c.get("batch") or 1)) for c in cells}
-        self.columns = sorted(keys, key=_column_order)
+        self.headlines: dict[CellKey, Headline] = headlines(record.get("cells") or [])
+        keys = list(self.headlines)
+        self.models = list(dict.fromkeys(k.model for k in keys))
+        ordered = sorted(keys, key=lambda k: k.sort_key([]))
+        self.columns = list(dict.fromkeys(Column(k.backend, k.precision, k.batch) for k in ordered))
         self.show_batch = len({c.batch for c in self.columns}) > 1
-        self.cells = {(c["model"], Column(c["backend"], c["precision"], int(c.get("batch") or 1))): c
-                      for c in cells}
+
+    def key(self, model: str, column: Column) -> CellKey:
+        return CellKey(model, column.backend, column.precision, column.batch)
 
     def cell(self, model: str, column: Column) -> dict | None:
-        return self.cells.get((model, column))
+        headline = self.headlines.get(self.key(model, column))
+        return headline.cell if headline else None
 
     def labels(self, columns=None) -> list[str]:
         return [c.label(self.show_batch) for c in (columns if columns is not None else self.columns)]
+
+    def cell_label(self, key: CellKey) -> str:
+        return f"{key.model} {key.label(self.show_batch)}"
 
     def original_bytes(self, model: str) -> int | None:
         for column in self.columns:
@@ -80,116 +81,22 @@ class Grid:
         return None
 
 
-def _column_order(column: Column):
-    def rank(value, order):
-        return (order.index(value), "") if value in order else (len(order), value)
-
-    return (rank(column.backend, BACKEND_ORDER), rank(column.precision, PRECISION_ORDER), column.batch)
-
-
-# ---- values -------------------------------------------------------------------------------
-
-def number(value, digits: int | None = None) -> str:
-    """Human figures: 3 significant digits below 100, whole numbers above."""
-    if value is None:
-        return NOT_RUN
-    value = float(value)
-    if digits is not None:
-        return f"{value:.{digits}f}"
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return f"{value:.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    if magnitude >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3f}"
-
-
-def size(nbytes) -> str:
-    if nbytes is None:
-        return NOT_RUN
-    nbytes = float(nbytes)
-    for unit in ("B", "KB", "MB", "GB"):
-        if nbytes < 1024 or unit == "GB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024.0
-    return NOT_RUN  # pragma: no cover
-
-
-def failed(cell: dict | None) -> str | None:
-    """The status word of a cell that did not finish, else None."""
-    if cell is None:
-        return None
-    status = cell.get("status") or "error"
-    return None if status == "ok" else status
-
-
-def steady_value(cell: dict | None, block: str, stat: str):
-    steady = (cell or {}).get("steady") or {}
-    return (steady.get(block) or {}).get(stat)
-
-
-def _show(cell: dict | None, value, render=number) -> str:
-    if cell is None:
-        return NOT_RUN
-    status = failed(cell)
-    if status:
-        return status
-    return render(value) if value is not None else NOT_RUN
-
-
-def first_run_text(cell: dict | None) -> str:
-    text = _show(cell, (cell or {}).get("first_run_ms"))
-    if cell and not failed(cell) and cell.get("build_ms") is not None:
-        engine = cell.get("engine")
-        text += f" (build {number(cell['build_ms'])}{', ' + engine if engine else ''})"
-    elif cell and not failed(cell) and cell.get("engine"):
-        text += f" ({cell['engine']} engine)"
-    return text
-
-
-def memory_text(cell: dict | None) -> str:
-    """Peak memory; a failed cell keeps its status word, with the peak it reached when known."""
-    text = _show(cell, (cell or {}).get("peak_memory_mb"))
-    if cell and failed(cell) and cell.get("peak_memory_mb") is not None:
-        text += f" ({number(cell['peak_memory_mb'])})"
-    return text
-
-
-def agreement_text(cell: dict | None) -> str:
-    if cell is None:
-        return NOT_RUN
-    status = failed(cell)
-    if status:
-        return status
-    agree = cell.get("agreement")
-    if not agree:
-        return NOT_RUN
-    if agree.get("meaningful") is False:
-        return "n/a (random weights)"
-    images = agree.get("images") or 0
-    top1 = agree.get("top1")
-    top1_text = f"{round(top1 * images)}/{images}" if images and top1 is not None else number(top1)
-    return f"{top1_text} · {number(agree.get('top5_overlap'), 2)} · {number(agree.get('max_abs_diff'), 3)}"
-
-
-# ---- tables -------------------------------------------------------------------------------
-
 def tables(record: dict) -> list[Table]:
+    """The record's tables; none for a record without cells (its device failed before measuring)."""
     grid = Grid(record)
-    per_cell = [
-        ("latency", "Steady-state latency, median ms (lower is better)",
-         lambda c: _show(c, steady_value(c, "latency_ms", "median"))),
-        ("fps", "Throughput, median items/s (higher is better)",
-         lambda c: _show(c, steady_value(c, "fps", "median"))),
-        ("first_run", "First run ms: load (and engine build) + first inference", first_run_text),
-        ("memory", "Peak memory MB (resident set; a lower bound for GPU memory on Jetson)", memory_text),
-    ]
+    if not grid.headlines:
+        return []
+    profiled_note = _profiled_note(grid)
     out = []
-    for key, title, render in per_cell:
+    for key, title, render in cell_text.PER_CELL_TABLES:
         rows = [[model] + [render(grid.cell(model, col)) for col in grid.columns] for model in grid.models]
-        out.append(Table(key, title, ["Model"] + grid.labels(), rows))
+        notes = list(profiled_note) if key == "latency" else []
+        if key == "first_run":
+            notes += _start_up_notes(grid)
+        if key == "memory":
+            notes += [f"{grid.cell_label(k)}: {t}" for k, h in grid.headlines.items()
+                      if (t := cell_text.board_text(h.cell))]
+        out.append(Table(key, title, ["Model"] + grid.labels(), rows, notes))
 
     size_rows = []
     for model in grid.models:
@@ -206,24 +113,47 @@ def tables(record: dict) -> list[Table]:
 
     optimized = [c for c in grid.columns if not c.is_reference]
     if optimized:
-        rows = [[model] + [agreement_text(grid.cell(model, col)) for col in optimized] for model in grid.models]
+        rows = [[model] + [cell_text.agreement_text(grid.cell(model, col), record) for col in optimized]
+                for model in grid.models]
+        notes = ["each cell: top-1 agreeing images · mean top-5 overlap (0–1) · max |Δp|"]
+        if any(not agreement_meaningful(h.cell, record) for h in grid.headlines.values()):
+            notes.append("n/a (random weights): the model ran with random weights, so agreement means nothing")
         out.append(Table("agreement", "Agreement with native TensorFlow (tf fp32) on the real photos",
-                         ["Model"] + grid.labels(optimized), rows,
-                         ["each cell: top-1 agreeing images · mean top-5 overlap (0–1) · max |Δp|"]))
+                         ["Model"] + grid.labels(optimized), rows, notes))
     return out
+
+
+def _profiled_note(grid: Grid) -> list[str]:
+    notes = [n for h in grid.headlines.values() if (n := cell_text.headline_note(h))]
+    if any(is_profiled(h.cell) for h in grid.headlines.values()):
+        notes.insert(0, cell_text.PROFILED_MEANING)
+    return notes
+
+
+def _start_up_notes(grid: Grid) -> list[str]:
+    return [f"{grid.cell_label(k)}: {t}" for k, h in grid.headlines.items()
+            if not failed(h.cell) and (t := cell_text.cold_start_text(h.cell))]
 
 
 def failure_notes(record: dict) -> list[str]:
     grid = Grid(record)
     notes = []
-    for model in grid.models:
-        for col in grid.columns:
-            cell = grid.cell(model, col)
-            status = failed(cell)
-            if status:
-                message = " ".join(str(cell.get("message") or "").split())
-                notes.append(f"{model} {col.label(True)}: {status}" + (f" — {message}" if message else ""))
+    for key, headline in grid.headlines.items():
+        for run in headline.runs():
+            if failed(run):
+                notes.append(cell_text.failure_line(f"{key.model} {key.label()}", run))
     return notes
+
+
+def status_meanings(records: list[dict]) -> list[str]:
+    present = sorted({failed(c) for r in records for c in r.get("cells") or [] if failed(c)},
+                     key=lambda s: FAILED_STATUSES.index(s) if s in FAILED_STATUSES else 99)
+    return [f"`{s}`: {cell_text.STATUS_MEANING.get(s, 'see the message')}" for s in present]
+
+
+def profile_tables(record: dict):
+    grid = Grid(record)
+    return layer_tables(grid.headlines, grid.cell_label)
 
 
 def prediction_lines(record: dict) -> list[tuple[str, str, list[tuple[str, str]]]]:
@@ -242,7 +172,7 @@ def prediction_lines(record: dict) -> list[tuple[str, str, list[tuple[str, str]]
             for pred in cell["predictions"]:
                 names = ", ".join(f"{class_name(k, classes)} {float(p):.2f}" for k, p in pred.get("top5", [])[:5])
                 label = col.label(grid.show_batch) + (" (native)" if col.is_reference else "")
-                per_image.setdefault(pred.get("image", "?"), []).append((label, names))
+                per_image.setdefault(one_line(pred.get("image", "?")), []).append((label, names))
         for image, rows in per_image.items():
             out.append((model, image, rows))
     return out
@@ -252,88 +182,104 @@ def prediction_block(record: dict) -> str | None:
     """The predictions side by side as plain text, the way the seed prints them (None if none)."""
     block = []
     for model, image, rows in prediction_lines(record):
-        block.append(f"{model} — {image}")
+        block.append(f"{one_line(model)} — {image}")
         width = max(len(label) for label, _ in rows)
         block += [f"  {label.ljust(width)}  [{names}]" for label, names in rows]
     return "\n".join(block) if block else None
 
 
-def title_of(record: dict) -> str:
-    device = record.get("device") or {}
-    name = device.get("name") or "unknown device"
-    profile = device.get("profile")
-    return (f"edgetrt bench {record.get('run_id') or ''} — {name}"
-            + (f" ({profile})" if profile and profile != name else "")
-            + f" — {record.get('timestamp') or ''}").replace("  ", " ")
-
-
-def settings_line(record: dict) -> str:
-    s = record.get("settings") or {}
-    parts = []
-    if s.get("warmup_ms") is not None:
-        parts.append(f"warm-up {number(s['warmup_ms'])} ms")
-    if s.get("min_iterations") is not None:
-        parts.append(f"≥ {s['min_iterations']} iterations")
-    if s.get("min_seconds") is not None:
-        parts.append(f"≥ {number(s['min_seconds'])} s timed")
-    if s.get("images"):
-        parts.append(f"{len(s['images'])} photos")
-    return ", ".join(parts)
+RANDOM_PREDICTIONS = "random weights: these classes and probabilities come from untrained weights and mean nothing"
 
 
 # ---- Markdown -----------------------------------------------------------------------------
 
-def _md_escape(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def facts_markdown(record: dict) -> str:
+    rows = [[f.label, f.text()] for f in device_facts(record)]
+    return markdown_table(["Device", one_line((record.get("device") or {}).get("name") or "?")], rows)
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
-             "| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |"]
-    lines += ["| " + " | ".join(_md_escape(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def markdown(record: dict) -> str:
-    parts = [f"# {title_of(record)}"]
+def markdown(record: dict, level: int = 1) -> str:
+    """The record as Markdown; ``level`` is the title's heading level (sections one below)."""
+    h1, h2, h3 = "#" * level, "#" * (level + 1), "#" * (level + 2)
+    parts = [f"{h1} {md_cell(title_of(record))}"]
+    for banner in (random_weights_banner([record]), nothing_measured_banner([record])):
+        if banner:
+            parts.append(f"> **{md_cell(banner)}**")
+    device = record.get("device") or {}
+    if device.get("error"):
+        parts.append(f"**Device {md_cell(device_status(record))}**")
+    parts.append(facts_markdown(record))
     line = settings_line(record)
     if line:
         parts.append(line)
+    warnings = warnings_of(record)
+    if warnings:
+        parts.append("\n".join(f"- warning: {md_cell(w)}" for w in warnings))
     for table in tables(record):
-        parts.append(f"## {table.title}")
+        parts.append(f"{h2} {table.title}")
         parts.append(markdown_table(table.header, table.rows))
-        parts += [f"_{note}_" for note in table.notes]
+        parts += [f"_{md_cell(note)}_" for note in table.notes]
+    layer_sections = profile_tables(record)
+    if layer_sections:
+        parts.append(f"{h2} Slowest layers (--profile, top {len(layer_sections[0].rows)} by time per inference)")
+        for table in layer_sections:
+            parts.append(f"{h3} {md_cell(table.title)}")
+            parts.append(markdown_table(table.header, table.rows))
+            parts += [f"_{md_cell(note)}_" for note in table.notes]
     predictions = prediction_block(record)
     if predictions:
-        parts.append("## Predictions (top-5, probability)")
-        parts.append("```\n" + predictions + "\n```")
+        parts.append(f"{h2} Predictions (top-5, probability)")
+        parts.append("```\n" + predictions.replace("```", "'''") + "\n```")
+        if random_weights_models(record):
+            parts.append(f"_{RANDOM_PREDICTIONS}_")
     notes = failure_notes(record)
     if notes:
-        parts.append("## Cells that did not finish")
-        parts.append("\n".join(f"- {_md_escape(n)}" for n in notes))
-        present = sorted({failed(c) for c in record.get("cells", []) if failed(c)},
-                         key=lambda s: FAILED_STATUSES.index(s) if s in FAILED_STATUSES else 99)
-        parts.append("\n".join(f"- `{s}`: {STATUS_MEANING.get(s, 'see the message')}" for s in present))
+        parts.append(f"{h2} Cells that did not finish")
+        parts.append("\n".join(f"- {md_cell(n)}" for n in notes))
+        parts.append("\n".join(f"- {m}" for m in status_meanings([record])))
     return "\n\n".join(parts) + "\n"
 
 
 # ---- CSV ----------------------------------------------------------------------------------
 
+def _agreement_value(stat: str):
+    def get(cell: dict, record: dict):
+        agree = cell.get("agreement") or {}
+        if agree and not agreement_meaningful(cell, record):
+            return cell_text.RANDOM_WEIGHTS
+        return agree.get(stat)
+    return get
+
+
 CSV_METRICS = (
-    ("status", lambda c: c.get("status")),
-    ("latency_median_ms", lambda c: steady_value(c, "latency_ms", "median")),
-    ("latency_mean_ms", lambda c: steady_value(c, "latency_ms", "mean")),
-    ("latency_p99_ms", lambda c: steady_value(c, "latency_ms", "p99")),
-    ("fps_median", lambda c: steady_value(c, "fps", "median")),
-    ("first_run_ms", lambda c: c.get("first_run_ms")),
-    ("build_ms", lambda c: c.get("build_ms")),
-    ("peak_memory_mb", lambda c: c.get("peak_memory_mb")),
-    ("artifact_bytes", lambda c: c.get("artifact_bytes")),
-    ("original_bytes", lambda c: c.get("original_bytes")),
-    ("top1_agreement", lambda c: (c.get("agreement") or {}).get("top1")),
-    ("top5_overlap", lambda c: (c.get("agreement") or {}).get("top5_overlap")),
-    ("max_abs_diff", lambda c: (c.get("agreement") or {}).get("max_abs_diff")),
+    ("status", lambda c, r: c.get("status")),
+    ("profiled", lambda c, r: is_profiled(c)),
+    ("latency_median_ms", lambda c, r: steady_value(c, "latency_ms", "median")),
+    ("latency_mean_ms", lambda c, r: steady_value(c, "latency_ms", "mean")),
+    ("latency_p99_ms", lambda c, r: steady_value(c, "latency_ms", "p99")),
+    ("fps_median", lambda c, r: steady_value(c, "fps", "median")),
+    ("first_run_ms", lambda c, r: c.get("first_run_ms")),
+    ("build_ms", lambda c, r: c.get("build_ms")),
+    ("engine", lambda c, r: c.get("engine")),
+    ("peak_memory_mb", lambda c, r: c.get("peak_memory_mb")),
+    ("artifact_bytes", lambda c, r: c.get("artifact_bytes")),
+    ("original_bytes", lambda c, r: c.get("original_bytes")),
+    ("top1_agreement", _agreement_value("top1")),
+    ("top5_overlap", _agreement_value("top5_overlap")),
+    ("max_abs_diff", _agreement_value("max_abs_diff")),
 )
+# Metrics that stay meaningful for a run that did not finish (the rest show its status word).
+_KEPT_WHEN_FAILED = ("status", "profiled", "artifact_bytes", "original_bytes")
+
+
+def csv_value(metric: str, get, cell: dict | None, record: dict) -> str:
+    """One CSV field: empty when the cell was not run, its status word where a failed run has no
+    such figure, else the value."""
+    if cell is None:
+        return ""
+    if failed(cell) and metric not in _KEPT_WHEN_FAILED:
+        return failed(cell)
+    return csv_field(get(cell, record))
 
 
 def csv_text(record: dict) -> str:
@@ -345,15 +291,6 @@ def csv_text(record: dict) -> str:
     writer.writerow(["model", "metric"] + [c.label(grid.show_batch) for c in grid.columns])
     for model in grid.models:
         for metric, get in CSV_METRICS:
-            row = [model, metric]
-            for col in grid.columns:
-                cell = grid.cell(model, col)
-                if cell is None:
-                    row.append("")
-                elif metric != "status" and failed(cell) and metric not in ("artifact_bytes", "original_bytes"):
-                    row.append(failed(cell))
-                else:
-                    value = get(cell)
-                    row.append("" if value is None else (f"{value:.6g}" if isinstance(value, float) else value))
-            writer.writerow(row)
+            writer.writerow([csv_field(model), metric]
+                            + [csv_value(metric, get, grid.cell(model, col), record) for col in grid.columns])
     return buf.getvalue()
