@@ -22,7 +22,7 @@ from edgetrt.bench.device_facts import device_facts, device_status
 from edgetrt.bench.layers import layer_tables
 from edgetrt.bench.runs import (nothing_measured_banner, random_weights_banner, settings_line, title_of,
                                 warnings_of)
-from edgetrt.bench.text import NOT_RUN, csv_field, markdown_table, md_cell, one_line, size
+from edgetrt.bench.text import NOT_RUN, csv_field, markdown_section, markdown_table, md_cell, one_line, size
 
 
 @dataclass(frozen=True)
@@ -216,16 +216,12 @@ def markdown(record: dict, level: int = 1) -> str:
     if warnings:
         parts.append("\n".join(f"- warning: {md_cell(w)}" for w in warnings))
     for table in tables(record):
-        parts.append(f"{h2} {table.title}")
-        parts.append(markdown_table(table.header, table.rows))
-        parts += [f"_{md_cell(note)}_" for note in table.notes]
+        parts += markdown_section(h2, table.title, table)
     layer_sections = profile_tables(record)
     if layer_sections:
         parts.append(f"{h2} Slowest layers (--profile, top {len(layer_sections[0].rows)} by time per inference)")
         for table in layer_sections:
-            parts.append(f"{h3} {md_cell(table.title)}")
-            parts.append(markdown_table(table.header, table.rows))
-            parts += [f"_{md_cell(note)}_" for note in table.notes]
+            parts += markdown_section(h3, md_cell(table.title), table)
     predictions = prediction_block(record)
     if predictions:
         parts.append(f"{h2} Predictions (top-5, probability)")

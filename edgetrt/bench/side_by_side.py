@@ -20,7 +20,7 @@ from edgetrt.bench.report_tables import CSV_METRICS, Table, csv_value, failure_n
 from edgetrt.bench.report_tables import markdown as record_markdown
 from edgetrt.bench.runs import (nothing_measured_banner, random_weights_banner, run_labels, title_of_many,
                                 warnings_of)
-from edgetrt.bench.text import NOT_RUN, csv_field, markdown_table, md_cell, one_line
+from edgetrt.bench.text import NOT_RUN, csv_field, markdown_section, markdown_table, md_cell, one_line
 
 DEVICE_ERROR = "device error"
 
@@ -130,17 +130,15 @@ def markdown(records: list[dict], comparison: list[dict] | None = None, threshol
     for label, record in zip(labels, records):
         parts += [f"- {md_cell(label)}: warning: {md_cell(w)}" for w in warnings_of(record)]
     for table in summary_tables(records, comparison):
-        parts.append(f"## {table.title}")
+        section = markdown_section("##", table.title, table)
         if table.key == "latency" and comparison is not None and len(records) == 2:
-            parts.append(md_cell(compare_summary(comparison, threshold, labels[0], labels[1])))
-        parts.append(markdown_table(table.header, table.rows))
-        parts += [f"_{md_cell(n)}_" for n in table.notes]
+            section.insert(1, md_cell(compare_summary(comparison, threshold, labels[0], labels[1])))
+        parts += section
     layers = layer_sections(records)
     if layers:
         parts.append(f"## Slowest layers (--profile, top {len(layers[0].rows)} by time per inference)")
         for table in layers:
-            parts += [f"### {md_cell(table.title)}", markdown_table(table.header, table.rows)]
-            parts += [f"_{md_cell(n)}_" for n in table.notes]
+            parts += markdown_section("###", md_cell(table.title), table)
     failures = [f"{label}: {n}" for label, r in zip(labels, records) for n in failure_notes(r)]
     if failures:
         parts.append("## Cells that did not finish")

@@ -60,6 +60,12 @@ def md_cell(text) -> str:
     return one_line(text).replace("\\", "\\\\").replace("|", "\\|").replace("<", "\\<")
 
 
+def markdown_section(heading: str, title: str, table) -> list[str]:
+    """A titled Markdown table (anything with header, rows, notes) and its notes in italics."""
+    return [f"{heading} {title}", markdown_table(table.header, table.rows)] + \
+        [f"_{md_cell(note)}_" for note in table.notes]
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(md_cell(h) for h in header) + " |",
              "| " + " | ".join(["---"] + ["---:"] * (len(header) - 1)) + " |"]

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgetrt.config import paths
-from edgetrt.config.names import check_name
+from edgetrt.config.names import check_name, unknown_name
 from edgetrt.config.profiles import load_profiles
 from edgetrt.config.yamlfile import check_keys, expect_type, load_yaml, require_mapping
-from edgetrt.errors import ConfigError, UsageError
+from edgetrt.errors import ConfigError
 
 _KEYS = ("name", "profile", "description", "connection", "remote_root", "python")
 _CONNECTION_KEYS = ("ssh", "host", "port", "user", "key_file")
@@ -119,8 +119,6 @@ def load_device(name: str) -> DeviceSpec:
     check_name(name, "device name")
     files = device_files()
     if name not in files:
-        guess = difflib.get_close_matches(name, list(files), n=3)
-        raise UsageError(f"unknown device {name!r}",
-                         hint=(f"did you mean {', '.join(guess)}? " if guess else "")
-                         + "`edgetrt devices` lists them; add one in ~/.config/edgetrt/devices/")
+        raise unknown_name("device", name, files, "`edgetrt devices` lists them; add one in "
+                                                  "~/.config/edgetrt/devices/")
     return parse_device(files[name])

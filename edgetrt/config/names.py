@@ -7,6 +7,8 @@ from the OS or a garbled terminal.
 
 from __future__ import annotations
 
+import difflib
+
 from edgetrt.errors import ConfigError, UsageError
 
 MAX_NAME = 128
@@ -27,3 +29,10 @@ def check_name(name: str, what: str, *, where: str | None = None, limit: int = M
     if any(ord(c) < 32 or 0x7f <= ord(c) < 0xa0 for c in name):
         raise error(f"{prefix}{what} {name!r} contains a control character")
     return name
+
+
+def unknown_name(what: str, name: str, known, hint: str) -> UsageError:
+    """The error for a name that is not among ``known``: "did you mean" the closest, then ``hint``."""
+    guess = difflib.get_close_matches(name, list(known), n=3)
+    return UsageError(f"unknown {what} {name!r}",
+                      hint=(f"did you mean {', '.join(guess)}? " if guess else "") + hint)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgetrt.config import paths
-from edgetrt.config.names import check_name
+from edgetrt.config.names import check_name, unknown_name
 from edgetrt.config.yamlfile import check_keys, expect_list, expect_type, load_yaml, require_mapping
-from edgetrt.errors import ConfigError, UsageError
+from edgetrt.errors import ConfigError
 
 #: recipe `builder` values → tf.keras.applications constructors (a whitelist, never an import path)
 KERAS_BUILDERS = (
@@ -146,8 +146,5 @@ def load_recipe(name: str) -> Recipe:
     check_name(name, "model name")
     files = recipe_files()
     if name not in files:
-        guess = difflib.get_close_matches(name, list(files), n=3)
-        raise UsageError(f"unknown model {name!r}",
-                         hint=(f"did you mean {', '.join(guess)}? " if guess else "")
-                         + "`edgetrt models` lists the zoo; a path to a model file also works")
+        raise unknown_name("model", name, files, "`edgetrt models` lists the zoo; a path to a model file also works")
     return parse_recipe(files[name])

@@ -359,12 +359,9 @@ class SSHTransport(Transport):
         SFTP has no O_NOFOLLOW; edgetrt's own part files are created by store_ops.py under
         unpredictable names, and this check closes the rest of the gap a planted link could use.
         """
-        try:
-            st = self.sftp.lstat(remote)
-        except FileNotFoundError:
+        st = self._stat(remote, self.sftp.lstat)
+        if st is None:
             return None
-        except (paramiko.SSHException, EOFError, OSError) as exc:
-            raise TransportError(f"cannot stat {remote} on {self.name}: {exc}") from exc
         mode = st.st_mode or 0
         if stat.S_ISLNK(mode):
             raise TransportError(f"refusing to write {remote} on {self.name}: it is a symbolic link")
@@ -415,14 +412,18 @@ class SSHTransport(Transport):
                 return fh.read()
         return self._sftp_call("read", remote, read)
 
-    def size(self, remote: str) -> int | None:
+    def _stat(self, remote: str, how) -> paramiko.SFTPAttributes | None:
+        """``how(remote)`` (sftp.stat or sftp.lstat); None when the path does not exist."""
         try:
-            st = self.sftp.stat(remote)
+            return how(remote)
         except FileNotFoundError:
             return None
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise TransportError(f"cannot stat {remote} on {self.name}: {exc}") from exc
-        return st.st_size if stat.S_ISREG(st.st_mode or 0) else None
+
+    def size(self, remote: str) -> int | None:
+        st = self._stat(remote, self.sftp.stat)
+        return st.st_size if st is not None and stat.S_ISREG(st.st_mode or 0) else None
 
     def rename(self, src: str, dst: str) -> None:
         self._sftp_call("rename", f"{src} to {dst}", lambda: self.sftp.posix_rename(src, dst))
