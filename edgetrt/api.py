@@ -115,9 +115,12 @@ def convert_in_container(opts: ModelOptions, tftrt, *, container: str, device_na
     return plan
 
 
-def artifact_summary(artifact) -> list[dict]:
+def artifact_summary(artifact, formats=None) -> list[dict]:
+    """The artifact's files (only those of ``formats``, the forms a device was sent, when given)."""
+    paths = None if formats is None else [artifact.manifest["formats"][f] for f in formats if artifact.has_format(f)]
     return [{"path": str(artifact.path / f["path"]), "sha256": f["sha256"], "bytes": f["bytes"]}
-            for f in artifact.files]
+            for f in artifact.files
+            if paths is None or any(f["path"] == p or f["path"].startswith(p + "/") for p in paths)]
 
 
 def convert_report(result) -> dict:
@@ -151,22 +154,36 @@ def device_report(run) -> dict:
             "agent": run.agent}
 
 
-def _plan(models, device_names, backends, precisions, batches, force_int8, measure, **extra):
+def select_devices(names: str | None, inventory: Path | None = None, limit: str | None = None,
+                   remote: bool = False) -> list:
+    """The devices `--device a,b,c | @GROUP [--inventory FILE] [--limit PATTERN]` (or `--remote`'s
+    configured ones) name, in inventory order; checked before any work."""
+    from edgetrt.config.inventory import resolve_devices
+
+    if not names and remote:
+        names = ",".join(remote_device_names(None, True))
+    return resolve_devices(names or "local", inventory, limit)
+
+
+def _plan(models, devices, backends, precisions, batches, force_int8, measure, **extra):
     from edgetrt.run.plan import make_plan
 
-    return make_plan(models, device_names, backends=backends, precisions=precisions, batches=batches,
+    return make_plan(models, devices, backends=backends, precisions=precisions, batches=batches,
                      force_int8=force_int8, measure=measure, **extra)
 
 
-def _execute(plan, connect, progress):
+def _execute(plan, connect, progress, parallel=None):
     from edgetrt.run.execute import execute
 
+    if connect.host and len(plan.devices) > 1:
+        raise UsageError(f"--host names one device; {len(plan.devices)} are selected",
+                         hint="drop --host, or select one device")
     for dp in plan.devices:
         for warning in dp.warnings:
             progress.warn(warning)
     for note in plan.notes:
         progress.warn(note)
-    return execute(plan, connect, progress)
+    return execute(plan, connect, progress, parallel=parallel)
 
 
 def _store_warnings(run) -> list[str]:
@@ -184,40 +201,100 @@ def _weights_warning(conversion) -> str | None:
     return (manifest.get("weights") or {}).get("warning")
 
 
-def deploy(model: ModelOptions, device_name: str, *, backends: str | None = None,
+def deploy(model: ModelOptions, device_name: str = "local", *, inventory: Path | None = None,
+           limit: str | None = None, parallel: int | None = None, backends: str | None = None,
            precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
            measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
            progress: Progress = NULL_PROGRESS) -> dict:
-    """Convert (cached), upload, probe, run one model on one device; return the report dict."""
+    """Convert (cached) once, then upload, probe and run one model on each device named.
+
+    One device: its report (schema edgetrt.report/1). Several: a fleet document (edgetrt.fleet/1)
+    with one such report per device, in inventory order, and a summary; a device that failed
+    before measuring has ``error`` and no runs."""
     started = time.monotonic()
-    plan = _plan([model], [device_name], backends, precisions, batches, force_int8, measure)
-    execution = _execute(plan, connect, progress)
-    run = execution.devices[0]
+    devices = select_devices(device_name, inventory, limit)
+    plan = _plan([model], devices, backends, precisions, batches, force_int8, measure)
+    execution = _execute(plan, connect, progress, parallel)
     conversion = execution.conversions[model.model]
     if conversion.error:
         from edgetrt.errors import ConversionError
 
         raise ConversionError(conversion.error)
+    reports = [_device_deploy_report(run, plan, conversion, measure) for run in execution.devices]
+    if len(reports) == 1:
+        return dict(reports[0], seconds=time.monotonic() - started)
+    return fleet_document(reports, time.monotonic() - started)
+
+
+def _device_deploy_report(run, plan, conversion, measure) -> dict:
     artifact = conversion.artifact
     warnings = list(run.plan.warnings) + list(plan.notes) + _store_warnings(run)
     if _weights_warning(conversion):
         warnings.append(_weights_warning(conversion))
-    transfer = dict(run.sent or {}, remote_dir=(run.transfers.get(artifact.manifest["model"]) or {}).get("remote_dir"))
+    transfer = dict(run.sent or {}, remote_dir=(run.transfers.get(artifact.manifest["model"]) or {}).get("remote_dir")) \
+        if run.sent else None
     return {
         "schema": REPORT_SCHEMA,
+        "name": run.name,
+        "address": run.address,
+        "error": run.error,
         "model": artifact.manifest["model"],
         "weights": artifact.manifest.get("weights"),
         "device": device_report(run),
         "host": host_facts(),
         "conversion": {"artifact_dir": str(artifact.path), "cached": conversion.cached,
                        "seconds": conversion.seconds, "formats": artifact.manifest.get("formats")},
-        "artifacts": artifact_summary(artifact),
+        "artifacts": artifact_summary(artifact, _device_formats(run, plan, conversion)),
         "transfer": transfer,
         "settings": measure.report_settings(),
         "warnings": warnings,
-        "runs": [r.to_dict() for r in run.results],
-        "seconds": time.monotonic() - started,
+        "runs": [r.to_dict() for r in run.results] if not (run.error and run.address is None) else [],
+        "seconds": run.seconds,
     }
+
+
+def _device_formats(run, plan, conversion) -> list[str]:
+    """The artifact forms this device's cells run (what it was sent)."""
+    from edgetrt.run.plan import formats_for, strongly_typed
+
+    model = next(m for m, c in plan.sources.items()) if len(plan.sources) == 1 else conversion.model
+    return list(formats_for(run.plan.cells(model, plan.sources[model]), strongly_typed(run.probe)))
+
+
+def fleet_document(reports: list[dict], seconds: float) -> dict:
+    """Several devices' reports, in order, with a summary: how many were reached, how runs ended,
+    and the cells (model, backend, precision, batch) with each device's status and median."""
+    cells: dict = {}
+    for report in reports:
+        for run in report["runs"]:
+            key = (run["model"], run["backend"], run["precision"], run["batch"])
+            median = ((run.get("steady") or {}).get("latency_ms") or {}).get("median")
+            cells.setdefault(key, {})[report["name"]] = {"status": run["status"], "median_ms": median}
+    statuses: dict = {}
+    for report in reports:
+        for run in report["runs"]:
+            statuses[run["status"]] = statuses.get(run["status"], 0) + 1
+    return {
+        "schema": "edgetrt.fleet/1",
+        "devices": reports,
+        "summary": {
+            "devices": len(reports),
+            "reached": sum(1 for r in reports if r["address"] and not r["error"]),
+            "failed_devices": [{"name": r["name"], "error": r["error"]} for r in reports if r["error"]],
+            "runs": statuses,
+            "cells": [{"model": m, "backend": b, "precision": p, "batch": n, "devices": per_device}
+                      for (m, b, p, n), per_device in cells.items()],
+        },
+        "seconds": seconds,
+    }
+
+
+def bench_fleet_document(records: list[dict]) -> dict:
+    """Several devices' bench records as one fleet document (the shape `deploy` gives a fleet)."""
+    reports = [{"name": r["device"]["name"], "address": r["device"].get("address"), "error": r["device"].get("error"),
+                "run_id": r.get("run_id"), "saved_to": r.get("saved_to"), "device": r["device"],
+                "runs": r["cells"]} for r in records]
+    return fleet_document(reports, sum(r.get("seconds") or 0 for r in records))
 
 
 def remote_device_names(device_name: str | None, remote: bool) -> list[str]:
@@ -239,6 +316,7 @@ def remote_device_names(device_name: str | None, remote: bool) -> list[str]:
 
 
 def bench(models: list[ModelOptions], *, device_name: str | None = None, remote: bool = False,
+          inventory: Path | None = None, limit: str | None = None, parallel: int | None = None,
           backends: str | None = None, precisions: str | None = None, batches: str | None = None,
           force_int8: bool = False, images: Path | None = None, profile: bool = False,
           measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
@@ -249,10 +327,10 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
     from edgetrt.lazy import tool_versions
     from edgetrt.run.execute import ImageSet
 
-    plan = _plan(models, remote_device_names(device_name, remote), backends, precisions, batches,
+    plan = _plan(models, select_devices(device_name, inventory, limit, remote), backends, precisions, batches,
                  force_int8, measure, profile=profile, agreement=True, images=images)
     image_names = ImageSet.from_dir(images).names()
-    execution = _execute(plan, connect, progress)
+    execution = _execute(plan, connect, progress, parallel)
     conversions = {}
     for conversion in execution.conversions.values():
         if conversion.artifact is None:
@@ -261,10 +339,22 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
         conversions[manifest["model"]] = {"artifact_dir": str(conversion.artifact.path), "cached": conversion.cached,
                                           "seconds": conversion.seconds, "weights": manifest.get("weights")}
     weights_warnings = [w for w in (_weights_warning(c) for c in execution.conversions.values()) if w]
+    for conversion in execution.conversions.values():
+        manifest = conversion.artifact.manifest if conversion.artifact is not None else {}
+        if manifest and not (manifest.get("preprocessing") or {}).get("layout"):
+            shape = (manifest.get("inputs") or [{}])[0].get("shape")
+            weights_warnings.append(f"{manifest['model']}: its input {shape} is not an image (NHWC or NCHW): "
+                                    "no accuracy agreement on photos; pass --layout if it is one")
+    fleet = None
+    if len(execution.devices) > 1:
+        # The records of one fleet run find each other by this (report side by side).
+        import hashlib
+
+        names = [run.name for run in execution.devices]
+        fleet = {"id": hashlib.sha256(f"{time.time_ns()} {names}".encode()).hexdigest()[:12], "devices": names}
     records = []
     for run in execution.devices:
-        for model, transfer in run.transfers.items():
-            conversions.setdefault(model, {})["transfer"] = transfer
+        own = {m: dict(c, transfer=run.transfers.get(m)) for m, c in conversions.items()}
         record = {
             "schema": BENCH_SCHEMA,
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -276,10 +366,12 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
                              batches=list(run.plan.batches)),
             "warnings": list(run.plan.warnings) + list(plan.notes) + _store_warnings(run)
             + list(dict.fromkeys(weights_warnings)),
-            "conversions": {m: dict(c) for m, c in conversions.items()},
+            "conversions": own,
             "cells": [r.to_dict() for r in run.results],
             "seconds": run.seconds,
         }
+        if fleet:
+            record["fleet"] = fleet
         record["run_id"] = history.make_run_id(record)
         if save:
             record["saved_to"] = str(history.save_run(record, paths.results_dir()))
@@ -295,11 +387,30 @@ def probe_device(device_name: str, connect: ConnectOptions = ConnectOptions()) -
         return session.probe()
 
 
-def doctor_device(device_name: str, probe: bool = False, connect: ConnectOptions = ConnectOptions()) -> dict:
-    from edgetrt.diagnose.device_check import check_device
+def doctor_device(device_name: str, probe: bool = False, connect: ConnectOptions = ConnectOptions(),
+                  inventory: Path | None = None, limit: str | None = None) -> list[dict]:
+    """Host and device side by side, for each device named (`a,b`, `@GROUP` with an inventory).
 
-    facts = probe_device(device_name, connect) if probe else None
-    return check_device(load_device(device_name), facts)
+    With ``probe``, a device that cannot be reached gets ``error`` in its report (one device alone:
+    the error is raised)."""
+    from edgetrt.device.session import open_session
+    from edgetrt.diagnose.device_check import check_device, host_stack
+
+    devices = select_devices(device_name, inventory, limit)
+    host = host_stack()
+    reports = []
+    for device in devices:
+        facts, error = None, None
+        if probe:
+            try:
+                with open_session(device, connect) as session:
+                    facts = session.probe()
+            except EdgetrtError as exc:
+                if len(devices) == 1:
+                    raise
+                error = exc.message
+        reports.append(dict(check_device(device, facts, host), error=error))
+    return reports
 
 
 def doctor_engine(file: Path, device_name: str | None = None, device_tensorrt: str | None = None,

@@ -24,5 +24,12 @@ class Progress:
     def warn(self, text: str) -> None:
         """Something the user should know, that does not stop the work."""
 
+    def fleet(self, names: list[str]) -> None:
+        """Several devices will work at once, in parallel: these."""
+
+    def device(self, name: str) -> "Progress":
+        """The progress of one device's work (called from that device's thread)."""
+        return self
+
 
 NULL_PROGRESS = Progress()

@@ -8,9 +8,9 @@ from typing import List, Optional
 
 import typer
 
-from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DurationOpt, ForceInt8Opt, ForceOpt,
-                                 HostOpt, InputNamesOpt, InputSizeOpt, IterationsOpt, JsonOpt,
-                                 KnownHostsOpt, MemoryLimitOpt, OutputNamesOpt, PrecisionOpt,
+from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DeviceOpt, DurationOpt, ForceInt8Opt, ForceOpt,
+                                 HostOpt, InputNamesOpt, InputSizeOpt, InventoryOpt, LayoutOpt, IterationsOpt, JsonOpt,
+                                 KnownHostsOpt, LimitOpt, MemoryLimitOpt, OutputNamesOpt, ParallelOpt, PrecisionOpt,
                                  PreprocessingOpt, RemoteRootOpt, SshConfigOpt, TimeoutOpt,
                                  TrustNewHostOpt, VerifyOpt, WarmupOpt, WeightsOpt)
 
@@ -46,13 +46,13 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks for
 
 
 def _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force,
-                   calibration_images=None):
+                   calibration_images=None, layout=None):
     from edgetrt.api import ModelOptions
 
     return ModelOptions(model=model, weights=weights, alpha=alpha, input_size=input_size,
                         input_names=tuple(inputs or ()), output_names=tuple(outputs or ()),
                         preprocessing=preprocessing, force=force,
-                        calibration_images=calibration_images)
+                        calibration_images=calibration_images, layout=layout)
 
 
 @app.command("models")
@@ -83,7 +83,7 @@ def convert_cmd(
     calib_images: Optional[Path] = typer.Option(None, "--calib-images", help="Images for INT8 calibration."),
     weights: str = WeightsOpt, alpha: Optional[float] = AlphaOpt, input_size: Optional[int] = InputSizeOpt,
     inputs: Optional[List[str]] = InputNamesOpt, outputs: Optional[List[str]] = OutputNamesOpt,
-    preprocessing: Optional[str] = PreprocessingOpt, force: bool = ForceOpt, json_out: bool = JsonOpt,
+    preprocessing: Optional[str] = PreprocessingOpt, layout: Optional[str] = LayoutOpt, force: bool = ForceOpt, json_out: bool = JsonOpt,
     precision: Optional[str] = typer.Option(None, "--precision", help="TF-TRT precision for --to tftrt: "
                                             "fp32 | fp16 | int8 (default fp16)."),
     min_segment_size: int = typer.Option(3, "--min-segment-size", help="TF-TRT: fewest nodes a TRTEngineOp replaces."),
@@ -107,7 +107,7 @@ def convert_cmd(
             raise api.UsageError("--precision/--prebuild/--workspace/--container apply to TF-TRT: add --to tftrt")
         tftrt = api.TftrtSettings(precision or "fp16", min_segment_size, workspace, prebuild)
         formats = tuple(f"tftrt_{tftrt.precision}" if f == "tftrt" else f for f in formats)
-    opts = _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, calib_images)
+    opts = _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, calib_images, layout)
     if container is not None:
         plan = api.convert_in_container(opts, tftrt, container=container, device_name=device, out=out,
                                         dry_run=dry_run)
@@ -133,10 +133,11 @@ def convert_cmd(
 @app.command("deploy")
 def deploy_cmd(
     model: str = typer.Argument(..., help="Zoo name or model file."),
-    device: str = typer.Option("local", "--device", "-d", help="Device name (see `edgetrt devices`)."),
+    device: str = DeviceOpt, inventory: Optional[Path] = InventoryOpt, limit: Optional[str] = LimitOpt,
+    parallel: Optional[int] = ParallelOpt,
     weights: str = WeightsOpt, alpha: Optional[float] = AlphaOpt, input_size: Optional[int] = InputSizeOpt,
     inputs: Optional[List[str]] = InputNamesOpt, outputs: Optional[List[str]] = OutputNamesOpt,
-    preprocessing: Optional[str] = PreprocessingOpt, force: bool = ForceOpt,
+    preprocessing: Optional[str] = PreprocessingOpt, layout: Optional[str] = LayoutOpt, force: bool = ForceOpt,
     backend: Optional[str] = BackendOpt, precision: Optional[str] = PrecisionOpt,
     batch: Optional[str] = BatchOpt, force_int8: bool = ForceInt8Opt,
     warmup_ms: float = WarmupOpt, iterations: int = IterationsOpt, duration: float = DurationOpt,
@@ -153,8 +154,9 @@ def deploy_cmd(
     progress = render.RichProgress(enabled=not json_out)
     try:
         report = api.deploy(
-            _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force),
-            device, backends=backend, precisions=precision, batches=batch, force_int8=force_int8,
+            _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, layout=layout),
+            device, inventory=inventory, limit=limit, parallel=parallel,
+            backends=backend, precisions=precision, batches=batch, force_int8=force_int8,
             measure=api.MeasureOptions(warmup_ms=warmup_ms, min_iterations=iterations,
                                        min_seconds=duration, timeout_s=timeout,
                                        memory_limit_mb=memory_limit_mb),
@@ -164,9 +166,15 @@ def deploy_cmd(
             progress=progress)
     finally:
         progress.close()
-    render.print_json(report) if json_out else render.runs_table(report)
-    if any(run["status"] != "ok" for run in report["runs"]):
-        raise typer.Exit(1)  # the report is complete, but a run did not end ok
+    reports = report["devices"] if "devices" in report else [report]
+    if json_out:
+        render.print_json(report)
+    elif "devices" in report:
+        render.fleet_tables(report)
+    else:
+        render.runs_table(report)
+    if any(r.get("error") for r in reports) or any(run["status"] != "ok" for r in reports for run in r["runs"]):
+        raise typer.Exit(1)  # the report is complete, but a device or a run did not end ok
 
 
 @app.command("check")
@@ -175,7 +183,7 @@ def check_cmd(
     precision: Optional[str] = typer.Option(None, "--precision", help="Comma list: fp32,fp16,int8 (default all)."),
     weights: str = WeightsOpt, alpha: Optional[float] = AlphaOpt, input_size: Optional[int] = InputSizeOpt,
     inputs: Optional[List[str]] = InputNamesOpt, outputs: Optional[List[str]] = OutputNamesOpt,
-    preprocessing: Optional[str] = PreprocessingOpt, force: bool = ForceOpt, json_out: bool = JsonOpt,
+    preprocessing: Optional[str] = PreprocessingOpt, layout: Optional[str] = LayoutOpt, force: bool = ForceOpt, json_out: bool = JsonOpt,
 ):
     """Does TensorRT's ONNX parser accept the model, and does a builder build it? Checked on this host
     with TensorRT-RTX before anything is uploaded (exit 1 when a precision fails)."""
@@ -184,7 +192,7 @@ def check_cmd(
 
     progress = render.RichProgress(enabled=not json_out)
     try:
-        doc = api.check(_model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force),
+        doc = api.check(_model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, layout=layout),
                         precision, progress=progress)
     finally:
         progress.close()

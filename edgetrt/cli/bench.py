@@ -7,14 +7,17 @@ from typing import List, Optional
 
 import typer
 
-from edgetrt.cli.options import (BackendOpt, BatchOpt, ForceInt8Opt, HostOpt, JsonOpt, KnownHostsOpt,
-                                 MemoryLimitOpt, PrecisionOpt, RemoteRootOpt, SshConfigOpt, TimeoutOpt,
-                                 TrustNewHostOpt, WarmupOpt, WeightsOpt)
+from edgetrt.cli.options import (BackendOpt, BatchOpt, ForceInt8Opt, HostOpt, InventoryOpt, JsonOpt, KnownHostsOpt,
+                                 LayoutOpt,
+                                 LimitOpt, MemoryLimitOpt, ParallelOpt, PrecisionOpt, RemoteRootOpt, SshConfigOpt,
+                                 TimeoutOpt, TrustNewHostOpt, WarmupOpt, WeightsOpt)
 
 
 def bench_cmd(
     models: Optional[List[str]] = typer.Argument(None, help="Zoo names or model files (default: mobilenet_v2)."),
-    device: Optional[str] = typer.Option(None, "--device", "-d", help="Run on this device."),
+    device: Optional[str] = typer.Option(None, "--device", "-d", help="Device(s): NAME, a,b,c, or @GROUP with "
+                                         "--inventory (default: this host)."),
+    inventory: Optional[Path] = InventoryOpt, limit: Optional[str] = LimitOpt, parallel: Optional[int] = ParallelOpt,
     remote: bool = typer.Option(False, "--remote", help="Run on the configured device(s) "
                                 "(default_device / remote_devices in ~/.config/edgetrt/config.yaml)."),
     backend: Optional[str] = BackendOpt, precision: Optional[str] = PrecisionOpt,
@@ -22,7 +25,7 @@ def bench_cmd(
     iterations: int = typer.Option(10, "--iterations", help="Time at least this many iterations ..."),
     duration: float = typer.Option(3.0, "--duration", help="... and at least this many seconds."),
     warmup_ms: float = WarmupOpt, timeout: float = TimeoutOpt, memory_limit_mb: Optional[int] = MemoryLimitOpt,
-    weights: str = WeightsOpt,
+    weights: str = WeightsOpt, layout: Optional[str] = LayoutOpt,
     images: Optional[Path] = typer.Option(None, "--images", help="Directory of real images for accuracy "
                                           "agreement and INT8 calibration (default: tests/data/images)."),
     profile: bool = typer.Option(False, "--profile", help="Per-layer times (ONNX Runtime profiler; trtexec "
@@ -39,8 +42,8 @@ def bench_cmd(
     progress = render.RichProgress(enabled=not json_out)
     try:
         records = api.bench(
-            [api.ModelOptions(model=m, weights=weights) for m in (models or ["mobilenet_v2"])],
-            device_name=device, remote=remote, backends=backend, precisions=precision, batches=batch,
+            [api.ModelOptions(model=m, weights=weights, layout=layout) for m in (models or ["mobilenet_v2"])],
+            device_name=device, remote=remote, inventory=inventory, limit=limit, parallel=parallel, backends=backend, precisions=precision, batches=batch,
             force_int8=force_int8, images=images, profile=profile,
             measure=api.MeasureOptions(warmup_ms=warmup_ms, min_iterations=iterations, min_seconds=duration,
                                        timeout_s=timeout, memory_limit_mb=memory_limit_mb),
@@ -50,11 +53,14 @@ def bench_cmd(
     finally:
         progress.close()
     if json_out:
-        render.print_json(records[0] if len(records) == 1 else {"runs": records})
+        render.print_json(records[0] if len(records) == 1 else api.bench_fleet_document(records))
     else:
         for record in records:
             render.bench_table(record)
-    if any(cell["status"] != "ok" for record in records for cell in record["cells"]):
+        if len(records) > 1:
+            render.fleet_summary(api.bench_fleet_document(records))
+    if any(record["device"].get("error") for record in records) or \
+            any(cell["status"] != "ok" for record in records for cell in record["cells"]):
         raise typer.Exit(1)  # every cell is reported, but at least one did not end ok
 
 

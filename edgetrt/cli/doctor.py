@@ -15,6 +15,8 @@ from typing import Optional
 
 import typer
 
+from edgetrt.cli.options import InventoryOpt, LimitOpt
+
 
 METADATA_KEYS_SHOWN = ("description", "version", "date", "task", "imgsz", "batch", "half", "int8")
 
@@ -161,8 +163,9 @@ def _render_findings(findings: list, read_note: dict) -> None:
 
 @doctor_app.command("device")
 def device_command(
-    name: str = typer.Argument(..., help="Device name (see `edgetrt devices`)."),
+    name: str = typer.Argument(..., help="Device name(s): NAME, a,b,c, or @GROUP with --inventory."),
     probe: bool = typer.Option(False, "--probe", help="Connect and read the device's real versions."),
+    inventory: Optional[Path] = InventoryOpt, limit: Optional[str] = LimitOpt,
     host: Optional[str] = typer.Option(None, "--host", help="ALIAS or user@addr[:port] (with --probe)."),
     ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="ssh config file."),
     known_hosts: Optional[Path] = typer.Option(None, "--known-hosts", help="known_hosts file."),
@@ -173,15 +176,24 @@ def device_command(
     from edgetrt import api
     from edgetrt.api import ConnectOptions
 
-    report = api.doctor_device(name, probe=probe, connect=ConnectOptions(
-        host=host, ssh_config=ssh_config, known_hosts=known_hosts))
+    reports = api.doctor_device(name, probe=probe, connect=ConnectOptions(
+        host=host, ssh_config=ssh_config, known_hosts=known_hosts), inventory=inventory, limit=limit)
     if as_json:
-        typer.echo(json.dumps(report, indent=2, default=str))
-        return
+        typer.echo(json.dumps(reports[0] if len(reports) == 1 else {"devices": reports}, indent=2, default=str))
+    else:
+        for report in reports:
+            _render_device(report)
+    if any(r.get("error") for r in reports):
+        raise typer.Exit(3)
+
+
+def _render_device(report: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    if report.get("error"):
+        console.print(f"{report['device']}: not reached: {report['error']}", markup=False, highlight=False)
     table = Table(title=f"{report['device']} ({report['board']}) vs this host")
     for col in ("", "host", "device (profile)", "device (probed)"):
         table.add_column(col)

@@ -16,6 +16,8 @@ InputNamesOpt = typer.Option(None, "--input", help="Frozen graph input tensor na
 OutputNamesOpt = typer.Option(None, "--output", help="Frozen graph output tensor name(s).")
 PreprocessingOpt = typer.Option(None, "--preprocessing", help="tf | caffe | torch (user models; zoo "
                                 "models use their recipe).")
+LayoutOpt = typer.Option(None, "--layout", help="NHWC | NCHW: the image layout of the model's input "
+                         "(default: read from its shape, [N,H,W,3] or [N,3,H,W]).")
 ForceOpt = typer.Option(False, "--force", help="Convert again even if a cached artifact matches.")
 
 HostOpt = typer.Option(None, "--host", help="ALIAS from ~/.ssh/config or user@addr[:port]; overrides "
@@ -28,6 +30,15 @@ TrustNewHostOpt = typer.Option(False, "--trust-new-host", help="Accept and recor
                                "device never seen before (a changed key is always refused).")
 VerifyOpt = typer.Option(False, "--verify", help="Hash every file in the device store before using it "
                          "(by default only files whose size or recorded mtime/ctime changed are hashed).")
+
+DeviceOpt = typer.Option("local", "--device", "-d", help="Device(s): NAME, a,b,c, or @GROUP (with --inventory); "
+                         "see `edgetrt devices`.")
+InventoryOpt = typer.Option(None, "--inventory", "-i", help="An Ansible inventory file (INI or YAML): its hosts are "
+                            "devices (edgetrt_profile, ansible_host, ansible_user, ... host variables).")
+LimitOpt = typer.Option(None, "--limit", help="Ansible-style pattern narrowing the devices selected: "
+                        "'nano*', 'jetsons:!broken'.")
+ParallelOpt = typer.Option(None, "--parallel", help="At most this many devices at once (default: all, up "
+                           "to 16); each device runs its cells one at a time.")
 
 BackendOpt = typer.Option(None, "--backend", help="Comma list: tf,onnxruntime,tensorrt.")
 PrecisionOpt = typer.Option(None, "--precision", help="Comma list: fp32,fp16,int8.")

@@ -99,6 +99,76 @@ class RichProgress(Progress):
             self._bar = None
             self._task = None
         self._steps_left = 0
+        if getattr(self, "_live", None) is not None:
+            self._live.stop()
+            self._live = None
+
+    # -- several devices at once: a live table on a terminal, a line per event through a pipe --
+    def fleet(self, names):
+        import threading
+
+        self.close()
+        self._lock = threading.Lock()
+        self._states = {name: "waiting" for name in names}
+        self._live = None
+        if self.enabled:
+            from rich.live import Live
+
+            self._live = Live(self._fleet_view(), console=err, refresh_per_second=4, transient=False)
+            self._live.start()
+
+    def device(self, name):
+        if not hasattr(self, "_states"):
+            return self
+        return _DeviceProgress(self, name)
+
+    def _fleet_view(self):
+        table = _table(None, ["device", "doing"], text_columns=("doing",))
+        for name, state in self._states.items():
+            table.add_row(escape(name), escape(state))
+        return table
+
+    def _device_event(self, name, text, line=False):
+        with self._lock:
+            self._states[name] = text
+            if self._live is not None:
+                self._live.update(self._fleet_view())
+            elif line:
+                # Piped (CI, a log file): one line per device event, no spinners.
+                err.print(f"{escape(name)}: {escape(text)}", highlight=False, markup=True, soft_wrap=True)
+
+
+class _DeviceProgress(Progress):
+    """One device's events, into the fleet view of a RichProgress (called from its thread)."""
+
+    def __init__(self, parent, name):
+        self.parent, self.name = parent, name
+        self._total = self._sent = 0
+        self._label = ""
+        self._steps = self._done = 0
+
+    def stage(self, text):
+        self.parent._device_event(self.name, text, line=True)
+
+    def start_bytes(self, total, text):
+        self._total, self._sent, self._label = total, 0, text
+        self.parent._device_event(self.name, text, line=True)
+
+    def advance_bytes(self, n):
+        self._sent += n
+        if self._total:
+            self.parent._device_event(self.name, f"{self._label}: {100 * self._sent // self._total}%")
+
+    def start_steps(self, total, text):
+        self._steps, self._done = total, 0
+        self.parent._device_event(self.name, f"{text}: 0/{total}", line=True)
+
+    def step_done(self, text):
+        self._done += 1
+        self.parent._device_event(self.name, f"{self._done}/{self._steps} {text}", line=True)
+
+    def warn(self, text):
+        self.parent.warn(f"{self.name}: {text}")
 
 
 def _fmt(value, spec=".2f", missing="—"):
@@ -108,6 +178,21 @@ def _fmt(value, spec=".2f", missing="—"):
         return format(value, spec)
     except (TypeError, ValueError):
         return str(value)
+
+
+def _num(value, missing="—") -> str:
+    """A measured figure in as few characters as its precision needs: 3 significant digits below
+    100 (0.00412, 4.13, 41.3), whole numbers above (413, 240616); never an exponent."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return missing
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    if magnitude >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}" if magnitude else "0"
 
 
 def _width() -> int:
@@ -120,7 +205,7 @@ def _table(title: str | None, headers: list[str], text_columns: tuple[str, ...] 
     ``text_columns`` may fold."""
     from rich import box
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), title_justify="left",
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=0, title_justify="left",
                   show_edge=False)
     for header in headers:
         if header in text_columns:
@@ -206,7 +291,7 @@ def _fps(fps: dict) -> str:
     if not fps or fps.get("median") is None:
         return "—"
     unc = fps.get("uncertainty")
-    return f"{_fmt(fps['median'], '.1f')}±{_fmt(unc, '.1f')}" if unc is not None else _fmt(fps["median"], ".1f")
+    return f"{_num(fps['median'])}±{_num(unc)}" if unc is not None else _num(fps["median"])
 
 
 def _cell_label(run: dict, with_model: bool = False) -> str:
@@ -254,9 +339,9 @@ def runs_table(report: dict, title: str | None = None) -> None:
     for run in report["runs"]:
         steady = run.get("steady") or {}
         lat = steady.get("latency_ms") or {}
-        table.add_row(escape(_cell_label(run)), _status(run["status"]), _fmt(run.get("first_run_ms"), ".1f"),
-                      _fmt(lat.get("median"), ".3f"), _fmt(lat.get("p99"), ".3f"), _fps(steady.get("fps") or {}),
-                      _fmt(run.get("peak_memory_mb"), ".0f"))
+        table.add_row(escape(_cell_label(run)), _status(run["status"]), _num(run.get("first_run_ms")),
+                      _num(lat.get("median")), _num(lat.get("p99")), _fps(steady.get("fps") or {}),
+                      _num(run.get("peak_memory_mb")))
     out.print(table)
     _notes(_run_notes(report["runs"]))
     transfer = report.get("transfer")
@@ -298,22 +383,23 @@ def bench_table(record: dict) -> None:
         for cell in (c for c in record["cells"] if c["model"] == model):
             steady = cell.get("steady") or {}
             lat = steady.get("latency_ms") or {}
-            row = ["  " + escape(_cell_label(cell)), _status(cell["status"]), _fmt(cell.get("first_run_ms"), ".0f"),
-                   _fmt(lat.get("median"), ".3f"), _fmt(lat.get("p99"), ".3f"), _fps(steady.get("fps") or {}),
-                   _fmt(cell.get("peak_memory_mb"), ".0f")]
+            row = ["  " + escape(_cell_label(cell)), _status(cell["status"]), _num(cell.get("first_run_ms")),
+                   _num(lat.get("median")), _num(lat.get("p99")), _fps(steady.get("fps") or {}),
+                   _num(cell.get("peak_memory_mb"))]
             if wide:
-                row += [_fmt(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None, ".1f"),
+                row += [_num(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None),
                         _agreement_text(cell)]
             table.add_row(*row)
     out.print(table)
     if not wide:
-        agree = _table("agreement with native TensorFlow (top-1 / top-5 overlap / max |Δp|), artifact MB",
-                       ["cell", "agreement", "MB"])
+        agree = _table("vs native TF: top-1/top-5/max |Δp|", ["cell", "agreement", "MB"])
         for cell in record["cells"]:
             agree.add_row(escape(_cell_label(cell, with_model=len(models) > 1)), _agreement_text(cell),
-                          _fmt(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None, ".1f"))
+                          _num(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None))
         out.print(agree)
     _notes(_run_notes(record["cells"], with_model=len(models) > 1))
+    for w in record.get("warnings") or []:
+        err.print(f"[bold yellow]warning:[/] {escape(w)}", soft_wrap=True, highlight=False)
     if record.get("saved_to"):
         out.print(f"saved: {short_path(record['saved_to'])}", markup=False, highlight=False)
 
@@ -333,3 +419,45 @@ def check_table(doc: dict) -> None:
 
 def _yes(value) -> str:
     return {True: "[green]yes[/]", False: "[red]no[/]"}.get(value, "—")
+
+
+# ---- fleets ------------------------------------------------------------------------------------
+
+def fleet_tables(doc: dict) -> None:
+    """A fleet deploy: each reached device's table, the ones that failed in a line each, and the
+    summary (devices as columns) last."""
+    for report in doc["devices"]:
+        if report.get("error") and not report["runs"]:
+            continue
+        runs_table(report)
+        out.print()
+    fleet_summary(doc)
+
+
+def _summary_value(entry: dict | None) -> str:
+    if entry is None:
+        return "—"
+    if entry["status"] != "ok":
+        return entry["status"]
+    return _num(entry.get("median_ms"))
+
+
+def fleet_summary(doc: dict) -> None:
+    """Cells as rows, devices as columns (median latency in ms, or the status word); as many
+    devices per table as the terminal's width holds."""
+    summary = doc["summary"]
+    names = [r["name"] for r in doc["devices"]]
+    rows = [(f"{c['model']} {c['backend']} {c['precision']} b{c['batch']}", c["devices"]) for c in summary["cells"]]
+    label_width = max([len(r[0]) for r in rows] + [4])
+    column = max([len(n) for n in names] + [8]) + 1
+    per_table = max(1, (_width() - label_width - 2) // column)
+    for start in range(0, len(names), per_table):
+        chunk = names[start:start + per_table]
+        title = (f"fleet: {summary['reached']} of {summary['devices']} devices reached — median ms, or how "
+                 "the run ended") if start == 0 else None
+        table = _table(title, ["cell"] + chunk)
+        for label, per_device in rows:
+            table.add_row(escape(label), *[_summary_value(per_device.get(n)) for n in chunk])
+        out.print(table)
+    for failed in summary["failed_devices"]:
+        out.print(f"[red]{escape(failed['name'])}[/]: {escape(failed['error'] or '')}", highlight=False)

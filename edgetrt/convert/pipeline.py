@@ -206,8 +206,13 @@ def _convert_into(work: Path, source: ModelSource, weights: WeightsChoice, forma
         inputs, outputs = _savedmodel_io(module)
     manifest["inputs"] = inputs
     manifest["outputs"] = outputs
-    size = inputs[0]["shape"][1] if inputs and len(inputs[0]["shape"]) == 4 else None
-    manifest["preprocessing"] = {"mode": source.preprocessing, "layout": "NHWC", "color": "RGB",
+    from edgetrt.convert.sources import image_layout
+
+    shape = inputs[0]["shape"] if inputs else None
+    layout = source.layout or image_layout(shape)
+    size = (shape[1] if layout == "NHWC" else shape[2]) if layout and len(shape) == 4 else None
+    # layout None: the input is not an image (no photos to feed it, no accuracy agreement).
+    manifest["preprocessing"] = {"mode": source.preprocessing, "layout": layout, "color": "RGB",
                                  "input_size": [size, size] if size else None}
     if source.kind == "zoo":
         manifest["classes"] = source.request.recipe.classes

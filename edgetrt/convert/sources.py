@@ -21,11 +21,13 @@ class ModelOptions:
     preprocessing: str | None = None
     force: bool = False
     calibration_images: Path | None = None
+    #: "NHWC" or "NCHW" for an image input; None: read it from the model's input shape
+    layout: str | None = None
 
     def resolve(self) -> "ModelSource":
         return resolve_source(self.model, alpha=self.alpha, input_size=self.input_size,
                               input_names=list(self.input_names), output_names=list(self.output_names),
-                              preprocessing=self.preprocessing)
+                              preprocessing=self.preprocessing, layout=self.layout)
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,13 @@ class ModelSource:
     output_names: tuple[str, ...] = ()
     preprocessing: str = "tf"
     input_size: int | None = None
+    layout: str | None = None
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "name": self.name, "preprocessing": self.preprocessing}
+        if self.layout:
+            d["layout"] = self.layout
         if self.request:
             d.update(self.request.to_dict())
         if self.path:
@@ -59,7 +64,31 @@ def _looks_like_path(value: str) -> bool:
 
 def resolve_source(model: str, *, alpha: float | None = None, input_size: int | None = None,
                    input_names: list[str] | None = None, output_names: list[str] | None = None,
-                   preprocessing: str | None = None) -> ModelSource:
+                   preprocessing: str | None = None, layout: str | None = None) -> ModelSource:
+    from dataclasses import replace
+
+    if layout is not None and layout.upper() not in IMAGE_LAYOUTS:
+        raise UsageError(f"--layout {layout!r}: choose {' or '.join(IMAGE_LAYOUTS)}")
+    source = _resolve(model, alpha, input_size, input_names, output_names, preprocessing)
+    return replace(source, layout=layout.upper()) if layout else source
+
+
+IMAGE_LAYOUTS = ("NHWC", "NCHW")
+
+
+def image_layout(shape) -> str | None:
+    """The layout of an image input from its shape: [N, H, W, 3] is NHWC (TensorFlow's), [N, 3, H, W]
+    NCHW (PyTorch's, YOLO's); anything else (not 4-D, no 1- or 3-channel axis) is no image."""
+    if not shape or len(shape) != 4:
+        return None
+    if shape[3] in (1, 3):
+        return "NHWC"
+    if shape[1] in (1, 3):
+        return "NCHW"
+    return None
+
+
+def _resolve(model, alpha, input_size, input_names, output_names, preprocessing) -> ModelSource:
     path = Path(model).expanduser()
     if path.exists() or _looks_like_path(model):
         if not path.exists():

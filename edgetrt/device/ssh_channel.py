@@ -33,6 +33,9 @@ def collect(chan: paramiko.Channel, deadline: float | None, max_stdout: int | No
         if chan.exit_status_ready() and not chan.recv_ready() and not chan.recv_stderr_ready():
             if chan.eof_received or chan.closed:
                 return bytes(out), bytes(err), False
+        if chan.closed and not chan.exit_status_ready():
+            # Closed by this host (an interrupt) or a dropped connection: no exit status will come.
+            raise EOFError("the connection closed before the command ended")
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             return None, None, False

@@ -153,6 +153,9 @@ class LocalTransport(Transport):
 
     name = "local"
 
+    def __init__(self):
+        self._running: set = set()  # commands now running, stopped by close()
+
     def run(self, argv, *, stdin=None, timeout=None, max_stdout=None, hold_stdin=False):
         started = time.monotonic()
         try:
@@ -160,17 +163,25 @@ class LocalTransport(Transport):
                                     stderr=subprocess.PIPE)
         except FileNotFoundError as exc:
             raise TransportError(f"cannot run {argv[0]!r} on the local device: {exc.strerror}") from exc
+        self._running.add(proc)
         try:
             out, err, truncated = _collect_process(proc, stdin, timeout, max_stdout, hold_stdin)
         except BaseException:
             # Ctrl-C or an error here: the command must not outlive this host's interest in it.
             _stop(proc)
             raise
+        finally:
+            self._running.discard(proc)
         if out is None:
             _stop(proc)
             raise TransportError(f"{argv[0]} on the local device did not finish within {timeout:.0f} s")
         return CommandResult(tuple(argv), proc.returncode, out, err, time.monotonic() - started,
                              stdout_truncated=truncated)
+
+    def close(self):
+        """Stop what still runs (an interrupted host: the agent sees its stdin close and stops)."""
+        for proc in list(self._running):
+            _stop(proc)
 
     def start(self, argv):
         try:

@@ -87,7 +87,7 @@ def host_predictions(artifact, images, progress) -> list | None:
     from edgetrt.config.profiles import load_profiles
     from edgetrt.device.session import open_session
     from edgetrt.errors import EdgetrtError
-    from edgetrt.run.execute import artifact_files
+    from edgetrt.run.execute import artifact_files, directory_id
 
     if not artifact.has_format("savedmodel"):
         return None
@@ -107,10 +107,10 @@ def host_predictions(artifact, images, progress) -> list | None:
     host = DeviceSpec(name="this host", profile="local", facts=load_profiles()["local"])
     try:
         with open_session(host) as session:
-            files, entries = artifact_files(artifact)
+            files, entries = artifact_files(artifact, ["savedmodel"])
             tensor = images.tensor_file(artifact.manifest)
             session.upload(files + [tensor])
-            remote_dir = session.assemble(entries[-1][1], entries)
+            remote_dir = session.assemble(directory_id(entries), entries)
             result = session.run({"backend": "tf", "precision": "fp32", "batch": 1, "artifact_dir": remote_dir,
                                   "images_npy": session.store_path(tensor.sha256), "warmup_ms": 0,
                                   "min_iterations": 1, "min_seconds": 0}, timeout_s=600)

@@ -17,7 +17,7 @@ message (made by ``RunResult.failed``), and a device that could not be reached c
 
 from __future__ import annotations
 
-import contextlib
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -74,30 +74,58 @@ class Execution:
 
 
 def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Progress = NULL_PROGRESS,
-            convert=None) -> Execution:
-    """Run every cell of ``plan``; see the module docstring. ``convert`` replaces the converter
+            convert=None, parallel: int | None = None) -> Execution:
+    """Run every cell of ``plan``; see the module docstring.
+
+    Devices work in parallel (at most ``parallel`` at once, default all of them up to 16), each
+    device's cells one after another. ``convert`` replaces the converter
     (``convert(ModelOptions, formats, progress) -> (Artifact, cached, seconds)``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     convert = convert or convert_model
     runs = [DeviceRun(dp) for dp in plan.devices]
-    with contextlib.ExitStack() as stack:
-        sessions: dict[str, DeviceSession] = {}
-        for run in runs:
-            session = _connect(stack, run, connect, progress, alone=len(runs) == 1)
-            if session is not None:
-                sessions[run.name] = session
+    alone = len(runs) == 1
+    if not alone:
+        progress.fleet([r.name for r in runs])
+    workers = max(1, min(parallel or 16, len(runs)))
+    opened: dict[str, tuple] = {}  # device name -> (context manager, session)
+    stopped = threading.Event()    # set on Ctrl-C: no device starts another cell
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="device")
+    try:
+        # 1. Reach and probe every device (refused hosts and unreachable boards known now).
+        list(pool.map(lambda run: _connect(run, opened, connect, progress.device(run.name), alone), runs))
+        # 2. Convert each model once, in every form any device needs.
         conversions = {}
         for opts in plan.models:
             formats = _formats_needed(plan, opts, runs)
             conversions[opts.model] = _convert(opts, formats, convert, progress, plan)
         images = ImageSet.from_dir(plan.images) if (plan.agreement or _needs_calibration(plan)) else None
-        for run in runs:
-            if run.name not in sessions:
+
+        # 3. Upload and measure, devices in parallel, each device's cells in turn.
+        def measure(run: DeviceRun) -> None:
+            if run.name not in opened:
                 _fail_device_cells(run, plan, conversions)
-                continue
+                return
+            session = opened[run.name][1]
             started = time.monotonic()
-            _run_device(plan, run, sessions[run.name], conversions, images, progress, alone=len(runs) == 1)
+            _run_device(plan, run, session, conversions, images, progress.device(run.name), alone, stopped)
             run.seconds = time.monotonic() - started
-            run.sent = sessions[run.name].sent.to_dict()
+            run.sent = session.sent.to_dict()
+
+        list(pool.map(measure, runs))
+    except BaseException:
+        # Ctrl-C (or a device's failure, alone): close every connection now, so each remote agent
+        # reads end-of-file and stops its measurement, instead of waiting for the devices' threads.
+        stopped.set()
+        for _, session in list(opened.values()):
+            session.transport.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        for manager, _ in list(opened.values()):
+            manager.__exit__(None, None, None)
     if plan.agreement:
         from edgetrt.run.agreement import add_agreement
 
@@ -107,21 +135,31 @@ def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Pr
 
 # ---- steps ---------------------------------------------------------------------------------------
 
-def _connect(stack, run: DeviceRun, connect, progress, alone: bool) -> DeviceSession | None:
+def _connect(run: DeviceRun, opened: dict, connect, progress, alone: bool) -> None:
+    """Open the device's session and probe it; a failure is the device's (or, alone, the command's)."""
     progress.stage(f"connecting to {run.name}")
+    manager = open_session(run.plan.device, connect)
     try:
-        session = stack.enter_context(open_session(run.plan.device, connect))
-        run.address, run.root = session.address, session.root
-        progress.stage(f"probing {session.address}")
-        run.probe = session.probe()
-        run.agent = session.agent_identity()
-        return session
+        session = manager.__enter__()
     except EdgetrtError as exc:
         if alone:
             raise  # one device: its failure is the command's failure (and its exit code)
         run.error, run.error_type = exc.message, type(exc).__name__
         progress.warn(f"{run.name}: {exc.message}")
-        return None
+        return
+    opened[run.name] = (manager, session)
+    try:
+        run.address, run.root = session.address, session.root
+        progress.stage(f"probing {session.address}")
+        run.probe = session.probe()
+        run.agent = session.agent_identity()
+    except EdgetrtError as exc:
+        if alone:
+            raise
+        run.error, run.error_type = exc.message, type(exc).__name__
+        progress.warn(f"{run.name}: {exc.message}")
+        opened.pop(run.name)
+        manager.__exit__(None, None, None)
 
 
 def _formats_needed(plan: Plan, opts: ModelOptions, runs: list[DeviceRun]) -> tuple[str, ...]:
@@ -191,12 +229,14 @@ def _model_name(conversion: Conversion) -> str | None:
 
 
 def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions, images, progress,
-                alone: bool) -> None:
+                alone: bool, stopped: threading.Event | None = None) -> None:
     cells = [(opts, cell) for opts in plan.models
              for cell in run.plan.cells(opts.model, plan.sources[opts.model])]
     uploaded: dict[str, tuple[str, str | None]] = {}
     started_steps = False
     for opts, cell in cells:
+        if stopped is not None and stopped.is_set():
+            return  # interrupted: no new cell starts
         conversion = conversions[opts.model]
         if run.error:
             run.results.append(_failed(cell, conversion, "error", f"{run.name}: {run.error}"))
@@ -209,7 +249,7 @@ def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions,
             continue
         try:
             if opts.model not in uploaded:
-                uploaded[opts.model] = _upload(run, session, conversion, images, progress)
+                uploaded[opts.model] = _upload(plan, opts.model, run, session, conversion, images, progress)
                 started_steps = False
             if not started_steps:
                 progress.start_steps(sum(1 for o, _ in cells if o.model == opts.model),
@@ -234,26 +274,44 @@ def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions,
         progress.step_done(f"{result.model} {cell.label}: {result.status}")
 
 
-def _upload(run: DeviceRun, session: DeviceSession, conversion: Conversion, images, progress):
+def _upload(plan: Plan, model: str, run: DeviceRun, session: DeviceSession, conversion: Conversion, images,
+            progress):
     """The artifact's files (and the photos' tensor) into the device store; the artifact dir there."""
     artifact = conversion.artifact
-    files, entries = artifact_files(artifact)
-    images_file = None
-    if images is not None:
-        images_file = images.tensor_file(artifact.manifest)
+    kind = plan.sources[model]
+    files, entries = artifact_files(artifact, formats_for(run.plan.cells(model, kind), strongly_typed(run.probe)))
+    images_file = images.tensor_file(artifact.manifest) if images is not None else None
+    if images_file is not None:
         files.append(images_file)
     total = sum(f.size for f in files)
     progress.start_bytes(total, f"uploading {artifact.manifest['model']} to {session.address}")
     stats = session.upload(files, progress=progress.advance_bytes)
-    remote_dir = session.assemble(entries[-1][1], entries)
+    remote_dir = session.assemble(directory_id(entries), entries)
     run.transfers[artifact.manifest["model"]] = dict(stats.to_dict(), remote_dir=remote_dir)
     return remote_dir, session.store_path(images_file.sha256) if images_file else None
 
 
-def artifact_files(artifact: Artifact) -> tuple[list[LocalFile], list[tuple[str, str]]]:
-    """(files to upload, (relative path, sha256) entries of the artifact directory); the manifest last."""
+def directory_id(entries: list[tuple[str, str]]) -> str:
+    """The name of an assembled artifact directory on the device: its entries by content, so a
+    directory with other files (another subset of the artifact's forms) is another directory."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(sorted(entries)).encode()).hexdigest()
+
+
+def artifact_files(artifact: Artifact, formats=None) -> tuple[list[LocalFile], list[tuple[str, str]]]:
+    """(files to upload, (relative path, sha256) entries of the artifact directory); the manifest last.
+
+    ``formats``: only the files of these artifact forms (a device running ONNX Runtime at fp32 is
+    not sent the SavedModel or the INT8 model); None: all of them."""
+    paths = None
+    if formats is not None:
+        paths = [artifact.manifest["formats"][f] for f in formats if artifact.has_format(f)]
     files, entries = [], []
     for entry in artifact.files:
+        if paths is not None and not any(entry["path"] == p or entry["path"].startswith(p + "/") for p in paths):
+            continue
         files.append(LocalFile(artifact.path / entry["path"], entry["sha256"], entry["bytes"]))
         entries.append((entry["path"], entry["sha256"]))
     manifest_path = artifact.path / MANIFEST
@@ -333,8 +391,9 @@ class ImageSet:
     def names(self) -> list[str]:
         return [f.name for f in self.files]
 
-    def tensor_file(self, manifest: dict) -> LocalFile:
-        """The photos preprocessed for this model, as a content-addressed .npy in the host cache."""
+    def tensor_file(self, manifest: dict) -> LocalFile | None:
+        """The photos preprocessed for this model (its size, preprocessing and layout), as a
+        content-addressed .npy in the host cache; None when the model's input is not an image."""
         import hashlib
 
         import numpy as np
@@ -342,8 +401,12 @@ class ImageSet:
         from edgetrt.config import paths
         from edgetrt.convert.images import load_images
 
-        size = manifest["inputs"][0]["shape"][1]
-        batch = load_images(list(self.files), size, manifest["preprocessing"]["mode"])
+        prep = manifest.get("preprocessing") or {}
+        if not prep.get("layout") or not prep.get("input_size"):
+            return None
+        batch = load_images(list(self.files), prep["input_size"][0], prep["mode"])
+        if prep["layout"] == "NCHW":
+            batch = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
         digest = hashlib.sha256(batch.tobytes() + str(batch.shape).encode()).hexdigest()
         directory = paths.cache_home() / "images"
         directory.mkdir(parents=True, exist_ok=True)

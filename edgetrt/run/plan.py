@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgetrt.agent.protocol import BACKENDS, PRECISIONS, artifact_format
-from edgetrt.config.devices import DeviceSpec, load_device
+from edgetrt.config.devices import DeviceSpec
 from edgetrt.convert.sources import ModelOptions
 from edgetrt.errors import UsageError
 
@@ -156,15 +156,14 @@ def plan_device(device: DeviceSpec, backends: str | None, precisions: str | None
                       tuple(warnings))
 
 
-def make_plan(models: list[ModelOptions], device_names: list[str], *, backends: str | None = None,
+def make_plan(models: list[ModelOptions], devices: list[DeviceSpec], *, backends: str | None = None,
               precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
               measure: MeasureOptions = MeasureOptions(), profile: bool = False, agreement: bool = False,
               images: Path | None = None) -> Plan:
     """Check every name and flag, and say what will run where. Nothing is converted or connected."""
     if not models:
         raise UsageError("no model given")
-    devices = tuple(plan_device(load_device(name), backends, precisions, batches, force_int8)
-                    for name in dict.fromkeys(device_names))
+    devices = tuple(plan_device(device, backends, precisions, batches, force_int8) for device in devices)
     sources = {opts.model: opts.resolve().kind for opts in models}
     notes = []
     for opts in models:

@@ -139,9 +139,22 @@ def tree(path: Path) -> dict[str, tuple]:
     return found
 
 
-def wait_for_sessions_to_end(server: SSHServer, timeout: float = 20.0) -> None:
-    """A dropped client's sshd session may still be writing what it had received."""
+def wait_for_sessions_to_end(server: SSHServer, timeout: float = 60.0, root: Path | None = None) -> None:
+    """A dropped client's sshd session may still be writing what it had received; with ``root``,
+    also until no part file under root/tmp is still locked by its device-side writer (only an
+    unlocked part is resumed). A loaded machine reaps them late."""
+    import fcntl
+
     deadline = time.monotonic() + timeout
+    for part in sorted((Path(root) / "tmp").glob("*.part")) if root else []:
+        while time.monotonic() < deadline:
+            with open(part, "rb") as fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.05)
     while server._session_pids() and time.monotonic() < deadline:
         time.sleep(0.05)
 

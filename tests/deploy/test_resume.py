@@ -31,7 +31,7 @@ def test_interrupted_upload_fails_cleanly_and_the_next_deploy_resumes(sshd, depl
     assert f"to {sshd.user}@127.0.0.1:{relay.port} failed: the connection was lost" in line, line
     assert "hint: " in cut.proc.stderr and "run the same command again" in cut.proc.stderr
 
-    wait_for_sessions_to_end(sshd)
+    wait_for_sessions_to_end(sshd, root=remote_root)
     stored = check_store(remote_root)  # nothing at store/<sha> that fails its hash
     parts = list((remote_root / "tmp").glob("*.part"))
     assert len(parts) == 1, sorted((remote_root / "tmp").iterdir())

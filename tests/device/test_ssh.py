@@ -244,6 +244,21 @@ def _relay_transport(sshd, relay, tmp_path):
                         system_known_hosts=None, connect_timeout=5)
 
 
+def _wait_for_unlocked(part: Path, deadline: float) -> None:
+    """Until the cut upload's device-side writer has let go of its part file (its flock): only an
+    unlocked part is resumed, and a loaded machine reaps the writer late."""
+    import fcntl
+
+    while time.monotonic() < deadline:
+        with open(part, "rb") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fh, fcntl.LOCK_UN)
+                return
+            except BlockingIOError:
+                time.sleep(0.05)
+
+
 def _parts(root: str) -> list[Path]:
     return sorted((Path(root) / "tmp").glob("*.part"))
 
@@ -284,10 +299,11 @@ def test_a_cut_at_a_random_offset_keeps_what_arrived_and_the_retry_sends_only_th
     final = Path(store.store_path(f.sha256))
     assert not final.exists()
     # The cut session's sftp-server may still be writing what it had received; let it finish.
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a loaded machine (CI beside other work) is slow to reap it
     while sshd._session_pids() and time.monotonic() < deadline:
         time.sleep(0.05)
     (part,) = _parts(root)
+    _wait_for_unlocked(part, deadline)
     partial = part.stat().st_size
     assert 0 < partial < f.size
     assert part.read_bytes() == payload.read_bytes()[:partial]  # what is kept is the file's prefix

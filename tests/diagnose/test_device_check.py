@@ -44,7 +44,7 @@ def test_doctor_device_imports_no_tensorflow_to_show_its_version():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom edgetrt import api\nreport = api.doctor_device('nano')\n"
+    code = ("import sys\nfrom edgetrt import api\nreport = api.doctor_device('nano')[0]\n"
             "row = next(r for r in report['rows'] if r['key'] == 'tensorflow')\n"
             "print('tensorflow' in sys.modules, bool(row['host']))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
