@@ -202,7 +202,8 @@ def _weights_warning(conversion) -> str | None:
 
 
 def deploy(model: ModelOptions, device_name: str = "local", *, inventory: Path | None = None,
-           limit: str | None = None, parallel: int | None = None, backends: str | None = None,
+           limit: str | None = None, parallel: int | None = None, share_engines: bool = True,
+           backends: str | None = None,
            precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
            measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
            progress: Progress = NULL_PROGRESS) -> dict:
@@ -213,7 +214,7 @@ def deploy(model: ModelOptions, device_name: str = "local", *, inventory: Path |
     before measuring has ``error`` and no runs."""
     started = time.monotonic()
     devices = select_devices(device_name, inventory, limit)
-    plan = _plan([model], devices, backends, precisions, batches, force_int8, measure)
+    plan = _plan([model], devices, backends, precisions, batches, force_int8, measure, share_engines=share_engines)
     execution = _execute(plan, connect, progress, parallel)
     conversion = execution.conversions[model.model]
     if conversion.error:
@@ -228,7 +229,7 @@ def deploy(model: ModelOptions, device_name: str = "local", *, inventory: Path |
 
 def _device_deploy_report(run, plan, conversion, measure) -> dict:
     artifact = conversion.artifact
-    warnings = list(run.plan.warnings) + list(plan.notes) + _store_warnings(run)
+    warnings = list(run.plan.warnings) + list(plan.notes) + _store_warnings(run) + list(run.notes)
     if _weights_warning(conversion):
         warnings.append(_weights_warning(conversion))
     transfer = dict(run.sent or {}, remote_dir=(run.transfers.get(artifact.manifest["model"]) or {}).get("remote_dir")) \
@@ -317,6 +318,7 @@ def remote_device_names(device_name: str | None, remote: bool) -> list[str]:
 
 def bench(models: list[ModelOptions], *, device_name: str | None = None, remote: bool = False,
           inventory: Path | None = None, limit: str | None = None, parallel: int | None = None,
+          share_engines: bool = True,
           backends: str | None = None, precisions: str | None = None, batches: str | None = None,
           force_int8: bool = False, images: Path | None = None, profile: bool = False,
           measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
@@ -328,7 +330,7 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
     from edgetrt.run.execute import ImageSet
 
     plan = _plan(models, select_devices(device_name, inventory, limit, remote), backends, precisions, batches,
-                 force_int8, measure, profile=profile, agreement=True, images=images)
+                 force_int8, measure, profile=profile, agreement=True, images=images, share_engines=share_engines)
     image_names = ImageSet.from_dir(images).names()
     execution = _execute(plan, connect, progress, parallel)
     conversions = {}
@@ -364,7 +366,7 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
             "settings": dict(measure.report_settings(), profile=profile, images=image_names,
                              backends=list(run.plan.backends), precisions=list(run.plan.precisions),
                              batches=list(run.plan.batches)),
-            "warnings": list(run.plan.warnings) + list(plan.notes) + _store_warnings(run)
+            "warnings": list(run.plan.warnings) + list(plan.notes) + _store_warnings(run) + list(run.notes)
             + list(dict.fromkeys(weights_warnings)),
             "conversions": own,
             "cells": [r.to_dict() for r in run.results],

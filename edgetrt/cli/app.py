@@ -10,7 +10,7 @@ import typer
 
 from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DeviceOpt, DurationOpt, ForceInt8Opt, ForceOpt,
                                  HostOpt, InputNamesOpt, InputSizeOpt, InventoryOpt, LayoutOpt, IterationsOpt, JsonOpt,
-                                 KnownHostsOpt, LimitOpt, MemoryLimitOpt, OutputNamesOpt, ParallelOpt, PrecisionOpt,
+                                 KnownHostsOpt, LimitOpt, MemoryLimitOpt, NoShareOpt, OutputNamesOpt, ParallelOpt, PrecisionOpt,
                                  PreprocessingOpt, RemoteRootOpt, SshConfigOpt, TimeoutOpt,
                                  TrustNewHostOpt, VerifyOpt, WarmupOpt, WeightsOpt)
 
@@ -134,7 +134,7 @@ def convert_cmd(
 def deploy_cmd(
     model: str = typer.Argument(..., help="Zoo name or model file."),
     device: str = DeviceOpt, inventory: Optional[Path] = InventoryOpt, limit: Optional[str] = LimitOpt,
-    parallel: Optional[int] = ParallelOpt,
+    parallel: Optional[int] = ParallelOpt, no_share: bool = NoShareOpt,
     weights: str = WeightsOpt, alpha: Optional[float] = AlphaOpt, input_size: Optional[int] = InputSizeOpt,
     inputs: Optional[List[str]] = InputNamesOpt, outputs: Optional[List[str]] = OutputNamesOpt,
     preprocessing: Optional[str] = PreprocessingOpt, layout: Optional[str] = LayoutOpt, force: bool = ForceOpt,
@@ -155,7 +155,7 @@ def deploy_cmd(
     try:
         report = api.deploy(
             _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, layout=layout),
-            device, inventory=inventory, limit=limit, parallel=parallel,
+            device, inventory=inventory, limit=limit, parallel=parallel, share_engines=not no_share,
             backends=backend, precisions=precision, batches=batch, force_int8=force_int8,
             measure=api.MeasureOptions(warmup_ms=warmup_ms, min_iterations=iterations,
                                        min_seconds=duration, timeout_s=timeout,

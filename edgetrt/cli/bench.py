@@ -9,7 +9,7 @@ import typer
 
 from edgetrt.cli.options import (BackendOpt, BatchOpt, ForceInt8Opt, HostOpt, InventoryOpt, JsonOpt, KnownHostsOpt,
                                  LayoutOpt,
-                                 LimitOpt, MemoryLimitOpt, ParallelOpt, PrecisionOpt, RemoteRootOpt, SshConfigOpt,
+                                 LimitOpt, MemoryLimitOpt, NoShareOpt, ParallelOpt, PrecisionOpt, RemoteRootOpt, SshConfigOpt,
                                  TimeoutOpt, TrustNewHostOpt, WarmupOpt, WeightsOpt)
 
 
@@ -18,6 +18,7 @@ def bench_cmd(
     device: Optional[str] = typer.Option(None, "--device", "-d", help="Device(s): NAME, a,b,c, or @GROUP with "
                                          "--inventory (default: this host)."),
     inventory: Optional[Path] = InventoryOpt, limit: Optional[str] = LimitOpt, parallel: Optional[int] = ParallelOpt,
+    no_share: bool = NoShareOpt,
     remote: bool = typer.Option(False, "--remote", help="Run on the configured device(s) "
                                 "(default_device / remote_devices in ~/.config/edgetrt/config.yaml)."),
     backend: Optional[str] = BackendOpt, precision: Optional[str] = PrecisionOpt,
@@ -43,7 +44,8 @@ def bench_cmd(
     try:
         records = api.bench(
             [api.ModelOptions(model=m, weights=weights, layout=layout) for m in (models or ["mobilenet_v2"])],
-            device_name=device, remote=remote, inventory=inventory, limit=limit, parallel=parallel, backends=backend, precisions=precision, batches=batch,
+            device_name=device, remote=remote, inventory=inventory, limit=limit, parallel=parallel,
+            share_engines=not no_share, backends=backend, precisions=precision, batches=batch,
             force_int8=force_int8, images=images, profile=profile,
             measure=api.MeasureOptions(warmup_ms=warmup_ms, min_iterations=iterations, min_seconds=duration,
                                        timeout_s=timeout, memory_limit_mb=memory_limit_mb),

@@ -40,6 +40,10 @@ LimitOpt = typer.Option(None, "--limit", help="Ansible-style pattern narrowing t
 ParallelOpt = typer.Option(None, "--parallel", help="At most this many devices at once (default: all, up "
                            "to 16); each device runs its cells one at a time.")
 
+NoShareOpt = typer.Option(False, "--no-share", help="Every device builds its own TensorRT engines (by default "
+                          "the first board of each kind builds and the others of the same TensorRT and GPU "
+                          "load its engine).")
+
 BackendOpt = typer.Option(None, "--backend", help="Comma list: tf,onnxruntime,tensorrt.")
 PrecisionOpt = typer.Option(None, "--precision", help="Comma list: fp32,fp16,int8.")
 BatchOpt = typer.Option(None, "--batch", help="Comma list of batch sizes, e.g. 1,8.")

@@ -197,8 +197,10 @@ class RunResult:
         for key in ("steady", "cold_start", "exit", "tegrastats", "profile"):
             if key in values and values[key] is not None and not isinstance(values[key], dict):
                 raise _Reader(device).fail(f"run field {key!r} is not an object")
-        extra = {"build_ms": _number(facts.get("build_ms")),
-                 "engine": facts.get("engine") if isinstance(facts.get("engine"), str) else None}
+        engine = facts.get("engine") if isinstance(facts.get("engine"), str) else None
+        if engine == "shared" and isinstance(facts.get("shared_from"), str):
+            engine = f"shared from {facts['shared_from']}"  # built by another board of the same kind
+        extra = {"build_ms": _number(facts.get("build_ms")), "engine": engine}
         values.setdefault("batch", 1)
         values.setdefault("message", "")
         return cls(model=model, agent=agent, notes=tuple(notes), **values, **extra)

@@ -29,6 +29,7 @@ from edgetrt.errors import AgentError, EdgetrtError, TransportError
 from edgetrt.hashing import sha256_file
 from edgetrt.progress import NULL_PROGRESS, Progress
 from edgetrt.convert.sources import ModelOptions
+from edgetrt.run import sharing
 from edgetrt.run.plan import Cell, DevicePlan, Plan, formats_for, strongly_typed
 
 
@@ -60,6 +61,8 @@ class DeviceRun:
     error: str | None = None
     error_type: str | None = None
     seconds: float = 0.0
+    #: what the report should say about this device's run (engines refused for it, ...)
+    notes: list = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -101,18 +104,27 @@ def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Pr
             conversions[opts.model] = _convert(opts, formats, convert, progress, plan)
         images = ImageSet.from_dir(plan.images) if (plan.agreement or _needs_calibration(plan)) else None
 
-        # 3. Upload and measure, devices in parallel, each device's cells in turn.
+        # 3. Upload and measure, devices in parallel, each device's cells in turn. Where boards of
+        # one kind share engines, the first of each kind goes first and the others get its engines.
+        offers: dict[str, list] = {}
+
         def measure(run: DeviceRun) -> None:
             if run.name not in opened:
                 _fail_device_cells(run, plan, conversions)
                 return
             session = opened[run.name][1]
             started = time.monotonic()
-            _run_device(plan, run, session, conversions, images, progress.device(run.name), alone, stopped)
+            _run_device(plan, run, session, conversions, images, progress.device(run.name), alone, stopped,
+                        offers.get(run.name))
             run.seconds = time.monotonic() - started
             run.sent = session.sent.to_dict()
 
-        list(pool.map(measure, runs))
+        groups = sharing.groups(runs) if plan.share_engines and not alone else {}
+        followers = [r for members in groups.values() for r in members[1:]]
+        list(pool.map(measure, [r for r in runs if r not in followers]))
+        if followers:
+            _pass_engines_on(groups, opened, offers, progress)
+            list(pool.map(measure, followers))
     except BaseException:
         # Ctrl-C (or a device's failure, alone): close every connection now, so each remote agent
         # reads end-of-file and stops its measurement, instead of waiting for the devices' threads.
@@ -134,6 +146,24 @@ def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Pr
 
 
 # ---- steps ---------------------------------------------------------------------------------------
+
+def _pass_engines_on(groups: dict, opened: dict, offers: dict, progress) -> None:
+    """Fetch what each group's first device built and offer it to the others of its kind."""
+    from edgetrt.config import paths
+
+    for members in groups.values():
+        leader = members[0]
+        if leader.name not in opened:
+            continue
+        engines = sharing.fetch_built_engines(leader, opened[leader.name][1],
+                                              paths.cache_home() / "shared-engines", progress)
+        for follower in members[1:]:
+            offers[follower.name] = [e for e in engines if sharing.offer_to(e, follower)]
+            for engine in engines:
+                if follower.name in engine.refused:
+                    follower.notes.append(f"the {' '.join(map(str, engine.cell[1:]))} engine built on "
+                                          f"{leader.name} was not passed on: {engine.refused[follower.name]}")
+
 
 def _connect(run: DeviceRun, opened: dict, connect, progress, alone: bool) -> None:
     """Open the device's session and probe it; a failure is the device's (or, alone, the command's)."""
@@ -229,7 +259,7 @@ def _model_name(conversion: Conversion) -> str | None:
 
 
 def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions, images, progress,
-                alone: bool, stopped: threading.Event | None = None) -> None:
+                alone: bool, stopped: threading.Event | None = None, offers: list | None = None) -> None:
     cells = [(opts, cell) for opts in plan.models
              for cell in run.plan.cells(opts.model, plan.sources[opts.model])]
     uploaded: dict[str, tuple[str, str | None]] = {}
@@ -256,7 +286,8 @@ def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions,
                                      f"{_model_name(conversion)} on {run.address}")
                 started_steps = True
             remote_dir, images_on_device = uploaded[opts.model]
-            result = _run_cell(plan, run, session, cell, remote_dir, images_on_device)
+            shared = _shared_engines(session, cell, _model_name(conversion), offers)
+            result = _run_cell(plan, run, session, cell, remote_dir, images_on_device, shared)
         except (TransportError, AgentError) as exc:
             if alone:
                 raise  # one device: losing it (or its agent) is the command's failure and exit code
@@ -321,9 +352,22 @@ def artifact_files(artifact: Artifact, formats=None) -> tuple[list[LocalFile], l
     return files, entries
 
 
+def _shared_engines(session: DeviceSession, cell: Cell, model: str | None, offers: list | None) -> list:
+    """The engines offered for this cell, put into the device's store; the agent adopts the one
+    built for exactly its key (engine_cache.adopt)."""
+    matching = [e for e in offers or () if e.cell == (model, cell.backend, cell.precision, cell.batch)]
+    if not matching:
+        return []
+    session.upload([LocalFile(e.path, e.sha256, e.size) for e in matching])
+    return [{"path": session.store_path(e.sha256), "sha256": e.sha256, "key": e.key, "built": e.built,
+             "from": e.source} for e in matching]
+
+
 def _run_cell(plan: Plan, run: DeviceRun, session: DeviceSession, cell: Cell, remote_dir: str,
-              images_on_device: str | None) -> RunResult:
+              images_on_device: str | None, shared: list | None = None) -> RunResult:
     options = backend_options(cell.backend, run.root, run.probe, plan.force_int8)
+    if shared:
+        options["shared_engines"] = shared
     if plan.profile:
         options["profile"] = True
     if cell.backend == "tensorrt" and cell.precision == "int8" and images_on_device:

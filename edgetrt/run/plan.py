@@ -88,6 +88,8 @@ class Plan:
     agreement: bool = False
     images: Path | None = None
     notes: tuple[str, ...] = ()
+    #: engines built once per kind of board and passed on to the others (run/sharing.py)
+    share_engines: bool = True
 
 
 def parse_list(value: str | None, allowed, what: str) -> list[str]:
@@ -159,7 +161,7 @@ def plan_device(device: DeviceSpec, backends: str | None, precisions: str | None
 def make_plan(models: list[ModelOptions], devices: list[DeviceSpec], *, backends: str | None = None,
               precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
               measure: MeasureOptions = MeasureOptions(), profile: bool = False, agreement: bool = False,
-              images: Path | None = None) -> Plan:
+              images: Path | None = None, share_engines: bool = True) -> Plan:
     """Check every name and flag, and say what will run where. Nothing is converted or connected."""
     if not models:
         raise UsageError("no model given")
@@ -175,7 +177,8 @@ def make_plan(models: list[ModelOptions], devices: list[DeviceSpec], *, backends
             if not dp.cells(opts.model, sources[opts.model]):
                 raise UsageError(f"nothing to run for {opts.model} on {dp.device.name} with backends "
                                  f"{', '.join(dp.backends)}")
-    return Plan(tuple(models), devices, sources, measure, force_int8, profile, agreement, images, tuple(notes))
+    return Plan(tuple(models), devices, sources, measure, force_int8, profile, agreement, images, tuple(notes),
+                share_engines)
 
 
 def strongly_typed(probe: dict | None) -> bool:

@@ -55,7 +55,9 @@ def test_miss_then_store_then_hit_with_the_key_beside_the_engine(tmp_path):
     assert path == str(tmp_path / (key_digest(k) + ".engine"))
     assert cache.load(k) == b"PLAN"
     stored = json.loads((tmp_path / (key_digest(k) + ".json")).read_text())
-    assert stored == {"key": k, "built": {"workspace_bytes": 1 << 27, "build_ms": 12.5}}
+    # The key file records the engine's SHA-256: a host that fetches the engine to share it checks it.
+    assert stored == {"key": k, "built": {"workspace_bytes": 1 << 27, "build_ms": 12.5,
+                                          "sha256": hashlib.sha256(b"PLAN").hexdigest()}}
     assert cache.built_info(k)["workspace_bytes"] == 1 << 27
     assert cache.load(key(precision="fp32")) is None
 
@@ -124,3 +126,18 @@ def test_timing_cache_is_per_library_version_and_gpu(tmp_path):
     assert a != cache.timing_cache_path("tensorrt", "8.2.1.8", "7.2")
     assert a != cache.timing_cache_path("tensorrt", "8.6.1.6", "5.3")
     assert a != cache.timing_cache_path("tensorrt_rtx", "8.2.1.8", "5.3")
+
+
+def test_an_engine_an_identical_device_built_is_adopted_only_for_its_own_key(tmp_path):
+    cache = EngineCache(engine_cache.cache_dir({"engine_cache_dir": str(tmp_path / "engines")}))
+    k = key()
+    offered = tmp_path / "offered.engine"
+    offered.write_bytes(b"PLAN FROM ELSEWHERE")
+    good = {"path": str(offered), "sha256": hashlib.sha256(b"PLAN FROM ELSEWHERE").hexdigest(), "key": k,
+            "built": {"build_ms": 184708.0}, "from": "jetson01"}
+    assert cache.adopt(k, [dict(good, key=dict(k, precision="int8"))]) is None   # built for another key
+    assert cache.adopt(k, [dict(good, sha256="0" * 64)]) is None                 # does not hash right
+    assert cache.load(k) is None
+    built = cache.adopt(k, [good])
+    assert built["shared_from"] == "jetson01" and built["build_ms"] == 184708.0
+    assert cache.load(k) == b"PLAN FROM ELSEWHERE"

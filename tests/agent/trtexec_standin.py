@@ -59,10 +59,15 @@ if "saveEngine" in args:
         os.kill(os.getppid(), signal.SIGKILL)
         sys.exit(9)
     with open(args["saveEngine"], "wb") as fh:
-        fh.write(b"STANDIN-TRTEXEC-ENGINE workspace " + args.get("workspace", args.get("memPoolSize", "?")).encode())
+        if {engine!r}:  # a REAL engine file's bytes (a fixture), so hosts can read its header
+            fh.write(open({engine!r}, "rb").read())
+        else:
+            fh.write(b"STANDIN-TRTEXEC-ENGINE workspace " + args.get("workspace", args.get("memPoolSize", "?")).encode())
     sys.stdout.write(capture({build!r}))
 elif "loadEngine" in args:
-    if not open(args["loadEngine"], "rb").read().startswith(b"STANDIN-TRTEXEC-ENGINE"):
+    written = open({engine!r}, "rb").read() if {engine!r} else None
+    loaded = open(args["loadEngine"], "rb").read()
+    if not (loaded.startswith(b"STANDIN-TRTEXEC-ENGINE") or loaded == written):
         sys.stdout.write("[E] Error[1]: [stdArchiveReader.cpp::StdArchiveReader::32] Error Code 1: "
                          "Serialization (Serialization assertion magicTagRead == kMAGIC_TAG failed."
                          "Magic tag does not match)\\n&&&& FAILED TensorRT.trtexec [TensorRT v8201] # trtexec\\n")
@@ -98,12 +103,16 @@ class Standin(str):
         return [argv for argv in self.calls() if any(a.startswith("--saveEngine") for a in argv)]
 
 
-def write_standin(directory, python, build_log=C27_NANO_BUILD, load_log=C01_LOAD):
-    """Write the stand-in as ``directory/bin/trtexec`` run by ``python``; returns a Standin."""
+def write_standin(directory, python, build_log=C27_NANO_BUILD, load_log=C01_LOAD, engine_bytes_from=None):
+    """Write the stand-in as ``directory/bin/trtexec`` run by ``python``; returns a Standin.
+
+    ``engine_bytes_from``: a real engine file whose bytes the stand-in "builds" (so a host can read
+    a real header from what it wrote); default a placeholder that is no engine."""
     path = Path(directory) / "bin" / "trtexec"
     path.parent.mkdir(parents=True, exist_ok=True)
     state = str(Path(directory) / "trtexec-calls")
-    path.write_text(SCRIPT.format(python=python, state=state, build=str(build_log), load=str(load_log)))
+    path.write_text(SCRIPT.format(python=python, state=state, build=str(build_log), load=str(load_log),
+                                  engine=str(engine_bytes_from) if engine_bytes_from else ""))
     path.chmod(0o755)
     standin = Standin(str(path))
     standin.state = state

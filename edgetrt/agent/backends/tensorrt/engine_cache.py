@@ -104,20 +104,42 @@ class EngineCache(object):
             return {}
 
     def store(self, key, engine_bytes, built=None):
-        """Write the engine, then its key file; both atomically. Returns the engine path."""
+        """Write the engine, then its key file; both atomically. Returns the engine path. The key
+        file records the engine's SHA-256: what a host that fetches the engine checks it against."""
         paths = self.paths(key)
         atomic_write(paths["engine"], engine_bytes)
-        doc = json.dumps({"key": key, "built": built or {}}, sort_keys=True, indent=1)
-        atomic_write(paths["key"], doc.encode("utf-8"))
+        self._write_key(key, dict(built or {}, sha256=hashlib.sha256(engine_bytes).hexdigest()))
         return paths["engine"]
 
     def store_file(self, key, built_path, built=None):
         """Adopt an engine another program wrote (trtexec --saveEngine) by renaming it in place."""
         paths = self.paths(key)
         os.rename(built_path, paths["engine"])
-        doc = json.dumps({"key": key, "built": built or {}}, sort_keys=True, indent=1)
-        atomic_write(paths["key"], doc.encode("utf-8"))
+        self._write_key(key, dict(built or {}, sha256=sha256_file(paths["engine"])))
         return paths["engine"]
+
+    def _write_key(self, key, built):
+        doc = json.dumps({"key": key, "built": built}, sort_keys=True, indent=1)
+        atomic_write(self.paths(key)["key"], doc.encode("utf-8"))
+
+    def adopt(self, key, offers):
+        """Take an engine an identical device built into this cache under ``key``.
+
+        ``offers``: what the host passed on, each {"path", "sha256", "key", "built", "from"}: an
+        engine another device of the same TensorRT build and GPU built, already checked by the
+        host against its header. One is taken only when it was built for exactly this key (same
+        ONNX, TensorRT, GPU, precision, shapes, workspace and builder) and its file hashes right.
+        Returns its build record (with ``shared_from``), or None."""
+        for offer in offers or ():
+            if not isinstance(offer, dict) or offer.get("key") != key:
+                continue
+            data = read_bytes(offer.get("path") or "")
+            if data is None or hashlib.sha256(data).hexdigest() != offer.get("sha256"):
+                continue
+            built = dict(offer.get("built") or {}, shared_from=offer.get("from"))
+            self.store(key, data, built)
+            return self.built_info(key)
+        return None
 
     def remove(self, key):
         for path in self.paths(key).values():

@@ -130,11 +130,15 @@ class TensorRTRunner(Runner):
         runtime = trt.Runtime(logger)
         settings = BuildSettings(onnx_path, self.precision, shapes, requested, int8_mode)
 
+        self.facts["engine_key"] = key
+        if cache.load(key) is None:
+            cache.adopt(key, self.options.get("shared_engines"))
         plan = self._timed("cache_read_ms", cache.load, key)
         if plan is not None:
-            self._cold["engine"] = self.facts["engine"] = "cached"
+            built_info = cache.built_info(key)
+            reuse(self.facts, self._cold, built_info)
             self.facts["engine_bytes"] = _nbytes(plan)
-            self.facts["workspace_bytes"] = cache.built_info(key).get("workspace_bytes", requested)
+            self.facts["workspace_bytes"] = built_info.get("workspace_bytes", requested)
         else:
             plan = self._build(builder, cache, key, settings, calibration, key_cc, np)
         cuda = self._open_cuda()  # TensorRT-RTX: the first CUDA call of the run is here
@@ -144,7 +148,7 @@ class TensorRTRunner(Runner):
         try:
             engine = self._timed("deserialize_ms", EngineFromBytes(runtime, logger), plan)
         except EngineLoadError as exc:
-            if self._cold["engine"] != "cached":
+            if self._cold["engine"] not in ("cached", "shared"):
                 cache.remove(key)
                 raise EngineLoadError("the engine TensorRT just built does not load: {}".format(exc))
             # From another TensorRT or GPU, or corrupt: rebuild it once (build 1 of this run).
@@ -196,6 +200,7 @@ class TensorRTRunner(Runner):
         t0 = time.perf_counter()
         plan = bytes(memoryview(built.plan))
         cache.store(key, plan, built=dict(built.record, build_ms=built.build_ms))
+        self.facts["engine_sha256"] = cache.built_info(key).get("sha256")
         self._cold["serialize_ms"] = built.serialize_ms + (time.perf_counter() - t0) * 1e3
         if built.timing_cache and timing_path:
             engine_cache.atomic_write(timing_path, built.timing_cache)
@@ -242,6 +247,18 @@ class TensorRTRunner(Runner):
         if self._cuda is not None:
             self._cuda.close()
             self._cuda = None
+
+
+def reuse(facts, cold, built_info):
+    """The facts of an engine found in the cache: "cached", or "shared" when another device of the
+    same TensorRT build and GPU built it (the host passed it on), with that device's build time."""
+    if built_info.get("shared_from"):
+        cold["engine"] = facts["engine"] = "shared"
+        facts["shared_from"] = built_info["shared_from"]
+        facts["build_ms"] = built_info.get("build_ms")
+    else:
+        cold["engine"] = facts["engine"] = "cached"
+    facts["engine_sha256"] = built_info.get("sha256")
 
 
 def _nbytes(plan):

@@ -16,7 +16,7 @@ import time
 from . import engine_cache
 from .library import choose_artifact, generation_for, precision_source, version_tuple
 from .retry import build_with_retry
-from .runner import input_shapes, workspace_bytes
+from .runner import input_shapes, reuse, workspace_bytes
 from .trtexec import (TrtexecFailed, benchmark_command, build_command, first_query_ms, header_version,
                       run_trtexec, steady_from_summary)
 from ..base import Runner
@@ -73,11 +73,16 @@ class TrtexecRunner(Runner):
         self.engine_path = self.cache.paths(self.key)["engine"]
         self._timing = self.cache.timing_cache_path("tensorrt", version, cc) if version else None
         facts["engine_file"] = self.engine_path
+        facts["engine_key"] = self.key
+        if self.cache.load(self.key) is None:
+            self.cache.adopt(self.key, options.get("shared_engines"))
         if self.cache.load(self.key) is not None:
-            self._cold["engine"] = facts["engine"] = "cached"
+            built_info = self.cache.built_info(self.key)
+            reuse(facts, self._cold, built_info)
+            if facts["engine"] == "shared":
+                self._cold["build_ms"] = built_info.get("build_ms")
             facts["engine_bytes"] = os.path.getsize(self.engine_path)
-            facts["workspace_bytes"] = self.cache.built_info(self.key).get("workspace_bytes",
-                                                                           self._requested)
+            facts["workspace_bytes"] = built_info.get("workspace_bytes", self._requested)
             return
         self._build()
 
@@ -112,6 +117,7 @@ class TrtexecRunner(Runner):
                      "build_wall_ms": wall_ms, "trtexec_build_time_s": parsed["build_time_s"],
                      "command": argv}
             self.cache.store_file(self.key, tmp, built)
+            self.facts["engine_sha256"] = self.cache.built_info(self.key).get("sha256")
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
@@ -130,7 +136,7 @@ class TrtexecRunner(Runner):
             try:
                 parsed, _ = run_trtexec(argv)
             except TrtexecFailed:
-                if self.facts.get("engine") != "cached":
+                if self.facts.get("engine") not in ("cached", "shared"):
                     raise
                 self.cache.remove(self.key)
                 self.facts["cached_engine_rejected"] = True
