@@ -203,7 +203,7 @@ def _weights_warning(conversion) -> str | None:
 
 def deploy(model: ModelOptions, device_name: str = "local", *, inventory: Path | None = None,
            limit: str | None = None, parallel: int | None = None, share_engines: bool = True,
-           backends: str | None = None,
+           profile: bool = False, backends: str | None = None,
            precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
            measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
            progress: Progress = NULL_PROGRESS) -> dict:
@@ -214,7 +214,8 @@ def deploy(model: ModelOptions, device_name: str = "local", *, inventory: Path |
     before measuring has ``error`` and no runs."""
     started = time.monotonic()
     devices = select_devices(device_name, inventory, limit)
-    plan = _plan([model], devices, backends, precisions, batches, force_int8, measure, share_engines=share_engines)
+    plan = _plan([model], devices, backends, precisions, batches, force_int8, measure, share_engines=share_engines,
+                 profile=profile)
     execution = _execute(plan, connect, progress, parallel)
     conversion = execution.conversions[model.model]
     if conversion.error:
@@ -458,6 +459,59 @@ def read_log(file: str) -> tuple[str, dict]:
     return read(file)
 
 
+def list_runs() -> list[dict]:
+    """The saved bench runs, oldest first: id, date, device, models, cells ok and failed."""
+    from edgetrt.bench import history
+    from edgetrt.config import paths
+
+    return [dict(r, ok=r["cells"] - r["failed"]) for r in history.list_runs(paths.results_dir())]
+
+
+#: What lives in the host cache, and whether `cache --clean` may remove it (results never: they
+#: are the history, removed by hand only).
+CACHE_PARTS = (("artifacts", "converted models (SavedModel, ONNX, FP16, INT8), made again when needed", True),
+               ("agent", "agent bundles (zipapps named by their SHA-256)", True),
+               ("images", "preprocessed photos for agreement and calibration", True),
+               ("references", "native TensorFlow's predictions on this host, for agreement", True),
+               ("shared-engines", "TensorRT engines fetched from one board to pass on to others", True))
+
+
+def cache_report(clean: bool = False, dry_run: bool = True) -> dict:
+    """Sizes of what edgetrt keeps on this host; with ``clean`` (and not ``dry_run``) the
+    re-creatable parts are removed. The results history is listed, never removed."""
+    import shutil
+
+    from edgetrt.config import paths
+
+    def size(path: Path) -> tuple[int, int]:
+        total = count = 0
+        for file in (path.rglob("*") if path.is_dir() else []):
+            if file.is_file() and not file.is_symlink():
+                total += file.stat().st_size
+                count += 1
+        return total, count
+
+    home = paths.cache_home()
+    parts = []
+    for name, what, removable in CACHE_PARTS:
+        path = home / name
+        nbytes, files = size(path)
+        removed = False
+        if clean and removable and not dry_run and path.is_dir():
+            shutil.rmtree(path)
+            removed = True
+        parts.append({"name": name, "path": str(path), "what": what, "bytes": nbytes, "files": files,
+                      "removable": removable, "removed": removed})
+    results = paths.results_dir()
+    nbytes, files = size(results)
+    parts.append({"name": "results", "path": str(results), "what": "the bench history (edgetrt runs)",
+                  "bytes": nbytes, "files": files, "removable": False, "removed": False})
+    freed = sum(p["bytes"] for p in parts if p["removed"])
+    would = sum(p["bytes"] for p in parts if p["removable"]) if clean and dry_run else 0
+    return {"cache": str(home), "parts": parts, "clean": clean, "dry_run": dry_run, "freed_bytes": freed,
+            "would_free_bytes": would}
+
+
 def report(runs: list[str], *, fmt: str = "md", compare: list[str] | None = None,
            threshold: float = 0.10) -> dict:
     """Render saved bench runs; several runs (a fleet, one device over time) side by side; with
@@ -479,6 +533,11 @@ def report(runs: list[str], *, fmt: str = "md", compare: list[str] | None = None
         rows = comparing.compare(records[0], records[1], threshold=threshold)
     else:
         records = [history.load_run(r, results) for r in runs]
+        if runs == ["latest"] and (records[0].get("fleet") or {}).get("id"):
+            # The latest run belongs to a fleet run: report its devices side by side.
+            fleet = records[0]["fleet"]["id"]
+            saved = [history.load_run(r["run_id"], results) for r in history.list_runs(results)]
+            records = [r for r in saved if (r.get("fleet") or {}).get("id") == fleet] or records
     text = render_report(records, fmt, comparison=rows, threshold=threshold)
     return {"text": text, "json": {"runs": [r.get("run_id") for r in records], "format": fmt,
                                    "comparison": rows, "text": text}}

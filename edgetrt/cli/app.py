@@ -10,7 +10,7 @@ import typer
 
 from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DeviceOpt, DurationOpt, ForceInt8Opt, ForceOpt,
                                  HostOpt, InputNamesOpt, InputSizeOpt, InventoryOpt, LayoutOpt, IterationsOpt, JsonOpt,
-                                 KnownHostsOpt, LimitOpt, MemoryLimitOpt, NoShareOpt, OutputNamesOpt, ParallelOpt, PrecisionOpt,
+                                 KnownHostsOpt, LimitOpt, MemoryLimitOpt, NoShareOpt, OutputNamesOpt, ParallelOpt, ProfileOpt, PrecisionOpt,
                                  PreprocessingOpt, RemoteRootOpt, SshConfigOpt, TimeoutOpt,
                                  TrustNewHostOpt, VerifyOpt, WarmupOpt, WeightsOpt)
 
@@ -134,7 +134,7 @@ def convert_cmd(
 def deploy_cmd(
     model: str = typer.Argument(..., help="Zoo name or model file."),
     device: str = DeviceOpt, inventory: Optional[Path] = InventoryOpt, limit: Optional[str] = LimitOpt,
-    parallel: Optional[int] = ParallelOpt, no_share: bool = NoShareOpt,
+    parallel: Optional[int] = ParallelOpt, no_share: bool = NoShareOpt, profile: bool = ProfileOpt,
     weights: str = WeightsOpt, alpha: Optional[float] = AlphaOpt, input_size: Optional[int] = InputSizeOpt,
     inputs: Optional[List[str]] = InputNamesOpt, outputs: Optional[List[str]] = OutputNamesOpt,
     preprocessing: Optional[str] = PreprocessingOpt, layout: Optional[str] = LayoutOpt, force: bool = ForceOpt,
@@ -156,6 +156,7 @@ def deploy_cmd(
         report = api.deploy(
             _model_options(model, weights, alpha, input_size, inputs, outputs, preprocessing, force, layout=layout),
             device, inventory=inventory, limit=limit, parallel=parallel, share_engines=not no_share,
+            profile=profile,
             backends=backend, precisions=precision, batches=batch, force_int8=force_int8,
             measure=api.MeasureOptions(warmup_ms=warmup_ms, min_iterations=iterations,
                                        min_seconds=duration, timeout_s=timeout,
@@ -199,6 +200,31 @@ def check_cmd(
     render.print_json(doc) if json_out else render.check_table(doc)
     if not doc["ok"]:
         raise typer.Exit(1)
+
+
+@app.command("runs")
+def runs_cmd(json_out: bool = JsonOpt):
+    """List the saved bench runs (the results history): id, date, device, models, cells ok/failed."""
+    from edgetrt import api
+    from edgetrt.cli import render
+
+    runs = api.list_runs()
+    render.print_json({"runs": runs}) if json_out else render.runs_list(runs)
+
+
+@app.command("cache")
+def cache_cmd(
+    clean: bool = typer.Option(False, "--clean", help="Remove the parts edgetrt can make again (a dry run "
+                               "unless --yes)."),
+    yes: bool = typer.Option(False, "--yes", help="With --clean: really remove them."),
+    json_out: bool = JsonOpt,
+):
+    """Show what edgetrt keeps on this host and how big it is; --clean --yes frees it (never the results)."""
+    from edgetrt import api
+    from edgetrt.cli import render
+
+    doc = api.cache_report(clean=clean, dry_run=not yes)
+    render.print_json(doc) if json_out else render.cache_table(doc)
 
 
 def _register_optional_groups() -> None:

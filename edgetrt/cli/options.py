@@ -44,6 +44,10 @@ NoShareOpt = typer.Option(False, "--no-share", help="Every device builds its own
                           "the first board of each kind builds and the others of the same TensorRT and GPU "
                           "load its engine).")
 
+ProfileOpt = typer.Option(False, "--profile", help="Per-layer times (ONNX Runtime's profiler, which runs "
+                          "during the timed loop: those timings are marked profiled; TensorRT's IProfiler "
+                          "after it; trtexec --dumpProfile in a separate run).")
+
 BackendOpt = typer.Option(None, "--backend", help="Comma list: tf,onnxruntime,tensorrt.")
 PrecisionOpt = typer.Option(None, "--precision", help="Comma list: fp32,fp16,int8.")
 BatchOpt = typer.Option(None, "--batch", help="Comma list of batch sizes, e.g. 1,8.")

@@ -299,6 +299,32 @@ def _cell_label(run: dict, with_model: bool = False) -> str:
     return f"{run.get('model')} {label}" if with_model else label
 
 
+def _profiled_timings(run: dict) -> bool:
+    """ONNX Runtime's profiler runs during the timed loop, so that cell's timings include its cost;
+    TensorRT's IProfiler and trtexec's --dumpProfile run after it (or in a separate run)."""
+    return (run.get("profile") or {}).get("source") == "onnxruntime"
+
+
+def _row_label(run: dict, with_model: bool = False) -> str:
+    return _cell_label(run, with_model) + ("*" if _profiled_timings(run) else "")
+
+
+def slowest_layers(runs: list[dict], with_model: bool = False, top: int = 10) -> None:
+    """--profile: the slowest layers of each profiled cell, with their share of the total."""
+    for run in runs:
+        layers = (run.get("profile") or {}).get("layers") or []
+        if not layers:
+            continue
+        source = run["profile"].get("source") or "profiler"
+        out.print(f"slowest layers of {escape(_cell_label(run, with_model))} ({escape(source)}, ms per inference):",
+                  highlight=False)
+        table = _table(None, ["layer", "ms", "share"], text_columns=("layer",))
+        for layer in layers[:top]:
+            table.add_row(escape(str(layer.get("name"))), _num(layer.get("time_ms")),
+                          f"{_num(layer.get('percent'))}%")
+        out.print(table)
+
+
 def _cold_start_line(run: dict) -> str | None:
     """TensorRT's cold start, split (parse, build, serialize, deserialize, context, first inference)."""
     cold = run.get("cold_start") or {}
@@ -339,11 +365,15 @@ def runs_table(report: dict, title: str | None = None) -> None:
     for run in report["runs"]:
         steady = run.get("steady") or {}
         lat = steady.get("latency_ms") or {}
-        table.add_row(escape(_cell_label(run)), _status(run["status"]), _num(run.get("first_run_ms")),
+        table.add_row(escape(_row_label(run)), _status(run["status"]), _num(run.get("first_run_ms")),
                       _num(lat.get("median")), _num(lat.get("p99")), _fps(steady.get("fps") or {}),
                       _num(run.get("peak_memory_mb")))
     out.print(table)
+    slowest_layers(report["runs"])
     _notes(_run_notes(report["runs"]))
+    if any(_profiled_timings(r) for r in report["runs"]):
+        out.print("* profiled: ONNX Runtime's profiler ran during the timed loop; those timings include its cost",
+                  markup=False, highlight=False)
     transfer = report.get("transfer")
     if transfer:
         out.print(f"transfer: {transfer['bytes_sent']:,} bytes in {transfer['files_sent']} files sent, "
@@ -383,7 +413,7 @@ def bench_table(record: dict) -> None:
         for cell in (c for c in record["cells"] if c["model"] == model):
             steady = cell.get("steady") or {}
             lat = steady.get("latency_ms") or {}
-            row = ["  " + escape(_cell_label(cell)), _status(cell["status"]), _num(cell.get("first_run_ms")),
+            row = ["  " + escape(_row_label(cell)), _status(cell["status"]), _num(cell.get("first_run_ms")),
                    _num(lat.get("median")), _num(lat.get("p99")), _fps(steady.get("fps") or {}),
                    _num(cell.get("peak_memory_mb"))]
             if wide:
@@ -397,7 +427,11 @@ def bench_table(record: dict) -> None:
             agree.add_row(escape(_cell_label(cell, with_model=len(models) > 1)), _agreement_text(cell),
                           _num(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None))
         out.print(agree)
+    slowest_layers(record["cells"], with_model=len(models) > 1)
     _notes(_run_notes(record["cells"], with_model=len(models) > 1))
+    if any(_profiled_timings(c) for c in record["cells"]):
+        out.print("* profiled: ONNX Runtime's profiler ran during the timed loop; those timings include its cost",
+                  markup=False, highlight=False)
     for w in record.get("warnings") or []:
         err.print(f"[bold yellow]warning:[/] {escape(w)}", soft_wrap=True, highlight=False)
     if record.get("saved_to"):
@@ -461,3 +495,40 @@ def fleet_summary(doc: dict) -> None:
         out.print(table)
     for failed in summary["failed_devices"]:
         out.print(f"[red]{escape(failed['name'])}[/]: {escape(failed['error'] or '')}", highlight=False)
+
+
+def runs_list(runs: list[dict]) -> None:
+    if not runs:
+        out.print("no saved runs yet: `edgetrt bench` saves one per device", markup=False, highlight=False)
+        return
+    table = _table("saved bench runs (oldest first)", ["run", "date", "device", "ok", "failed", "models"],
+                   text_columns=("models",))
+    for r in runs:
+        table.add_row(r["run_id"], (r.get("timestamp") or "")[:16].replace("T", " "), escape(str(r.get("device"))),
+                      str(r["ok"]), str(r["failed"]), escape(", ".join(r["models"])))
+    out.print(table)
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.1f} {unit}"
+    return f"{nbytes} B"
+
+
+def cache_table(doc: dict) -> None:
+    import os
+
+    home = os.path.expanduser("~")
+    where = "~" + doc["cache"][len(home):] if doc["cache"].startswith(home + "/") else doc["cache"]
+    table = _table(f"edgetrt's cache: {where}", ["part", "size", "files", "what"],
+                   text_columns=("what",))
+    for part in doc["parts"]:
+        state = " (removed)" if part["removed"] else ""
+        table.add_row(part["name"], _size(part["bytes"]), str(part["files"]), escape(part["what"] + state))
+    out.print(table)
+    if doc["clean"] and doc["dry_run"]:
+        out.print(f"--clean would free {_size(doc['would_free_bytes'])}; add --yes to remove them "
+                  "(the results history is kept)", markup=False, highlight=False)
+    elif doc["clean"]:
+        out.print(f"freed {_size(doc['freed_bytes'])}", markup=False, highlight=False)

@@ -56,8 +56,14 @@ def parse_device(path: Path, profiles: dict | None = None) -> DeviceSpec:
     doc = load_yaml(path)
     data = require_mapping(doc, doc.data)
     check_keys(doc, data, _KEYS)
-    name = check_name(expect_type(doc, data, "name", str, required=True), "device name",
-                      where=doc.where("name"))
+    # A device has one name: its file's. `name:` may repeat it, never differ from it (a device file
+    # fname.yaml saying `name: other` would be listed as one and found as the other).
+    name = check_name(expect_type(doc, data, "name", str) or Path(path).stem, "device name",
+                      where=doc.where("name") if "name" in data else str(path))
+    if name != Path(path).stem:
+        raise ConfigError(f"{doc.where('name')}: the device is named {name!r} here but its file is "
+                          f"{Path(path).name}: a device is called by its file's name",
+                          hint=f"rename the file to {name}.yaml, or set name: {Path(path).stem} (or drop name:)")
     profile = expect_type(doc, data, "profile", str, required=True)
     if profile not in profiles:
         guess = difflib.get_close_matches(profile, list(profiles), n=1)

@@ -54,6 +54,34 @@ def probe_value(probe: dict | None, key: str):
     return value.get("value") if isinstance(value, dict) else value
 
 
+def profile_contradictions(device: DeviceSpec, probe: dict | None) -> list[str]:
+    """What a device's probe says against its profile, as warnings for the report: a Jetson profile
+    on a machine with no L4T, another GPU (compute capability) or another TensorRT major, much
+    less memory. Facts the probe could not read contradict nothing."""
+    profile = device.facts
+    if not probe:
+        return []
+    found = []
+    jetson = bool(profile.get("l4t"))
+    l4t = probe_value(probe, "l4t")
+    if jetson and not l4t:
+        found.append(f"{device.name}: its profile {device.profile!r} is a Jetson ({profile.get('board')}), but "
+                     "the probe found no L4T release (/etc/nv_tegra_release, nvidia-l4t-core): is it one?")
+    cc, expected_cc = probe_value(probe, "compute_capability"), profile.get("compute_capability")
+    if cc and expected_cc and str(cc) != str(expected_cc):
+        found.append(f"{device.name}: the probe found compute capability {cc}, its profile {device.profile!r} "
+                     f"says {expected_cc}: engines are built for what the device has")
+    trt, expected_trt = probe_value(probe, "tensorrt"), profile.get("tensorrt")
+    if trt and expected_trt and str(trt).split(".")[0] != str(expected_trt).split(".")[0]:
+        found.append(f"{device.name}: the probe found TensorRT {trt}, its profile {device.profile!r} expects "
+                     f"{expected_trt}")
+    memory, expected_memory = probe_value(probe, "mem_total_mb"), profile.get("memory_mb")
+    if jetson and memory and expected_memory and abs(memory - expected_memory) > 0.5 * expected_memory:
+        found.append(f"{device.name}: the probe found {memory:.0f} MB of memory, its profile {device.profile!r} "
+                     f"says {expected_memory} MB")
+    return found
+
+
 def check_device(device: DeviceSpec, probe: dict | None = None, host: dict | None = None) -> dict:
     host = host if host is not None else host_stack()
     profile = device.facts

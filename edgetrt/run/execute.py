@@ -183,6 +183,11 @@ def _connect(run: DeviceRun, opened: dict, connect, progress, alone: bool) -> No
         progress.stage(f"probing {session.address}")
         run.probe = session.probe()
         run.agent = session.agent_identity()
+        from edgetrt.diagnose.device_check import profile_contradictions
+
+        for warning in profile_contradictions(run.plan.device, run.probe):
+            run.notes.append(warning)
+            progress.warn(warning)
     except EdgetrtError as exc:
         if alone:
             raise

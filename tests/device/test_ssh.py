@@ -232,7 +232,7 @@ def test_a_failing_proxy_command_says_why_in_one_line(tmp_path):
     with pytest.raises(TransportError) as exc:
         t.run(["true"])
     text = one_line(exc)
-    assert "via its ProxyCommand" in text and "(the ProxyCommand exited 7: no route to jetson)" in text, text
+    assert "via its ProxyCommand" in text and "the ProxyCommand exited 7: no route to jetson" in text, text
 
 
 # ---- interrupted upload ----------------------------------------------------------------------
