@@ -66,6 +66,11 @@ SPEC_FIELDS = {
     "timeout_s": ((int, float), False),
     "memory_limit_mb": ((int, type(None)), False),
     "options": ((dict,), False),
+    "no_transfers": ((bool,), False),       # trtexec's --noDataTransfers (tensorrt)
+    "rigorous": ((bool,), False),           # measure.RIGOROUS: steady-temperature warm-up, >= 1024 / 60 s
+    "warmup_cap_s": ((int, float), False),  # --rigorous: the longest warm-up
+    "lock_clocks": ((bool,), False),        # power/lock.py: jetson_clocks for the run, restored after
+    "power_mode": ((int, type(None)), False),  # power/lock.py: nvpmodel -m N for the run, restored after
 }
 
 # What one run result holds: key -> types. The host refuses other types for these keys; keys
@@ -92,6 +97,12 @@ RESULT_FIELDS = {
     "stderr_tail": (list, type(None)),
     "retried_after": (dict, type(None)),
     "device_lock": (dict, type(None)),       # how long this run queued behind another job's runs
+    "timed_window": (dict, type(None)),      # wall-clock start/end of the timed phase (measure.py)
+    "power": (dict, type(None)),             # power and thermal context (power/context.py, lock.py)
+    "throttled": (bool, type(None)),         # power/context.py's verdict; None: not measured
+    "power_mean_w": (int, float, type(None)),       # mean input power over the timed phase
+    "energy_mj": (int, float, type(None)),          # per inference (one call of the batch)
+    "temperature_peak_c": (int, float, type(None)),  # hottest real sensor during the run
 }
 
 #: Keys every host-side run carries, in this order (report columns).
