@@ -14,7 +14,7 @@ import traceback
 
 from . import outcome, stats
 from .power import thermal, warmup
-from .protocol import failed_result
+from .protocol import RIGOROUS, failed_result
 from .backends import BackendUnavailable, UnsupportedPrecision, runner_for
 from .backends.base import RuntimeReported
 
@@ -30,10 +30,6 @@ DEFAULTS = {
     "rigorous": False,
 }
 
-# --rigorous: MLPerf's first SingleStream rule (v0.5 mlperf.conf: min_query_count 1024,
-# min_duration 60 s) after a warm-up to a steady temperature (power/warmup.py); p90 reported with
-# its distribution-free confidence interval. The host locks the clocks for it (power/lock.py).
-RIGOROUS = {"min_iterations": 1024, "min_seconds": 60.0, "warmup_cap_s": 600.0, "p90_confidence": 0.95}
 
 
 def peak_rss_mb():
@@ -201,7 +197,7 @@ def _measure_by_runner(runner, spec, settings, result):
     result["timed_window"] = {"start": started + float(settings["warmup_ms"]) / 1e3, "end": time.time(),
                               "from": "{}'s benchmark run after its --warmUp".format(runner.name)}
     if settings.get("rigorous"):
-        result["steady"]["warmup"] = {"steady": None, "why": "trtexec warms up itself ({:.0f} s --warmUp); "
+        result["steady"]["warmup"] = {"settled": None, "why": "trtexec warms up itself ({:.0f} s --warmUp); "
                                       "its temperature is not watched".format(float(settings["warmup_ms"]) / 1e3)}
     cold = runner.cold_start() or {}
     result["first_inference_ms"] = cold.get("first_inference_ms")

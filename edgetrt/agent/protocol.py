@@ -17,6 +17,9 @@ PROTOCOL_VERSION = 2
 #: How a run ended, best first. ``ok`` is the only status that carries measurements.
 STATUSES = ("ok", "oom", "killed", "timeout", "crashed", "incompatible", "error")
 FAILED_STATUSES = STATUSES[1:]
+#: Made by the host only (run/execute.py), never by an agent: a cell the memory preflight kept
+#: from running because it would not fit (``--force`` runs it anyway).
+SKIPPED = "skipped"
 
 BACKENDS = ("tf", "tftrt", "onnxruntime", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -73,6 +76,12 @@ SPEC_FIELDS = {
     "power_mode": ((int, type(None)), False),  # power/lock.py: nvpmodel -m N for the run, restored after
 }
 
+# What a spec's "rigorous" asks of the agent: MLPerf's first SingleStream rule (v0.5
+# mlperf.conf: min_query_count 1024, min_duration 60 s) after a warm-up to a steady temperature
+# (power/warmup.py), clocks locked where jetson_clocks exists (power/lock.py), p90 reported with
+# its distribution-free confidence interval (stats.percentile_interval).
+RIGOROUS = {"min_iterations": 1024, "min_seconds": 60.0, "warmup_cap_s": 600.0, "p90_confidence": 0.95}
+
 # What one run result holds: key -> types. The host refuses other types for these keys; keys
 # not listed here are dropped by the host's reader.
 RESULT_FIELDS = {
@@ -115,7 +124,7 @@ def failed_result(spec, status, message):
 
     The one place such a result is made, on the device (a child that raised, a child that died)
     and on the host (a cell whose conversion or device failed)."""
-    if status not in FAILED_STATUSES:
+    if status not in FAILED_STATUSES and status != SKIPPED:
         raise ValueError("not a failure status: {!r}".format(status))
     return {
         "backend": spec.get("backend"),

@@ -26,6 +26,7 @@ table{border-collapse:collapse;margin:8px 0 4px} th,td{border:1px solid #c8c8c8;
 th{background:#eef2f7;text-align:left} td{text-align:right;font-variant-numeric:tabular-nums}
 td:first-child,td.label{text-align:left}
 td.failed{background:#fde2e1;color:#9b1c1c;font-weight:600;text-align:center}
+td.throttled{background:#fff1d6;color:#8a4b00;font-weight:600}
 td.regression{color:#9b1c1c;font-weight:600} td.improvement{color:#1e6b2f;font-weight:600}
 .note{color:#555;font-size:.9em} pre{background:#f6f6f6;padding:8px;overflow-x:auto;font-size:.85em}
 img{max-width:100%;border:1px solid #e2e2e2;margin:6px 0}
@@ -192,12 +193,14 @@ def chart_latency_distribution(record: dict) -> str | None:
 
 def _table_html(header, rows, changes: dict | None = None) -> str:
     out = ["<table><thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr></thead><tbody>"]
-    statuses = {"oom", "killed", "timeout", "crashed", "incompatible", "error"}
+    statuses = {"oom", "killed", "timeout", "crashed", "incompatible", "error", "skipped"}
     for row in rows:
         cells = []
         for i, value in enumerate(row):
             text = str(value)
             cls = ' class="failed"' if i > 0 and text.split(" ")[0] in statuses else ""
+            if i > 0 and text.endswith("· throttled"):
+                cls = ' class="throttled"'  # the power table: a run whose clocks or heat were capped
             if changes and i == len(row) - 1:
                 cls = f' class="{changes.get(id(row), "")}"'
             cells.append(f"<td{cls}>{html.escape(text)}</td>")

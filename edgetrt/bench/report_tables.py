@@ -26,6 +26,7 @@ STATUS_MEANING = {
     "crashed": "segmentation fault or abort inside the runtime",
     "incompatible": "engine or library version does not fit this device",
     "error": "any other failure; see the message",
+    "skipped": "not run: the memory preflight estimated it would not fit (--force runs it)",
 }
 
 
@@ -139,6 +140,29 @@ def _show(cell: dict | None, value, render=number) -> str:
     return render(value) if value is not None else NOT_RUN
 
 
+def percentiles_text(cell: dict | None) -> str:
+    """p50 / p90 / p95 / p99 of the steady state, ms (a figure the run did not give is —)."""
+    if cell is None or failed(cell):
+        return _show(cell, None)
+    return " / ".join(number(steady_value(cell, "latency_ms", k)) for k in ("median", "p90", "p95", "p99"))
+
+
+def power_text(cell: dict | None) -> str:
+    """Mean power · energy per inference · peak temperature · throttled, or why not measured."""
+    if cell is None or failed(cell):
+        return _show(cell, None)
+    power = cell.get("power") or {}
+    if not power or power.get("source") is None:
+        why = (power.get("not_measured") or {}).get("throttled")
+        return "not measured" + (f" ({why})" if why else "")
+    verdict = {True: "throttled", False: "not throttled"}.get(cell.get("throttled"), "throttling not measured")
+    parts = [f"{number(cell.get('power_mean_w'))} W" if cell.get("power_mean_w") is not None else "— W",
+             f"{number(cell.get('energy_mj'))} mJ" if cell.get("energy_mj") is not None else "— mJ",
+             f"{number(cell.get('temperature_peak_c'))} °C" if cell.get("temperature_peak_c") is not None else "— °C",
+             verdict]
+    return " · ".join(parts)
+
+
 def first_run_text(cell: dict | None) -> str:
     text = _show(cell, (cell or {}).get("first_run_ms"))
     if cell and not failed(cell) and cell.get("build_ms") is not None:
@@ -181,8 +205,12 @@ def tables(record: dict) -> list[Table]:
     per_cell = [
         ("latency", "Steady-state latency, median ms (lower is better)",
          lambda c: _show(c, steady_value(c, "latency_ms", "median"))),
+        ("percentiles", "Steady-state latency ms: p50 / p90 / p95 / p99", percentiles_text),
         ("fps", "Throughput, median items/s (higher is better)",
          lambda c: _show(c, steady_value(c, "fps", "median"))),
+        ("power", "Power during the timed phase: mean board input W · energy per inference mJ · peak "
+                  "temperature · throttled (GPU clock < 75 % of max in > 5 % of samples, or a thermal cap)",
+         power_text),
         ("first_run", "First run ms: load (and engine build) + first inference", first_run_text),
         ("memory", "Peak memory MB (resident set; a lower bound for GPU memory on Jetson)", memory_text),
     ]
@@ -323,11 +351,17 @@ CSV_METRICS = (
     ("status", lambda c: c.get("status")),
     ("latency_median_ms", lambda c: steady_value(c, "latency_ms", "median")),
     ("latency_mean_ms", lambda c: steady_value(c, "latency_ms", "mean")),
+    ("latency_p90_ms", lambda c: steady_value(c, "latency_ms", "p90")),
+    ("latency_p95_ms", lambda c: steady_value(c, "latency_ms", "p95")),
     ("latency_p99_ms", lambda c: steady_value(c, "latency_ms", "p99")),
     ("fps_median", lambda c: steady_value(c, "fps", "median")),
     ("first_run_ms", lambda c: c.get("first_run_ms")),
     ("build_ms", lambda c: c.get("build_ms")),
     ("peak_memory_mb", lambda c: c.get("peak_memory_mb")),
+    ("power_mean_w", lambda c: c.get("power_mean_w")),
+    ("energy_mj", lambda c: c.get("energy_mj")),
+    ("temperature_peak_c", lambda c: c.get("temperature_peak_c")),
+    ("throttled", lambda c: {True: "yes", False: "no"}.get(c.get("throttled"))),
     ("artifact_bytes", lambda c: c.get("artifact_bytes")),
     ("original_bytes", lambda c: c.get("original_bytes")),
     ("top1_agreement", lambda c: (c.get("agreement") or {}).get("top1")),

@@ -199,7 +199,7 @@ class RunResult:
         for key in ("backend", "precision", "status"):
             if not isinstance(values.get(key), str):
                 raise _Reader(device).fail(f"a run result without {key!r}")
-        if values["status"] not in protocol.STATUSES:
+        if values["status"] not in protocol.STATUSES + (protocol.SKIPPED,):
             raise _Reader(device).fail(f"unknown run status {values['status']!r}")
         facts = values.get("facts") or {}
         for key in ("steady", "cold_start", "exit", "tegrastats", "profile", "power", "timed_window"):

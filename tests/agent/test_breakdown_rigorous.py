@@ -99,7 +99,7 @@ class Board(object):
 def test_warm_up_ends_when_the_temperature_is_steady():
     board = Board(rise_s=120)
     record = warmup.warm_until_steady(board.infer, None, board.temperature, cap_s=600, clock=board.clock)
-    assert record["steady"] is True and record["sensor"] == "GPU-therm"
+    assert record["settled"] is True and record["sensor"] == "GPU-therm"
     # the window must hold 60 s of flat readings, give or take one reading's lag
     assert 120 + 40 <= record["seconds"] <= 120 + 70
     assert abs(record["slope_c_per_min"]) < 1.0 and record["end_c"] == pytest.approx(46.0)
@@ -108,14 +108,14 @@ def test_warm_up_ends_when_the_temperature_is_steady():
 def test_warm_up_stops_at_its_cap_when_the_board_never_settles():
     board = Board(rise_s=10 ** 6)
     record = warmup.warm_until_steady(board.infer, None, board.temperature, cap_s=90, clock=board.clock)
-    assert record["steady"] is False and "time cap of 90 s reached" in record["why"]
+    assert record["settled"] is False and "time cap of 90 s reached" in record["why"]
     assert record["slope_c_per_min"] == pytest.approx(3.0, rel=0.05)
 
 
 def test_warm_up_without_a_sensor_runs_nothing_and_says_why():
     calls = []
     record = warmup.warm_until_steady(calls.append, None, lambda: (None, "no readable thermal zone"), cap_s=5)
-    assert record == {"steady": None, "why": "no readable thermal zone", "iterations": 0, "seconds": 0.0}
+    assert record == {"settled": None, "why": "no readable thermal zone", "iterations": 0, "seconds": 0.0}
     assert calls == []
 
 
@@ -136,7 +136,7 @@ def test_rigorous_times_at_least_1024_queries_and_60_s_and_gives_the_p90_interva
     # each timed iteration reads the clock twice (2 ms here): 60 s of loop is 30,000 iterations,
     # far past the 1,024-query floor (the latencies themselves sum to half of it: 1 ms each)
     assert steady["iterations"] >= 30000 and steady["total_s"] >= 30.0
-    assert steady["warmup"] == {"steady": None, "why": "no readable thermal zone", "iterations": 0, "seconds": 0.0}
+    assert steady["warmup"] == {"settled": None, "why": "no readable thermal zone", "iterations": 0, "seconds": 0.0}
     ci = steady["p90_ci_ms"]
     assert ci["confidence"] == 0.95 and ci["low"] <= steady["latency_ms"]["p90"] <= ci["high"]
     assert ci["method"].startswith("distribution-free")

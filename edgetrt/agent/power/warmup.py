@@ -34,7 +34,7 @@ def warm_until_steady(infer, feed, read_temperature, cap_s=DEFAULT_CAP_S, clock=
     (C, sensor) or (None, why not); without a first reading nothing is run and ``steady`` is None."""
     first, sensor = read_temperature()
     if first is None:
-        return {"steady": None, "why": sensor, "iterations": 0, "seconds": 0.0}
+        return {"settled": None, "why": sensor, "iterations": 0, "seconds": 0.0}
     start = clock()
     readings = [(0.0, first)]
     next_read = start + every_s
@@ -61,6 +61,6 @@ def warm_until_steady(infer, feed, read_temperature, cap_s=DEFAULT_CAP_S, clock=
 
 
 def _record(steady, why, iterations, seconds, sensor, readings, slope):
-    return {"steady": steady, "why": why, "iterations": iterations, "seconds": seconds, "sensor": sensor,
+    return {"settled": steady, "why": why, "iterations": iterations, "seconds": seconds, "sensor": sensor,
             "start_c": readings[0][1], "end_c": readings[-1][1], "slope_c_per_min": slope,
             "rule": "less than {:.0f} C/min over {:.0f} s".format(STEADY_C_PER_MIN, WINDOW_S)}
