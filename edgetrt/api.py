@@ -20,7 +20,8 @@ from edgetrt.convert.sources import ModelOptions
 from edgetrt.run.plan import MeasureOptions
 
 __all__ = ["ConnectOptions", "EdgetrtError", "MeasureOptions", "ModelOptions", "Progress", "TftrtSettings", "UsageError", "bench", "convert_model",
-           "deploy", "doctor_device", "doctor_engine", "doctor_log", "list_devices", "list_models", "report"]
+           "deploy", "doctor_device", "doctor_engine", "doctor_log", "list_devices", "list_models", "preflight",
+           "report"]
 
 REPORT_SCHEMA = "edgetrt.report/1"
 BENCH_SCHEMA = "edgetrt.bench/1"
@@ -206,16 +207,17 @@ def deploy(model: ModelOptions, device_name: str = "local", *, inventory: Path |
            profile: bool = False, backends: str | None = None,
            precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
            measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
-           progress: Progress = NULL_PROGRESS) -> dict:
+           progress: Progress = NULL_PROGRESS, force_fit: bool = False) -> dict:
     """Convert (cached) once, then upload, probe and run one model on each device named.
 
     One device: its report (schema edgetrt.report/1). Several: a fleet document (edgetrt.fleet/1)
     with one such report per device, in inventory order, and a summary; a device that failed
-    before measuring has ``error`` and no runs."""
+    before measuring has ``error`` and no runs. ``force_fit``: run cells the memory preflight says
+    will not fit (they are skipped otherwise)."""
     started = time.monotonic()
     devices = select_devices(device_name, inventory, limit)
     plan = _plan([model], devices, backends, precisions, batches, force_int8, measure, share_engines=share_engines,
-                 profile=profile)
+                 profile=profile, force_fit=force_fit)
     execution = _execute(plan, connect, progress, parallel)
     conversion = execution.conversions[model.model]
     if conversion.error:
@@ -323,15 +325,17 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
           backends: str | None = None, precisions: str | None = None, batches: str | None = None,
           force_int8: bool = False, images: Path | None = None, profile: bool = False,
           measure: MeasureOptions = MeasureOptions(), connect: ConnectOptions = ConnectOptions(),
-          progress: Progress = NULL_PROGRESS, save: bool = True) -> list[dict]:
-    """Run the matrix on each device; return one bench record per device (saved to history)."""
+          progress: Progress = NULL_PROGRESS, save: bool = True, force_fit: bool = False) -> list[dict]:
+    """Run the matrix on each device; return one bench record per device (saved to history).
+    ``force_fit``: run cells the memory preflight says will not fit (they are skipped otherwise)."""
     from edgetrt.bench import history
     from edgetrt.config import paths
     from edgetrt.lazy import tool_versions
     from edgetrt.run.execute import ImageSet
 
     plan = _plan(models, select_devices(device_name, inventory, limit, remote), backends, precisions, batches,
-                 force_int8, measure, profile=profile, agreement=True, images=images, share_engines=share_engines)
+                 force_int8, measure, profile=profile, agreement=True, images=images, share_engines=share_engines,
+                 force_fit=force_fit)
     image_names = ImageSet.from_dir(images).names()
     execution = _execute(plan, connect, progress, parallel)
     conversions = {}
@@ -380,6 +384,19 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
             record["saved_to"] = str(history.save_run(record, paths.results_dir()))
         records.append(record)
     return records
+
+
+def preflight(model: ModelOptions, device_name: str, *, backends: str | None = None,
+              precisions: str | None = None, batches: str | None = None, probe: bool = False,
+              workspace_mb: float | None = None, connect: ConnectOptions = ConnectOptions()) -> dict:
+    """The memory estimate of each cell (build and run peaks against the device's available
+    memory, a verdict and the cure), converting nothing: run/preflight_cells.py. ``device_name``
+    is a device file or a profile (nano-2gb); ``probe`` reads the live device's free memory."""
+    from edgetrt.run.preflight_cells import preflight as estimate
+
+    facts = probe_device(device_name, connect) if probe else None
+    return estimate(model, device_name, backends=backends, precisions=precisions, batches=batches,
+                    probe=facts, workspace_mb=workspace_mb)
 
 
 def probe_device(device_name: str, connect: ConnectOptions = ConnectOptions()) -> dict:

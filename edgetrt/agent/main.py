@@ -56,7 +56,9 @@ def cmd_probe(args):
 def _stop_when_host_goes(stream):
     """Watch the job's stdin after the job line: end-of-file means the host was interrupted or
     the connection dropped, so stop the measuring children and exit (nobody will read a result)."""
+    import signal
     import threading
+    import time
 
     from .supervise import stop_all
 
@@ -70,7 +72,11 @@ def _stop_when_host_goes(stream):
                 pass
         except (IOError, OSError, ValueError):
             pass
-        stop_all()
+        # Stop from the main thread (its SIGINT handler: _stop_on_signals), so the run loop is not
+        # left waiting on a child this thread killed while the board's clocks are being restored.
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(60)
+        stop_all()  # the main thread did not exit: stop from here after all
         os._exit(130)
 
     thread = threading.Thread(target=watch, name="host-watch")
@@ -95,6 +101,8 @@ def cmd_run(args):
     from .supervise import run_supervised
     from .backends.tensorrt.retry import spec_after_killed_build
     from .device_lock import MeasureLock
+    from .power.lock import LockRefused
+    from .protocol import failed_result
 
     _stop_on_signals()
     if args.job == "-":
@@ -116,15 +124,16 @@ def cmd_run(args):
         spec.setdefault("artifact_dir", job.get("artifact_dir"))
         timeout_s = float(spec.pop("timeout_s", None) or job.get("timeout_s") or 600)
         limit = spec.pop("memory_limit_mb", None) or job.get("memory_limit_mb")
-        result = run_supervised(entry, spec, timeout_s=timeout_s, memory_limit_mb=limit,
-                                workdir=job.get("workdir"))
-        retry = spec_after_killed_build(spec, result)
-        if retry is not None:
-            # A TensorRT child killed during its first build: its second and last (retry.py).
-            first = {k: result.get(k) for k in ("status", "message", "exit")}
-            result = run_supervised(entry, retry, timeout_s=timeout_s, memory_limit_mb=limit,
-                                    workdir=job.get("workdir"))
-            result["retried_after"] = first
+        board = _board_settings(spec, job.get("workdir"))
+        try:
+            # Clocks and power mode as asked while this spec runs, put back however it ends.
+            with board:
+                result = _run_with_retry(run_supervised, spec_after_killed_build, entry, spec,
+                                         timeout_s, limit, job.get("workdir"))
+        except LockRefused as exc:
+            result = failed_result(spec, "error", str(exc))
+        if board.wanted:
+            result.setdefault("power", {})["lock"] = board.record
         if args.progress:
             sys.stderr.write("edgetrt-agent: {} {} b{}: {}\n".format(
                 result.get("backend"), result.get("precision"), result.get("batch"),
@@ -135,6 +144,26 @@ def cmd_run(args):
     _emit({"kind": "run", "python": platform.python_version(), "agent": _bundle_id(),
            "runs": lock.annotate(results)})
     return 0
+
+
+def _board_settings(spec, workdir):
+    """--lock-clocks / --power-mode (refused when impossible); --rigorous locks where it can."""
+    from .power.lock import BoardSettings
+
+    explicit = bool(spec.get("lock_clocks")) or spec.get("power_mode") is not None
+    return BoardSettings(lock_clocks=bool(spec.get("lock_clocks") or spec.get("rigorous")),
+                         power_mode=spec.get("power_mode"), required=explicit, state_dir=workdir)
+
+
+def _run_with_retry(run_supervised, spec_after_killed_build, entry, spec, timeout_s, limit, workdir):
+    result = run_supervised(entry, spec, timeout_s=timeout_s, memory_limit_mb=limit, workdir=workdir)
+    retry = spec_after_killed_build(spec, result)
+    if retry is not None:
+        # A TensorRT child killed during its first build: its second and last (retry.py).
+        first = {k: result.get(k) for k in ("status", "message", "exit")}
+        result = run_supervised(entry, retry, timeout_s=timeout_s, memory_limit_mb=limit, workdir=workdir)
+        result["retried_after"] = first
+    return result
 
 
 def cmd_measure(args):

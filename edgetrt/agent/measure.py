@@ -13,7 +13,8 @@ import time
 import traceback
 
 from . import outcome, stats
-from .protocol import failed_result
+from .power import thermal, warmup
+from .protocol import RIGOROUS, failed_result
 from .backends import BackendUnavailable, UnsupportedPrecision, runner_for
 from .backends.base import RuntimeReported
 
@@ -25,7 +26,10 @@ DEFAULTS = {
     "batch": 1,
     "seed": 0,
     "topk": 5,
+    "no_transfers": False,  # trtexec's --noDataTransfers: time compute alone (tensorrt)
+    "rigorous": False,
 }
+
 
 
 def peak_rss_mb():
@@ -81,15 +85,22 @@ def harness_overhead_us(iterations=2000):
     return stats.median(samples) * 1e6
 
 
-def timed_loop(infer, feed, warmup_ms, min_iterations, min_seconds, max_seconds=None):
-    """Warm up for warmup_ms, then time until both min_iterations and min_seconds are reached."""
+def warm_up(infer, feed, warmup_ms):
+    """Inference repeated for at least ``warmup_ms``; returns how many ran."""
     perf = time.perf_counter
     start = perf()
-    warmup_iterations = 0
+    iterations = 0
     while (perf() - start) * 1e3 < warmup_ms:
         infer(feed)
-        warmup_iterations += 1
+        iterations += 1
+    return iterations
+
+
+def timed_loop(infer, feed, min_iterations, min_seconds, max_seconds=None):
+    """Time until both min_iterations and min_seconds are reached: (latencies s, wall-clock window)."""
+    perf = time.perf_counter
     latencies = []
+    window = {"start": time.time()}
     begin = perf()
     while True:
         t0 = perf()
@@ -101,7 +112,8 @@ def timed_loop(infer, feed, warmup_ms, min_iterations, min_seconds, max_seconds=
             break
         if max_seconds is not None and elapsed >= max_seconds and len(latencies) >= 1:
             break
-    return latencies, warmup_iterations
+    window["end"] = time.time()
+    return latencies, window
 
 
 def predictions(runner, images, topk, np):
@@ -126,6 +138,9 @@ def measure(spec, phase, partial=None):
     reports its facts and how far its cold start got (see ``main``)."""
     settings = dict(DEFAULTS)
     settings.update({k: v for k, v in spec.items() if v is not None})
+    if settings.get("rigorous"):
+        settings["min_iterations"] = max(int(settings["min_iterations"]), RIGOROUS["min_iterations"])
+        settings["min_seconds"] = max(float(settings["min_seconds"]), RIGOROUS["min_seconds"])
     partial = {} if partial is None else partial
     options = spec.get("options") or {}
     # A run is a failure until its measurement completes: it starts as the protocol's failed result.
@@ -170,8 +185,20 @@ def cold_start_of(runner, result=None):
 
 def _measure_by_runner(runner, spec, settings, result):
     """The runner's own tool times the inferences (trtexec): its figures, marked with their
-    source; its cold start carries the first inference and the first run it measured."""
+    source; its cold start carries the first inference and the first run it measured. The timed
+    window spans the tool's whole benchmark run less its warm-up setting (its own timing is not
+    visible from here)."""
+    if settings.get("rigorous"):
+        # trtexec warms up inside itself, unwatched: a fixed soak as long as the steady rule's window
+        settings["warmup_ms"] = max(float(settings["warmup_ms"]), warmup.WINDOW_S * 1e3)
+    started = time.time()
     result["steady"] = runner.run_benchmark(dict(settings))
+    result["steady"]["no_transfers"] = runner.no_transfers_applied
+    result["timed_window"] = {"start": started + float(settings["warmup_ms"]) / 1e3, "end": time.time(),
+                              "from": "{}'s benchmark run after its --warmUp".format(runner.name)}
+    if settings.get("rigorous"):
+        result["steady"]["warmup"] = {"settled": None, "why": "trtexec warms up itself ({:.0f} s --warmUp); "
+                                      "its temperature is not watched".format(float(settings["warmup_ms"]) / 1e3)}
     cold = runner.cold_start() or {}
     result["first_inference_ms"] = cold.get("first_inference_ms")
     result["first_run_ms"] = cold.get("first_run_ms")
@@ -192,17 +219,53 @@ def _measure_here(runner, spec, settings, result, np, t0, phase):
     result["first_run_ms"] = (t3 - t0) * 1e3
     result["harness_overhead_us"] = harness_overhead_us()
     phase.set("steady")
-    latencies, warmups = timed_loop(runner.infer, feed, float(settings["warmup_ms"]),
-                                    int(settings["min_iterations"]), float(settings["min_seconds"]),
-                                    settings.get("max_seconds"))
-    result["steady"] = stats.summarise_latencies(latencies, result["batch"])
-    result["steady"]["warmup_iterations"] = warmups
-    result["steady"]["warmup_ms"] = float(settings["warmup_ms"])
+    steady_warmup = None
+    if settings.get("rigorous"):
+        steady_warmup = warmup.warm_until_steady(runner.infer, feed, thermal.board_temperature,
+                                                 float(settings.get("warmup_cap_s") or RIGOROUS["warmup_cap_s"]))
+    warmups = warm_up(runner.infer, feed, float(settings["warmup_ms"]))
+    breakdown_note = runner.begin_timed(feed, bool(settings.get("no_transfers")))
+    latencies, window = timed_loop(runner.infer, feed, int(settings["min_iterations"]),
+                                   float(settings["min_seconds"]), settings.get("max_seconds"))
+    breakdown = runner.end_timed()
+    result["timed_window"] = window
+    result["steady"] = steady = stats.summarise_latencies(latencies, result["batch"])
+    steady["warmup_iterations"] = warmups + (steady_warmup or {}).get("iterations", 0)
+    steady["warmup_ms"] = float(settings["warmup_ms"])
+    steady["no_transfers"] = runner.no_transfers_applied
+    _add_breakdown(steady, breakdown, breakdown_note)
+    if settings.get("rigorous"):
+        steady["warmup"] = steady_warmup
+        steady["p90_ci_ms"] = _p90_interval(latencies)
     if spec.get("images_npy") and runner.returns_outputs:
         phase.set("predictions")
         images = np.load(spec["images_npy"])
         result["predictions"] = predictions(runner, images, int(settings["topk"]), np)
     return feed
+
+
+def _add_breakdown(steady, breakdown, note):
+    """trtexec's per-query parts (H2D, GPU compute, D2H, enqueue), from the runner's own timing."""
+    if not breakdown:
+        steady["breakdown"] = {"measured": False, "why": note or "this backend does not time its parts"}
+        return
+    steady["breakdown"] = {"measured": True, "source": breakdown.get("source"),
+                           "definitions": breakdown.get("definitions")}
+    for key in ("h2d_ms", "gpu_compute_ms", "d2h_ms", "enqueue_ms"):
+        values = breakdown.get(key)
+        if values:
+            steady[key] = stats.percentile_summary(values)
+        else:
+            steady["breakdown"].setdefault("not_measured", {})[key] = breakdown.get("why_" + key) or "no samples"
+
+
+def _p90_interval(latencies_s):
+    interval = stats.percentile_interval(latencies_s, 90, RIGOROUS["p90_confidence"])
+    if interval is None:
+        return {"why": "too few iterations for a {:.0f} % interval".format(RIGOROUS["p90_confidence"] * 100)}
+    return {"low": interval["low"] * 1e3, "high": interval["high"] * 1e3, "confidence": interval["confidence"],
+            "ranks": interval["ranks"], "n": interval["n"],
+            "method": "distribution-free order-statistic interval (binomial ranks)"}
 
 
 def main(argv):

@@ -96,15 +96,19 @@ def probe(root="/", run_commands=True):
     _cudnn(reader, facts, packages, package_source)
     _memory(reader, facts)
     _power_mode(reader, facts)
+    _clocks(reader, facts, live and run_commands)
     _interpreter(facts, live)
     _cross_checks(facts, packages, package_source, reader.notes)
     row = jetson.release_for_l4t(facts["l4t"]["value"])
+    from .power import clocks, thermal
+
     return {
         "schema": SCHEMA,
         "root": root,
         "facts": facts,
         "release_table": row,
-        "files": [path for _, path in FILES],
+        "files": [path for _, path in FILES] + [pattern for _, _, pattern, _ in clocks.FILES]
+        + [thermal.ZONES + "/" + name for name in thermal.ZONE_FILES],
         "notes": reader.notes,
     }
 
@@ -332,6 +336,31 @@ def _power_mode(reader, facts):
     if name:
         source += " + " + _PATHS["nvpmodel_conf"]
     facts["power_mode"] = _fact({"id": mode_id, "name": name}, source)
+
+
+def power_mode_fact(root="/"):
+    """The nvpmodel mode as a fact (``{"value": {"id", "name"}, "source"}``), read under ``root``:
+    what every run records beside its figures."""
+    facts = {}
+    _power_mode(_Reader(root), facts)
+    return facts["power_mode"]
+
+
+def _clocks(reader, facts, run_commands):
+    """Clock state from sysfs (power/clocks.py, its files listed there) and, on the live device,
+    ``sudo -n jetson_clocks --show`` where that needs no password."""
+    from .power import clocks
+
+    state = clocks.read_clocks(reader.root)
+    facts["clocks_pinned"] = _fact(state["pinned"], "sysfs cpufreq/devfreq/EMC (power/clocks.py)"
+                                   if state["files"] else None)
+    facts["clocks"] = _fact(state if state["files"] else None, "power/clocks.py FILES" if state["files"] else None)
+    if run_commands and clocks.find_jetson_clocks():
+        shown = clocks.jetson_clocks_show()
+        facts["jetson_clocks"] = _fact(shown if "why" not in shown else None,
+                                       shown.get("source") if "why" not in shown else None)
+        if "why" in shown:
+            reader.notes.append("jetson_clocks --show: " + shown["why"])
 
 
 def _module_importable(name):

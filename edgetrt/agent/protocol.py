@@ -17,6 +17,9 @@ PROTOCOL_VERSION = 2
 #: How a run ended, best first. ``ok`` is the only status that carries measurements.
 STATUSES = ("ok", "oom", "killed", "timeout", "crashed", "incompatible", "error")
 FAILED_STATUSES = STATUSES[1:]
+#: Made by the host only (run/execute.py), never by an agent: a cell the memory preflight kept
+#: from running because it would not fit (``--force`` runs it anyway).
+SKIPPED = "skipped"
 
 BACKENDS = ("tf", "tftrt", "onnxruntime", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -66,7 +69,18 @@ SPEC_FIELDS = {
     "timeout_s": ((int, float), False),
     "memory_limit_mb": ((int, type(None)), False),
     "options": ((dict,), False),
+    "no_transfers": ((bool,), False),       # trtexec's --noDataTransfers (tensorrt)
+    "rigorous": ((bool,), False),           # measure.RIGOROUS: steady-temperature warm-up, >= 1024 / 60 s
+    "warmup_cap_s": ((int, float), False),  # --rigorous: the longest warm-up
+    "lock_clocks": ((bool,), False),        # power/lock.py: jetson_clocks for the run, restored after
+    "power_mode": ((int, type(None)), False),  # power/lock.py: nvpmodel -m N for the run, restored after
 }
+
+# What a spec's "rigorous" asks of the agent: MLPerf's first SingleStream rule (v0.5
+# mlperf.conf: min_query_count 1024, min_duration 60 s) after a warm-up to a steady temperature
+# (power/warmup.py), clocks locked where jetson_clocks exists (power/lock.py), p90 reported with
+# its distribution-free confidence interval (stats.percentile_interval).
+RIGOROUS = {"min_iterations": 1024, "min_seconds": 60.0, "warmup_cap_s": 600.0, "p90_confidence": 0.95}
 
 # What one run result holds: key -> types. The host refuses other types for these keys; keys
 # not listed here are dropped by the host's reader.
@@ -92,6 +106,12 @@ RESULT_FIELDS = {
     "stderr_tail": (list, type(None)),
     "retried_after": (dict, type(None)),
     "device_lock": (dict, type(None)),       # how long this run queued behind another job's runs
+    "timed_window": (dict, type(None)),      # wall-clock start/end of the timed phase (measure.py)
+    "power": (dict, type(None)),             # power and thermal context (power/context.py, lock.py)
+    "throttled": (bool, type(None)),         # power/context.py's verdict; None: not measured
+    "power_mean_w": (int, float, type(None)),       # mean input power over the timed phase
+    "energy_mj": (int, float, type(None)),          # per inference (one call of the batch)
+    "temperature_peak_c": (int, float, type(None)),  # hottest real sensor during the run
 }
 
 #: Keys every host-side run carries, in this order (report columns).
@@ -104,7 +124,7 @@ def failed_result(spec, status, message):
 
     The one place such a result is made, on the device (a child that raised, a child that died)
     and on the host (a cell whose conversion or device failed)."""
-    if status not in FAILED_STATUSES:
+    if status not in FAILED_STATUSES and status != SKIPPED:
         raise ValueError("not a failure status: {!r}".format(status))
     return {
         "backend": spec.get("backend"),

@@ -25,10 +25,24 @@ _KERNEL_LOGS = ("/var/log/kern.log", "/var/log/syslog")
 _ACTIVE = set()
 _SCRATCH = set()
 _SAMPLERS = set()
+# What must be undone however the job ends (power/lock.py: clocks and power mode restored).
+_RESTORERS = []
+
+
+def on_stop(restorer):
+    """Register ``restorer()`` to run when stop_all() does (before it exits); returns a callable
+    that unregisters it (call it once the restorer ran by itself)."""
+    _RESTORERS.append(restorer)
+
+    def forget():
+        if restorer in _RESTORERS:
+            _RESTORERS.remove(restorer)
+    return forget
 
 
 def stop_all():
-    """SIGKILL every measuring child's process group (build workers included); remove their scratch."""
+    """SIGKILL every measuring child's process group (build workers included); remove their
+    scratch; restore what the job changed on the board (clocks, power mode)."""
     for pgid in list(_ACTIVE):
         try:
             os.killpg(pgid, signal.SIGKILL)
@@ -42,6 +56,12 @@ def stop_all():
     for path in list(_SCRATCH):
         shutil.rmtree(path, ignore_errors=True)
         _SCRATCH.discard(path)
+    while _RESTORERS:
+        restorer = _RESTORERS.pop()
+        try:
+            restorer()
+        except Exception:  # noqa: BLE001 - the agent is exiting; the next restorer must still run
+            pass
 
 
 def _limit_memory(limit_mb):
@@ -90,10 +110,12 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
     Where ``tegrastats`` exists (a Jetson; or ``tegrastats_program``), it samples the board while
     the child runs and the result carries its summary under ``"tegrastats"``.
     """
+    from .power import collect
     from .tegrastats_sampler import TegrastatsSampler, find_tegrastats
 
     program = find_tegrastats(tegrastats_program)
     sampler = None
+    power_state = collect.before_run()
     tmp = tempfile.mkdtemp(prefix="edgetrt-run-", dir=workdir)
     _SCRATCH.add(tmp)
     try:
@@ -164,6 +186,7 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
         result["wall_s"] = wall_s
         if board:
             result["tegrastats"] = board
+        collect.attach(result, power_state, sampler.samples if sampler else [], program)
         result["exit"] = {"returncode": returncode, "phase": phase,
                           "memory_limit_mb": memory_limit_mb, "timeout_s": timeout_s}
         if phase_detail:

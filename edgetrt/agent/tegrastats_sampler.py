@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 
 from .parsers import tegrastats
 
@@ -31,6 +32,9 @@ class TegrastatsSampler(object):
         self.program = program
         self.interval_ms = interval_ms
         self.lines = []
+        #: (wall-clock time the line was read, line): what power/context.py attributes to the
+        #: timed phase (tegrastats prints one line per interval and flushes it)
+        self.samples = []
         self._proc = None
         self._reader = None
 
@@ -51,6 +55,7 @@ class TegrastatsSampler(object):
         for raw in iter(self._proc.stdout.readline, b""):
             line = raw.decode("utf-8", "replace").strip()
             if line:
+                self.samples.append((time.time(), line))
                 self.lines.append(line)
 
     def stop(self):

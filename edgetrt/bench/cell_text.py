@@ -23,6 +23,7 @@ STATUS_MEANING = {
     "crashed": "segmentation fault or abort inside the runtime",
     "incompatible": "engine or library version does not fit this device",
     "error": "any other failure; see the message",
+    "skipped": "not run: the memory preflight estimated it would not fit (--force runs it)",
 }
 
 
@@ -46,6 +47,30 @@ def latency_text(cell: dict | None) -> str:
 
 def fps_text(cell: dict | None) -> str:
     return show(cell, steady_value(cell, "fps", "median"))
+
+
+def percentiles_text(cell: dict | None) -> str:
+    """p50 / p90 / p95 / p99 of the steady state, ms (a figure the run did not give is —)."""
+    if cell is None or failed(cell):
+        return show(cell, None)
+    return " / ".join(number(steady_value(cell, "latency_ms", k)) if steady_value(cell, "latency_ms", k)
+                      is not None else NOT_RUN for k in ("median", "p90", "p95", "p99"))
+
+
+def power_text(cell: dict | None) -> str:
+    """Mean power · energy per inference · peak temperature · throttled, or why not measured."""
+    if cell is None or failed(cell):
+        return show(cell, None)
+    power = cell.get("power") or {}
+    if not power or power.get("source") is None:
+        why = (power.get("not_measured") or {}).get("throttled")
+        return "not measured" + (f" ({one_line(why)})" if why else "")
+    verdict = {True: "throttled", False: "not throttled"}.get(cell.get("throttled"), "throttling not measured")
+    parts = [f"{number(cell.get('power_mean_w'))} W" if cell.get("power_mean_w") is not None else "— W",
+             f"{number(cell.get('energy_mj'))} mJ" if cell.get("energy_mj") is not None else "— mJ",
+             f"{number(cell.get('temperature_peak_c'))} °C" if cell.get("temperature_peak_c") is not None else "— °C",
+             verdict]
+    return " · ".join(parts)
 
 
 def first_run_text(cell: dict | None) -> str:
@@ -107,7 +132,11 @@ def cold_start_text(cell: dict) -> str | None:
 # The per-cell tables of every report: (key, title, the text of one headline run).
 PER_CELL_TABLES = (
     ("latency", "Steady-state latency, median ms (lower is better)", latency_text),
+    ("percentiles", "Steady-state latency ms: p50 / p90 / p95 / p99", percentiles_text),
     ("fps", "Throughput, median items/s (higher is better)", fps_text),
+    ("power", "Power during the timed phase: mean board input W · energy per inference mJ · peak "
+              "temperature · throttled (GPU clock < 75 % of max in > 5 % of samples, or a thermal cap)",
+     power_text),
     ("first_run", "First run ms: load (and engine build) + first inference", first_run_text),
     ("memory", "Peak memory MB (resident set; a lower bound for GPU memory on Jetson)", memory_text),
 )

@@ -25,7 +25,7 @@ from edgetrt.bench.runs import (nothing_measured_banner, random_weights_banner, 
 from edgetrt.bench.side_by_side import DEVICE_ERROR
 from edgetrt.bench.text import one_line
 
-_STATUS_WORDS = {"oom", "killed", "timeout", "crashed", "incompatible", "error"}
+_STATUS_WORDS = {"oom", "killed", "timeout", "crashed", "incompatible", "error", "skipped"}
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#1b1b1b;max-width:1232px}
 h1{font-size:1.4em} h2{font-size:1.15em;margin-top:1.6em} h3{font-size:1em}
@@ -36,6 +36,7 @@ td:first-child,td.label{text-align:left} td.name{text-align:left;white-space:nor
 td.wrap,tr.device td{white-space:normal;max-width:22em}
 td.failed{background:#fde2e1;color:#9b1c1c;font-weight:600;text-align:center}
 tr.device td{background:#f4f6f9;font-style:italic}
+td.throttled{background:#fff1d6;color:#8a4b00;font-weight:600}
 td.regression{color:#9b1c1c;font-weight:600} td.improvement{color:#1e6b2f;font-weight:600}
 .from{color:#666;font-size:.8em;margin-left:.4em}
 .banner{border-left:6px solid #c77700;background:#fff4e0;padding:8px 12px;margin:10px 0;font-weight:600}
@@ -61,6 +62,8 @@ def _table_html(header, rows, table_id: str | None = None, css: str = "", change
             text = str(value)
             failed = text.split(" ")[0] in _STATUS_WORDS or text.startswith("error: ") or text == DEVICE_ERROR
             cls = "failed" if i >= label_columns and failed else ""
+            if i >= label_columns and text.endswith("· throttled"):
+                cls = "throttled"  # the power table: a run whose clocks or heat were capped
             if 0 < i < label_columns:
                 cls = "label"
             if name_column is not None and i == name_column:

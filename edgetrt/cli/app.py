@@ -8,11 +8,13 @@ from typing import List, Optional
 
 import typer
 
-from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DeviceOpt, DurationOpt, ForceInt8Opt, ForceOpt,
-                                 HostOpt, InputNamesOpt, InputSizeOpt, InventoryOpt, LayoutOpt, IterationsOpt, JsonOpt,
-                                 KnownHostsOpt, LimitOpt, MemoryLimitOpt, NoShareOpt, OutputNamesOpt, ParallelOpt, ProfileOpt, PrecisionOpt,
-                                 PreprocessingOpt, RemoteRootOpt, SshConfigOpt, TimeoutOpt,
-                                 TrustNewHostOpt, VerifyOpt, WarmupOpt, WeightsOpt)
+from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DeployForceOpt, DeviceOpt, DurationOpt,
+                                 ForceInt8Opt, ForceOpt, HostOpt, InputNamesOpt, InputSizeOpt, InventoryOpt,
+                                 IterationsOpt, JsonOpt, KnownHostsOpt, LayoutOpt, LimitOpt, LockClocksOpt,
+                                 MemoryLimitOpt, NoShareOpt, NoTransfersOpt, OutputNamesOpt, ParallelOpt,
+                                 PowerModeOpt, PrecisionOpt, PreprocessingOpt, ProfileOpt, RemoteRootOpt,
+                                 RigorousOpt, SshConfigOpt, TimeoutOpt, TrustNewHostOpt, VerifyOpt, WarmupOpt,
+                                 WeightsOpt, WorkspaceMbOpt)
 
 EXIT_CODES = ("Exit status: 0 every run ok; 1 a run did not end ok (the report is still printed in "
               "full), or the work failed; 2 usage or configuration error; 3 a device could not be "
@@ -137,11 +139,14 @@ def deploy_cmd(
     parallel: Optional[int] = ParallelOpt, no_share: bool = NoShareOpt, profile: bool = ProfileOpt,
     weights: str = WeightsOpt, alpha: Optional[float] = AlphaOpt, input_size: Optional[int] = InputSizeOpt,
     inputs: Optional[List[str]] = InputNamesOpt, outputs: Optional[List[str]] = OutputNamesOpt,
-    preprocessing: Optional[str] = PreprocessingOpt, layout: Optional[str] = LayoutOpt, force: bool = ForceOpt,
+    preprocessing: Optional[str] = PreprocessingOpt, layout: Optional[str] = LayoutOpt, force: bool = DeployForceOpt,
     backend: Optional[str] = BackendOpt, precision: Optional[str] = PrecisionOpt,
     batch: Optional[str] = BatchOpt, force_int8: bool = ForceInt8Opt,
     warmup_ms: float = WarmupOpt, iterations: int = IterationsOpt, duration: float = DurationOpt,
     timeout: float = TimeoutOpt, memory_limit_mb: Optional[int] = MemoryLimitOpt,
+    lock_clocks: bool = LockClocksOpt, power_mode: Optional[int] = PowerModeOpt,
+    no_transfers: bool = NoTransfersOpt, rigorous: bool = RigorousOpt,
+    workspace_mb: Optional[int] = WorkspaceMbOpt,
     host: Optional[str] = HostOpt, ssh_config: Optional[Path] = SshConfigOpt,
     known_hosts: Optional[Path] = KnownHostsOpt, remote_root: Optional[str] = RemoteRootOpt,
     trust_new_host: bool = TrustNewHostOpt, verify: bool = VerifyOpt, json_out: bool = JsonOpt,
@@ -160,11 +165,13 @@ def deploy_cmd(
             backends=backend, precisions=precision, batches=batch, force_int8=force_int8,
             measure=api.MeasureOptions(warmup_ms=warmup_ms, min_iterations=iterations,
                                        min_seconds=duration, timeout_s=timeout,
-                                       memory_limit_mb=memory_limit_mb),
+                                       memory_limit_mb=memory_limit_mb, lock_clocks=lock_clocks,
+                                       power_mode=power_mode, no_transfers=no_transfers,
+                                       rigorous=rigorous, workspace_mb=workspace_mb),
             connect=ConnectOptions(host=host, ssh_config=ssh_config, known_hosts=known_hosts,
                                    trust_new_host=trust_new_host, remote_root=remote_root,
                                    verify_store=verify),
-            progress=progress)
+            progress=progress, force_fit=force)
     finally:
         progress.close()
     reports = report["devices"] if "devices" in report else [report]
@@ -231,9 +238,11 @@ def _register_optional_groups() -> None:
     """Sub-apps that live in their own modules (doctor, ...)."""
     from edgetrt.cli.bench import bench_cmd, report_cmd
     from edgetrt.cli.doctor import doctor_app
+    from edgetrt.cli.preflight import preflight_cmd
 
     app.command("bench")(bench_cmd)
     app.command("report")(report_cmd)
+    app.command("preflight")(preflight_cmd)
     app.add_typer(doctor_app, name="doctor")
 
 

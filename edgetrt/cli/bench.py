@@ -7,10 +7,10 @@ from typing import List, Optional
 
 import typer
 
-from edgetrt.cli.options import (BackendOpt, BatchOpt, ForceInt8Opt, HostOpt, InventoryOpt, JsonOpt, KnownHostsOpt,
-                                 LayoutOpt,
-                                 LimitOpt, MemoryLimitOpt, NoShareOpt, ParallelOpt, PrecisionOpt, RemoteRootOpt, SshConfigOpt,
-                                 TimeoutOpt, TrustNewHostOpt, WarmupOpt, WeightsOpt)
+from edgetrt.cli.options import (BackendOpt, BatchOpt, ForceFitOpt, ForceInt8Opt, HostOpt, InventoryOpt, JsonOpt,
+                                 KnownHostsOpt, LayoutOpt, LimitOpt, LockClocksOpt, MemoryLimitOpt, NoShareOpt,
+                                 NoTransfersOpt, ParallelOpt, PowerModeOpt, PrecisionOpt, RemoteRootOpt, RigorousOpt,
+                                 SshConfigOpt, TimeoutOpt, TrustNewHostOpt, WarmupOpt, WeightsOpt, WorkspaceMbOpt)
 
 
 def bench_cmd(
@@ -26,6 +26,9 @@ def bench_cmd(
     iterations: int = typer.Option(10, "--iterations", help="Time at least this many iterations ..."),
     duration: float = typer.Option(3.0, "--duration", help="... and at least this many seconds."),
     warmup_ms: float = WarmupOpt, timeout: float = TimeoutOpt, memory_limit_mb: Optional[int] = MemoryLimitOpt,
+    lock_clocks: bool = LockClocksOpt, power_mode: Optional[int] = PowerModeOpt,
+    no_transfers: bool = NoTransfersOpt, rigorous: bool = RigorousOpt,
+    workspace_mb: Optional[int] = WorkspaceMbOpt, force: bool = ForceFitOpt,
     weights: str = WeightsOpt, layout: Optional[str] = LayoutOpt,
     images: Optional[Path] = typer.Option(None, "--images", help="Directory of real images for accuracy "
                                           "agreement and INT8 calibration (default: tests/data/images)."),
@@ -48,10 +51,12 @@ def bench_cmd(
             share_engines=not no_share, backends=backend, precisions=precision, batches=batch,
             force_int8=force_int8, images=images, profile=profile,
             measure=api.MeasureOptions(warmup_ms=warmup_ms, min_iterations=iterations, min_seconds=duration,
-                                       timeout_s=timeout, memory_limit_mb=memory_limit_mb),
+                                       timeout_s=timeout, memory_limit_mb=memory_limit_mb,
+                                       lock_clocks=lock_clocks, power_mode=power_mode,
+                                       no_transfers=no_transfers, rigorous=rigorous, workspace_mb=workspace_mb),
             connect=ConnectOptions(host=host, ssh_config=ssh_config, known_hosts=known_hosts,
                                    trust_new_host=trust_new_host, remote_root=remote_root),
-            progress=progress)
+            progress=progress, force_fit=force)
     finally:
         progress.close()
     if json_out:

@@ -58,5 +58,18 @@ DurationOpt = typer.Option(3.0, "--duration", help="... and for at least this ma
 TimeoutOpt = typer.Option(600.0, "--timeout", help="Seconds before a run counts as 'timeout'.")
 MemoryLimitOpt = typer.Option(None, "--memory-limit-mb", help="Address-space limit for each run "
                               "(makes a real out-of-memory where the device has more).")
+LockClocksOpt = typer.Option(False, "--lock-clocks", help="Pin the clocks with jetson_clocks for each run and "
+                             "restore them after (needs passwordless sudo for jetson_clocks).")
+PowerModeOpt = typer.Option(None, "--power-mode", help="nvpmodel -m N for each run, restored after (needs "
+                            "passwordless sudo for nvpmodel).")
+NoTransfersOpt = typer.Option(False, "--no-transfers", help="TensorRT: time without host<->device copies "
+                              "(trtexec's --noDataTransfers).")
+RigorousOpt = typer.Option(False, "--rigorous", help="Warm up until the temperature is steady, then time "
+                           ">= 1024 queries and >= 60 s with clocks locked; p90 with its confidence interval.")
+WorkspaceMbOpt = typer.Option(None, "--workspace-mb", help="TensorRT builder workspace in MiB (default 256; "
+                              "on boards of 4 GB or less what the memory preflight leaves free).")
+ForceFitOpt = typer.Option(False, "--force", help="Run cells the memory preflight says will not fit.")
+DeployForceOpt = typer.Option(False, "--force", help="Convert again even if a cached artifact matches, and run "
+                              "cells the memory preflight says will not fit.")
 
 __all__ = [n for n in dir() if n.endswith("Opt")] + ["List", "Optional", "Path"]

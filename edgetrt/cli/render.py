@@ -284,7 +284,8 @@ def convert_summary(report: dict) -> None:
 
 
 def _status(status: str) -> str:
-    return f"[{'green' if status == 'ok' else 'red'}]{escape(status)}[/]"
+    colour = "green" if status == "ok" else "yellow" if status == "skipped" else "red"
+    return f"[{colour}]{escape(status)}[/]"
 
 
 def _fps(fps: dict) -> str:
@@ -341,7 +342,10 @@ def _cold_start_line(run: dict) -> str | None:
 
 
 def _run_notes(runs: list[dict], with_model: bool = False) -> list[tuple[str, str]]:
+    from edgetrt.cli.render_power import context_line, power_line, preflight_line, steady_lines
+
     notes = []
+    unmeasured = {}
     for run in runs:
         label = _cell_label(run, with_model)
         line = _cold_start_line(run)
@@ -349,26 +353,66 @@ def _run_notes(runs: list[dict], with_model: bool = False) -> list[tuple[str, st
             notes.append((label, line))
         if run["status"] != "ok" and run.get("message"):
             notes.append((label, run["message"]))
+        for text in steady_lines(run, _with_uncertainty()):
+            notes.append((label, text))
+        power = power_line(run)
+        if power and (run.get("power") or {}).get("source") is None:
+            unmeasured.setdefault(power, []).append(label)  # off a Jetson: said once for all
+        elif power:
+            notes.append((label, power))
+        for text in (context_line(run), preflight_line(run)):
+            if text:
+                notes.append((label, text))
         board = run.get("tegrastats")
         if board:
             notes.append((label, f"board RAM peak {_fmt(board.get('ram_used_peak_mb'), '.0f')}/"
                                  f"{_fmt(board.get('ram_total_mb'), '.0f')} MB, GPU load mean "
                                  f"{_fmt(board.get('gpu_load_mean_pct'), '.0f')}% (peak "
                                  f"{_fmt(board.get('gpu_load_peak_pct'), '.0f')}%), tegrastats"))
+    for text, labels in unmeasured.items():
+        notes.append(("all runs" if len(labels) == len(runs) and len(runs) > 1 else ", ".join(labels), text))
     return notes
+
+
+def _with_uncertainty() -> bool:
+    """fps ± its uncertainty and the throttled column in the table when the terminal has room
+    (below 100 columns the four percentiles take it: the uncertainty and the throttled verdict
+    are then in each run's notes, which are always printed)."""
+    return _width() >= 100
+
+
+def _latency_headers() -> list[str]:
+    if _with_uncertainty():
+        return ["first", "p50", "p90", "p95", "p99", "fps ±unc", "peak", "thr"]
+    return ["first", "p50", "p90", "p95", "p99", "fps", "peak"]
+
+
+def _units_line() -> str:
+    if _with_uncertainty():
+        return "ms; fps = items/s ± standard error; peak = memory MB; thr = throttled (the power line says why)"
+    return "ms; fps = items/s; peak = memory MB; throttling, power and temperature: each run's notes"
+
+
+def _latency_cells(run: dict) -> list[str]:
+    from edgetrt.cli.render_power import throttled_text
+
+    steady = run.get("steady") or {}
+    lat = steady.get("latency_ms") or {}
+    fps = steady.get("fps") or {}
+    cells = [_num(run.get("first_run_ms"))] + [_num(lat.get(k)) for k in ("median", "p90", "p95", "p99")]
+    if _with_uncertainty():
+        return cells + [_fps(fps), _fmt(run.get("peak_memory_mb"), ".0f"), throttled_text(run)]
+    return cells + [_num(fps.get("median")), _fmt(run.get("peak_memory_mb"), ".0f")]
 
 
 def runs_table(report: dict, title: str | None = None) -> None:
     device = report.get("device", {})
     table = _table(title or f"{report['model']} on {device.get('name')} ({device.get('address') or ''})",
-                   ["run", "status", "first ms", "median ms", "p99 ms", "fps ±unc", "peak MB"])
+                   ["run", "status"] + _latency_headers())
     for run in report["runs"]:
-        steady = run.get("steady") or {}
-        lat = steady.get("latency_ms") or {}
-        table.add_row(escape(_row_label(run)), _status(run["status"]), _num(run.get("first_run_ms")),
-                      _num(lat.get("median")), _num(lat.get("p99")), _fps(steady.get("fps") or {}),
-                      _num(run.get("peak_memory_mb")))
+        table.add_row(escape(_row_label(run)), _status(run["status"]), *_latency_cells(run))
     out.print(table)
+    out.print(_units_line(), markup=False, highlight=False)
     slowest_layers(report["runs"])
     _notes(_run_notes(report["runs"]))
     if any(_profiled_timings(r) for r in report["runs"]):
@@ -403,7 +447,7 @@ def bench_table(record: dict) -> None:
         out.print("[bold yellow]random weights[/]: timings are real; accuracy agreement means nothing and is "
                   "shown as n/a", highlight=False)
     wide = _width() >= 120
-    headers = ["cell", "status", "first ms", "median ms", "p99 ms", "fps ±unc", "peak MB"]
+    headers = ["cell", "status"] + _latency_headers()
     if wide:
         headers += ["MB", "agree top1/top5/|Δp|"]
     table = _table(title, headers)
@@ -411,16 +455,13 @@ def bench_table(record: dict) -> None:
     for model in models:
         table.add_row(f"[bold]{escape(str(model))}[/]", *[""] * (len(headers) - 1))
         for cell in (c for c in record["cells"] if c["model"] == model):
-            steady = cell.get("steady") or {}
-            lat = steady.get("latency_ms") or {}
-            row = ["  " + escape(_row_label(cell)), _status(cell["status"]), _num(cell.get("first_run_ms")),
-                   _num(lat.get("median")), _num(lat.get("p99")), _fps(steady.get("fps") or {}),
-                   _num(cell.get("peak_memory_mb"))]
+            row = ["  " + escape(_row_label(cell)), _status(cell["status"]), *_latency_cells(cell)]
             if wide:
                 row += [_num(cell["artifact_bytes"] / 1e6 if cell.get("artifact_bytes") else None),
                         _agreement_text(cell)]
             table.add_row(*row)
     out.print(table)
+    out.print(_units_line(), markup=False, highlight=False)
     if not wide:
         agree = _table("vs native TF: top-1/top-5/max |Δp|", ["cell", "agreement", "MB"])
         for cell in record["cells"]:
@@ -449,6 +490,12 @@ def check_table(doc: dict) -> None:
     out.print(table)
     _notes([(c["precision"], e) for c in doc["checks"] for e in c.get("errors") or []])
     out.print(f"note: {doc['note']}", markup=False, highlight=False)
+
+
+def preflight_table(doc: dict) -> None:
+    from edgetrt.cli.render_power import preflight_table as table
+
+    table(doc)
 
 
 def _yes(value) -> str:

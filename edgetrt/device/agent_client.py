@@ -147,6 +147,14 @@ class RunResult:
     stderr_tail: list | None = None
     retried_after: dict | None = None
     device_lock: dict | None = None
+    timed_window: dict | None = None
+    power: dict | None = None
+    throttled: bool | None = None
+    power_mean_w: float | None = None
+    energy_mj: float | None = None
+    temperature_peak_c: float | None = None
+    #: the host's memory estimate for this cell (run/preflight.py), where one was made
+    preflight: dict | None = None
     agent: str | None = None
     notes: tuple = field(default=())
 
@@ -191,10 +199,10 @@ class RunResult:
         for key in ("backend", "precision", "status"):
             if not isinstance(values.get(key), str):
                 raise _Reader(device).fail(f"a run result without {key!r}")
-        if values["status"] not in protocol.STATUSES:
+        if values["status"] not in protocol.STATUSES + (protocol.SKIPPED,):
             raise _Reader(device).fail(f"unknown run status {values['status']!r}")
         facts = values.get("facts") or {}
-        for key in ("steady", "cold_start", "exit", "tegrastats", "profile"):
+        for key in ("steady", "cold_start", "exit", "tegrastats", "profile", "power", "timed_window"):
             if key in values and values[key] is not None and not isinstance(values[key], dict):
                 raise _Reader(device).fail(f"run field {key!r} is not an object")
         engine = facts.get("engine") if isinstance(facts.get("engine"), str) else None

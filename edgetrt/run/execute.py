@@ -63,6 +63,9 @@ class DeviceRun:
     seconds: float = 0.0
     #: what the report should say about this device's run (engines refused for it, ...)
     notes: list = field(default_factory=list)
+    #: the memory preflight's estimate per cell (preflight_cell), and the graphs it read
+    preflight: dict = field(default_factory=dict)
+    preflight_graphs: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -282,6 +285,10 @@ def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions,
         if cell.backend == "tftrt" and conversion.tftrt_error:
             run.results.append(_failed(cell, conversion, "error", conversion.tftrt_error))
             continue
+        skipped = preflight_cell(plan, run, cell, conversion, progress)
+        if skipped is not None:
+            run.results.append(skipped)
+            continue
         try:
             if opts.model not in uploaded:
                 uploaded[opts.model] = _upload(plan, opts.model, run, session, conversion, images, progress)
@@ -308,6 +315,30 @@ def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions,
                               original_bytes=_original_bytes(conversion.artifact))
         run.results.append(result)
         progress.step_done(f"{result.model} {cell.label}: {result.status}")
+
+
+def preflight_cell(plan: Plan, run: DeviceRun, cell: Cell, conversion: Conversion, progress) -> RunResult | None:
+    """The memory preflight of one cell, before anything of it is uploaded (run/preflight_cells.py).
+
+    A cell that will not fit comes back as a ``skipped`` result (unless ``plan.force_fit``); any
+    other is run, with its estimate kept in ``run.preflight`` for its workspace and its report.
+    An estimate that cannot be made is a warning, never a reason not to run."""
+    from edgetrt.agent.protocol import SKIPPED
+    from edgetrt.run.preflight_cells import check_cell, skipped_message
+
+    try:
+        estimate = check_cell(cell, run.plan.device, run.probe, conversion.artifact, plan.measure.workspace_mb,
+                              run.preflight_graphs)
+    except Exception as exc:  # noqa: BLE001 - an unreadable graph must not stop the measurement
+        progress.warn(f"{cell.model} {cell.label}: no memory preflight ({type(exc).__name__}: {exc})")
+        return None
+    if estimate is None:
+        return None
+    run.preflight[cell] = estimate
+    if estimate.verdict != "will not fit" or plan.force_fit:
+        return None
+    progress.warn(f"{cell.model} {cell.label}: {skipped_message(estimate)}")
+    return _failed(cell, conversion, SKIPPED, skipped_message(estimate)).with_(preflight=estimate.to_dict())
 
 
 def _upload(plan: Plan, model: str, run: DeviceRun, session: DeviceSession, conversion: Conversion, images,
@@ -373,6 +404,10 @@ def _run_cell(plan: Plan, run: DeviceRun, session: DeviceSession, cell: Cell, re
     options = backend_options(cell.backend, run.root, run.probe, plan.force_int8)
     if shared:
         options["shared_engines"] = shared
+    estimate = run.preflight.get(cell)
+    if cell.backend == "tensorrt" and (plan.measure.workspace_mb or (estimate and estimate.workspace_mb)):
+        # --workspace-mb, else the preflight's (what a board of 4 GB or less leaves free)
+        options["workspace_bytes"] = int(plan.measure.workspace_mb or estimate.workspace_mb) << 20
     if plan.profile:
         options["profile"] = True
     if cell.backend == "tensorrt" and cell.precision == "int8" and images_on_device:
@@ -382,7 +417,8 @@ def _run_cell(plan: Plan, run: DeviceRun, session: DeviceSession, cell: Cell, re
                 options=options, **plan.measure.agent_settings())
     if plan.agreement and images_on_device:
         spec["images_npy"] = images_on_device
-    return session.run(spec, plan.measure.timeout_s, plan.measure.memory_limit_mb)
+    result = session.run(spec, plan.measure.timeout_s, plan.measure.memory_limit_mb)
+    return result.with_(preflight=estimate.to_dict()) if estimate is not None else result
 
 
 def backend_options(backend: str, remote_root: str, probe: dict | None, force_int8: bool = False) -> dict:

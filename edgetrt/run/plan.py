@@ -27,17 +27,57 @@ class MeasureOptions:
     min_seconds: float = 3.0
     timeout_s: float = 600.0
     memory_limit_mb: int | None = None
+    #: jetson_clocks for each run, restored after (agent/power/lock.py)
+    lock_clocks: bool = False
+    #: nvpmodel -m N for each run, restored after
+    power_mode: int | None = None
+    #: TensorRT: time without host<->device copies (trtexec's --noDataTransfers)
+    no_transfers: bool = False
+    #: agent measure.RIGOROUS: steady-temperature warm-up, >= 1024 queries and 60 s, locked clocks
+    rigorous: bool = False
+    #: TensorRT builder workspace; None: 256 MiB, or on boards of 4 GB or less what the memory
+    #: preflight leaves free (run/preflight.py)
+    workspace_mb: int | None = None
     extra: dict = field(default_factory=dict)
 
     def agent_settings(self) -> dict:
-        return {"warmup_ms": self.warmup_ms, "min_iterations": self.min_iterations,
-                "min_seconds": self.min_seconds, **self.extra}
+        settings = {"warmup_ms": self.warmup_ms, "min_iterations": self.min_iterations,
+                    "min_seconds": self.min_seconds, **self.extra}
+        for key, value in (("lock_clocks", self.lock_clocks), ("no_transfers", self.no_transfers),
+                           ("rigorous", self.rigorous)):
+            if value:
+                settings[key] = True
+        if self.power_mode is not None:
+            settings["power_mode"] = int(self.power_mode)
+        return settings
 
     def report_settings(self) -> dict:
         return {"warmup_ms": self.warmup_ms, "min_iterations": self.min_iterations,
                 "min_seconds": self.min_seconds, "timeout_s": self.timeout_s,
-                "memory_limit_mb": self.memory_limit_mb,
-                "percentiles": "linear interpolation between closest ranks (numpy default)"}
+                "memory_limit_mb": self.memory_limit_mb, "lock_clocks": self.lock_clocks,
+                "power_mode": self.power_mode, "no_transfers": self.no_transfers, "rigorous": self.rigorous,
+                "workspace_mb": self.workspace_mb,
+                "percentiles": "linear interpolation between closest ranks (numpy default)",
+                "rules": measurement_rules(self.rigorous)}
+
+
+def measurement_rules(rigorous: bool) -> dict:
+    """Which rule each figure follows (the README's "How measurements are made" says the same)."""
+    from edgetrt.agent.protocol import RIGOROUS
+
+    if rigorous:
+        latency = (f"--rigorous (MLPerf SingleStream, v0.5 rules): warm-up until the temperature changes less "
+                   f"than 1 C/min (cap {RIGOROUS['warmup_cap_s']:.0f} s), then >= {RIGOROUS['min_iterations']} "
+                   f"queries and >= {RIGOROUS['min_seconds']:.0f} s with clocks locked; p90 with its "
+                   f"{RIGOROUS['p90_confidence'] * 100:.0f} % distribution-free interval")
+    else:
+        latency = "trtexec's defaults: warm-up 200 ms, then >= 10 iterations and >= 3 s"
+    return {"latency": latency,
+            "breakdown": "trtexec's: H2D, GPU compute (CUDA events), D2H and enqueue time per query",
+            "throttled": "nvbench's: GPU clock below 75 % of its maximum in more than 5 % of the busy timed "
+                         "samples, or a sensor at its passive trip point",
+            "power": "tegrastats' input rail, mean over the timed phase; energy per inference = mean power / "
+                     "inferences per second"}
 
 
 @dataclass(frozen=True)
@@ -90,6 +130,8 @@ class Plan:
     notes: tuple[str, ...] = ()
     #: engines built once per kind of board and passed on to the others (run/sharing.py)
     share_engines: bool = True
+    #: run cells the memory preflight says will not fit
+    force_fit: bool = False
 
 
 def parse_list(value: str | None, allowed, what: str) -> list[str]:
@@ -161,7 +203,7 @@ def plan_device(device: DeviceSpec, backends: str | None, precisions: str | None
 def make_plan(models: list[ModelOptions], devices: list[DeviceSpec], *, backends: str | None = None,
               precisions: str | None = None, batches: str | None = None, force_int8: bool = False,
               measure: MeasureOptions = MeasureOptions(), profile: bool = False, agreement: bool = False,
-              images: Path | None = None, share_engines: bool = True) -> Plan:
+              images: Path | None = None, share_engines: bool = True, force_fit: bool = False) -> Plan:
     """Check every name and flag, and say what will run where. Nothing is converted or connected."""
     if not models:
         raise UsageError("no model given")
@@ -178,7 +220,7 @@ def make_plan(models: list[ModelOptions], devices: list[DeviceSpec], *, backends
                 raise UsageError(f"nothing to run for {opts.model} on {dp.device.name} with backends "
                                  f"{', '.join(dp.backends)}")
     return Plan(tuple(models), devices, sources, measure, force_int8, profile, agreement, images, tuple(notes),
-                share_engines)
+                share_engines, force_fit)
 
 
 def strongly_typed(probe: dict | None) -> bool:

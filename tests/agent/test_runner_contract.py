@@ -108,7 +108,7 @@ def test_measure_times_infer_for_a_runner_that_does_not_measure_itself(monkeypat
 def test_measure_asks_a_self_measuring_runner_and_never_calls_infer(monkeypatch):
     result = measure_with(monkeypatch, SelfMeasuringRunner, options={"profile": True}, images_npy="x.npy")
     assert SelfMeasuringRunner.calls == ["activate", "run_benchmark", "profile", "deactivate"]
-    assert result["steady"] == {"source": "its own tool", "latency_ms": {"median": 2.0}}
+    assert result["steady"] == {"source": "its own tool", "latency_ms": {"median": 2.0}, "no_transfers": False}
     assert result["first_inference_ms"] == 3.0 and result["first_run_ms"] == 5.0
     assert result["profile"]["source"] == "its own tool"
     assert "no predictions" in result["message"]

@@ -59,3 +59,52 @@ def test_bad_inputs_are_refused():
         stats.summarise_latencies([0.1, 0.0], 1)
     with pytest.raises(ValueError):
         stats.percentile([1.0], 101)
+
+
+# ---- p95 and the percentile confidence interval ---------------------------------------------------
+
+@pytest.mark.parametrize("values", VECTORS[1:])
+def test_p90_and_p95_beside_p50_and_p99(values):
+    lat = stats.summarise_latencies(values, 1)["latency_ms"]
+    assert lat["p90"] == pytest.approx(np.percentile(values, 90) * 1e3)
+    assert lat["p95"] == pytest.approx(np.percentile(values, 95) * 1e3)
+    assert lat["median"] <= lat["p90"] <= lat["p95"] <= lat["p99"]
+
+
+def _binomial_cdf(n, p, k):
+    return sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k + 1))
+
+
+@pytest.mark.parametrize("n", [36, 64, 200, 1024])
+def test_interval_ranks_are_the_binomial_ones(n):
+    """l: the largest rank with P(X <= l-1) <= 2.5 %; u: the smallest with P(X >= u) <= 2.5 %,
+    X ~ Binomial(n, 0.9), computed here with exact integers (math.comb)."""
+    low, high = stats.percentile_interval_ranks(n, 90, 0.95)
+    assert _binomial_cdf(n, 0.9, low - 1) <= 0.025 < _binomial_cdf(n, 0.9, low)
+    assert 1 - _binomial_cdf(n, 0.9, high - 1) <= 0.025 < 1 - _binomial_cdf(n, 0.9, high - 2)
+    assert _binomial_cdf(n, 0.9, high - 1) - _binomial_cdf(n, 0.9, low - 1) >= 0.95
+
+
+def test_interval_for_1024_queries():
+    # 0.9 * 1024 = 921.6; the 95 % interval runs from the 902nd to the 941st smallest
+    assert stats.percentile_interval_ranks(1024, 90) == (902, 941)
+
+
+def test_too_few_samples_give_no_interval():
+    assert stats.percentile_interval_ranks(35, 90) is None  # 0.9**35 > 2.5 %: no upper rank
+    assert stats.percentile_interval(list(range(10)), 90) is None
+
+
+def test_interval_covers_the_true_p90_at_its_stated_rate():
+    """Exponential latencies (true p90 = ln 10): the interval holds it in about 95 % of 2000 runs."""
+    rng = np.random.RandomState(3)
+    truth = math.log(10.0)
+    hits = sum(1 for _ in range(2000)
+               if (lambda ci: ci["low"] <= truth < ci["high"])(stats.percentile_interval(list(rng.exponential(size=200)), 90)))
+    assert 0.93 <= hits / 2000.0 <= 0.985
+
+
+def test_percentile_summary_of_breakdown_values():
+    values = [1.0, 2.0, 3.0, 4.0]
+    summary = stats.percentile_summary(values)
+    assert summary["median"] == 2.5 and summary["p95"] == pytest.approx(np.percentile(values, 95))

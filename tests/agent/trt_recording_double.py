@@ -30,6 +30,7 @@ import ctypes
 import enum
 import json
 import sys
+import time
 import types
 
 import numpy as np
@@ -625,6 +626,24 @@ def make_pycuda(state):
         def synchronize(self):
             record("cuda.Stream.synchronize")
 
+    class Event(object):
+        """A DOUBLE of pycuda.driver.Event: record() notes the host clock (no GPU timeline), so
+        elapsed times are host time between records, not GPU time."""
+
+        def __init__(self):
+            record("cuda.Event")
+            self.at = None
+
+        def record(self, stream=None):
+            record("cuda.Event.record")
+            self.at = time.perf_counter()
+
+        def synchronize(self):
+            pass
+
+        def time_since(self, start):
+            return (self.at - start.at) * 1e3
+
     def init():
         record("cuda.init")
 
@@ -644,7 +663,7 @@ def make_pycuda(state):
         raw = state.device.read(int(address), host.nbytes)
         host[...] = np.frombuffer(raw, dtype=host.dtype).reshape(host.shape)
 
-    for name, value in dict(init=init, Device=Device, Stream=Stream, mem_alloc=mem_alloc,
+    for name, value in dict(init=init, Device=Device, Stream=Stream, Event=Event, mem_alloc=mem_alloc,
                             pagelocked_empty=pagelocked_empty, memcpy_htod_async=memcpy_htod_async,
                             memcpy_dtoh_async=memcpy_dtoh_async).items():
         setattr(driver, name, value)

@@ -77,5 +77,9 @@ def test_deploy_to_a_stock_jetpack_nano_builds_with_trtexec_then_finds_it_cached
                            timeout=900)
     assert table.returncode == 0, table.stderr[-2000:]
     row = next(line for line in table.stdout.splitlines() if line.startswith("tensorrt fp16 b1"))
-    assert "—" not in row, row  # every column filled from trtexec's figures
+    # every column filled from trtexec's figures but p90 and p95: trtexec 8.0.1 (C28) prints only
+    # its percentile(99%), and a figure it did not print is shown as not measured
+    cells = row.split()
+    # cells: the label (3 words), status, first, p50, p90, p95, p99, fps, peak
+    assert cells[6:8] == ["—", "—"] and "—" not in cells[:6] + cells[8:], row
     assert "engine cached" in table.stdout

@@ -12,7 +12,10 @@ What a runner can do is declared on its class, never discovered with hasattr:
 - ``measures_itself``: the runner's own tool times the inferences (trtexec); measure.py then calls
   ``run_benchmark(settings)`` instead of timing ``infer``;
 - ``returns_outputs``: ``infer`` returns the model's outputs, so predictions can be made;
-- ``can_profile``: ``profile(feed)`` returns per-layer times after the timed loop.
+- ``can_profile``: ``profile(feed)`` returns per-layer times after the timed loop;
+- ``times_parts``: between ``begin_timed`` and ``end_timed`` the runner times each inference's
+  parts as trtexec defines them (H2D copy, GPU compute, D2H copy, enqueue) and can skip the
+  copies (``no_transfers``).
 
 Every hook is declared here with the base behaviour; measure.py calls only these.
 """
@@ -42,6 +45,9 @@ class Runner(object):
     measures_itself = False
     returns_outputs = True
     can_profile = False
+    times_parts = False
+    #: set by begin_timed: whether this timed loop skips the copies (--no-transfers)
+    no_transfers_applied = False
 
     def __init__(self, artifact_dir, precision="fp32", batch=1, options=None, report_phase=None):
         self.artifact_dir = artifact_dir
@@ -109,6 +115,21 @@ class Runner(object):
     def profile(self, feed):
         """``can_profile`` runners: per-layer times ({"source", "layers", "nodes"})."""
         raise NotImplementedError("{} cannot profile".format(self.name))
+
+    def begin_timed(self, feed, no_transfers=False):
+        """Called after the warm-up with the timed loop's feed, before the loop. Returns why this
+        runner times no parts (None for runners that do); ``no_transfers`` applies only where
+        ``times_parts``."""
+        self.no_transfers_applied = False
+        why = "{} has no separate host-to-device copies or GPU time to measure".format(self.name)
+        if no_transfers:
+            why += " (--no-transfers does not apply to it)"
+        return why
+
+    def end_timed(self):
+        """After the timed loop: {"h2d_ms", "gpu_compute_ms", "d2h_ms", "enqueue_ms": [ms per
+        timed inference], "source", "definitions"} or None (``times_parts`` False)."""
+        return None
 
     def cold_start(self):
         """Named start-up phases in ms measured during activate (None: this backend has none)."""

@@ -26,8 +26,23 @@ _FIXED_FREQ = re.compile(r"\b(?P<name>NVDEC|NVENC|NVJPG|NVJPG1|APE|MSENC|VIC)(?P
 _TEMPERATURE = re.compile(r"\b(?P<name>[A-Za-z][A-Za-z0-9_]*)@(?P<value>-?\d+(?:\.\d+)?)C\b")
 _RAIL = re.compile(r"(?:^|\s)(?P<name>[A-Z][A-Z0-9_]*) (?P<now>\d+)(?:mW)?/(?P<avg>\d+)(?:mW)?(?=\s|$)")
 
+# What each power rail measures, by the names each board family gives them (INA3221 monitors;
+# the L4T Development Guide's power-monitoring tables and the captures in tests/fixtures/logs):
+# Nano POM_5V_IN/_GPU/_CPU; TX2 and Xavier NX VDD_IN, VDD_GPU or VDD_SYS_GPU, VDD_CPU or
+# VDD_SYS_CPU; AGX Xavier (JetPack 4.2) GPU, CPU, SOC, CV, VDDRQ, SYS5V and no input rail;
+# AGX Orin VIN_SYS_5V0, VDD_GPU_SOC (GPU with SOC), VDD_CPU_CV (CPU with CV); Orin Nano/NX
+# VDD_IN and VDD_CPU_GPU_CV (CPU, GPU and CV on one rail).
 # Rails that carry the board's total input power, where tegrastats reports one.
-INPUT_RAILS = ("POM_5V_IN", "VDD_IN")
+INPUT_RAILS = ("POM_5V_IN", "VDD_IN", "VIN_SYS_5V0")
+GPU_RAILS = ("POM_5V_GPU", "VDD_GPU", "VDD_SYS_GPU", "GPU", "VDD_GPU_SOC", "VDD_CPU_GPU_CV")
+CPU_RAILS = ("POM_5V_CPU", "VDD_CPU", "VDD_SYS_CPU", "CPU", "VDD_CPU_CV", "VDD_CPU_GPU_CV")
+# Rails that measure more than their first word says: named so a report never calls them "GPU".
+SHARED_RAILS = {"VDD_GPU_SOC": "GPU and SOC", "VDD_CPU_CV": "CPU and CV",
+                "VDD_CPU_GPU_CV": "CPU, GPU and CV"}
+# Sensors whose reading is not a measured temperature: PMIC-Die reports fixed steps (PMIC@100C
+# at every line of C10, C12, C13 while the other sensors read 30-48 C; PMIC@50C in C11), so it
+# never counts as the board's peak (jetson-stats leaves it out too).
+NOT_TEMPERATURES = ("PMIC",)
 _NOT_RAILS = ("RAM", "SWAP", "IRAM")
 _SENSOR_ABSENT_C = -256.0
 

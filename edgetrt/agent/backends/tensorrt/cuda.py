@@ -2,7 +2,8 @@
 CUDA runtime library itself through ctypes (cudart.py), which every JetPack has.
 
 Every session offers the same few calls: ``alloc``, ``pinned``, ``htod``, ``dtoh``,
-``synchronize``, ``stream_handle``, ``compute_capability``, ``close``. The packages are imported only
+``synchronize``, ``stream_handle``, ``compute_capability``, ``close``, and CUDA events on its stream
+for GPU time (``event``, ``record``, ``elapsed_ms``, ``destroy_event``). The packages are imported only
 inside the session that uses them.
 """
 
@@ -97,6 +98,19 @@ class PyCudaSession(object):
     def synchronize(self):
         self.stream.synchronize()
 
+    def event(self):
+        return self._driver.Event()
+
+    def record(self, event):
+        event.record(self.stream)
+
+    def elapsed_ms(self, start, end):
+        end.synchronize()
+        return end.time_since(start)
+
+    def destroy_event(self, event):
+        pass  # PyCUDA frees an event with its object
+
     def close(self):
         for block in self._allocations:
             block.free()
@@ -159,6 +173,19 @@ class CudaPythonSession(object):
 
     def synchronize(self):
         self._check(self._rt.cudaStreamSynchronize(self.stream))
+
+    def event(self):
+        return self._check(self._rt.cudaEventCreate())
+
+    def record(self, event):
+        self._check(self._rt.cudaEventRecord(event, self.stream))
+
+    def elapsed_ms(self, start, end):
+        self._check(self._rt.cudaEventSynchronize(end))
+        return float(self._check(self._rt.cudaEventElapsedTime(start, end)))
+
+    def destroy_event(self, event):
+        self._rt.cudaEventDestroy(event)
 
     def close(self):
         for address in self._allocations:

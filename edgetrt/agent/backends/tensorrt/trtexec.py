@@ -127,6 +127,8 @@ def benchmark_command(trtexec, engine_path, shapes, settings, times_path=None):
              "--iterations={}".format(int(settings["min_iterations"])),
              # trtexec takes whole seconds up to 8.x; round up so the run is never shorter
              "--duration={}".format(int(math.ceil(float(settings["min_seconds"]))))]
+    if settings.get("no_transfers"):
+        argv.append("--noDataTransfers")  # GPU compute alone: no H2D/D2H copies are timed
     if times_path:
         argv.append("--exportTimes=" + times_path)
     return argv

@@ -131,6 +131,7 @@ class TrtexecRunner(Runner):
             # A separate profiling run keeps the per-layer timers out of the latency figures.
             argv += ["--dumpProfile", "--separateProfileRun"]
         self.facts["benchmark_command"] = argv
+        self.no_transfers_applied = bool(settings.get("no_transfers"))
         self.phase("steady")
         try:
             try:
