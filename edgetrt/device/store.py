@@ -25,7 +25,7 @@ import posixpath
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -228,12 +228,58 @@ class DeviceStore:
         ``recheck`` (``deploy --verify``) hashes every store file regardless.
         """
         started = time.monotonic()
+        todo = self._unique(files)
+        doc = self._ops("prepare", self.root, "1" if recheck else "0", stdin=self._prepare_request(todo))
+        return self._complete(todo, doc, progress, started)
+
+    def ensure_files_then_run(self, files: Iterable[LocalFile], argv: Sequence[str], *, recheck: bool = False,
+                              timeout: float | None = None, max_stdout: int | None = None,
+                              progress: ProgressCallback | None = None) -> tuple[TransferStats, CommandResult | None]:
+        """:meth:`ensure_files`, then ``argv`` on the device, in one remote command when every file
+        is already verified there (the store's helper checks them, prints its answer, and becomes
+        ``argv``): the result of ``argv``. Otherwise the missing files are uploaded and None is
+        returned for ``argv``, which the caller runs itself once its files are there."""
+        started = time.monotonic()
+        todo = self._unique(files)
+        result = self.transport.run(self._ops_argv("prepare", self.root, "1" if recheck else "0", "--then", *argv),
+                                    stdin=json.dumps(self._prepare_request(todo)).encode(), timeout=timeout,
+                                    max_stdout=max_stdout)
+        first, _, rest = result.stdout.partition(b"\n")
+        doc = self._answer("prepare", replace(result, stdout=first, exit_code=0)) if first.strip() else None
+        if doc is None:
+            self._answer("prepare", result)  # raises with the device's own words
+        stats = self._complete(todo, doc, progress, started)
+        if stats.files_sent:
+            return stats, None  # the helper did not start argv: a file was missing
+        return stats, replace(result, stdout=rest)
+
+    def ensure_artifact(self, files: Iterable[LocalFile], artifact_id: str, entries: Sequence[tuple[str, str]],
+                        progress: ProgressCallback | None = None, *, recheck: bool = False) -> tuple[TransferStats, str]:
+        """:meth:`ensure_files`, then :meth:`materialize`: one remote command when every file is
+        already verified in the store (the artifact is built by the same helper process)."""
+        started = time.monotonic()
+        todo = self._unique(files)
+        final, request = self._materialize_request(artifact_id, entries)
+        doc = self._ops("prepare", self.root, "1" if recheck else "0",
+                        stdin=dict(self._prepare_request(todo), materialize=dict(request, id=artifact_id)))
+        stats = self._complete(todo, doc, progress, started)
+        if "materialized" in doc:
+            return stats, self._materialized(artifact_id, final, doc["materialized"])
+        return stats, self.materialize(artifact_id, entries)
+
+    @staticmethod
+    def _unique(files: Iterable[LocalFile]) -> list[LocalFile]:
         unique: dict[str, LocalFile] = {}
         for f in files:
             unique.setdefault(f.sha256, f)
-        todo = list(unique.values())
-        doc = self._ops("prepare", self.root, "1" if recheck else "0",
-                        stdin={"files": [[f.sha256, f.size] for f in todo]})
+        return list(unique.values())
+
+    @staticmethod
+    def _prepare_request(todo: list[LocalFile]) -> dict:
+        return {"files": [[f.sha256, f.size] for f in todo]}
+
+    def _complete(self, todo: list[LocalFile], doc: dict, progress, started: float) -> TransferStats:
+        """Read prepare's answer for ``todo``; upload what it found missing."""
         states = doc.get("files") or {}
         links = tuple({"path": f"{self.root}/{p}", "target": t} for p, t in doc.get("links_removed", []))
         missing, repaired, rehashed = [], [], 0
@@ -336,6 +382,11 @@ class DeviceStore:
         complete or not at all. An existing artifact with the same entries is reused (rebuilt if
         one of its links was damaged); a planted link in its place is removed.
         """
+        final, request = self._materialize_request(artifact_id, entries)
+        return self._materialized(artifact_id, final, self._ops("materialize", self.root, artifact_id, stdin=request))
+
+    def _materialize_request(self, artifact_id: str, entries: Sequence[tuple[str, str]]) -> tuple[str, dict]:
+        """(the artifact's device path, what the helper is sent), every path and hash checked here."""
         final = self.artifact_path(artifact_id)
         links: dict[str, str] = {}
         for rel, sha in entries:
@@ -353,8 +404,10 @@ class DeviceStore:
                 parent = posixpath.dirname(parent)
         manifest = json.dumps({"id": artifact_id, "files": dict(sorted(links.items()))},
                               indent=1, sort_keys=True)
-        doc = self._ops("materialize", self.root, artifact_id,
-                        stdin={"manifest": manifest, "files": dict(sorted(links.items()))})
+        return final, {"manifest": manifest, "files": dict(sorted(links.items()))}
+
+    def _materialized(self, artifact_id: str, final: str, doc: dict) -> str:
+        """The helper's answer to a materialize, checked; the artifact's device path."""
         self.links_removed = tuple({"path": f"{self.root}/{p}", "target": t}
                                    for p, t in doc.get("links_removed", []))
         state = doc.get("state")

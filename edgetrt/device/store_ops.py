@@ -11,10 +11,16 @@ the file that was verified, and a part file is only touched by the process holdi
 
 Operations (one JSON document or line protocol on stdout; refusals exit 4 with one line on stderr):
 
-``prepare ROOT VERIFY``  stdin: ``{"files": [[sha256, size], ...]}``. Creates the layout, removes
-    symbolic links planted in ``tmp/`` and ``store/``, checks each store file against its recorded
-    size/mtime/ctime/inode (a full SHA-256 when those differ, or always with VERIFY=1), removes
-    those that fail, and names for each missing file the largest abandoned part file to resume.
+``prepare ROOT VERIFY [--then COMMAND...]``  stdin: ``{"files": [[sha256, size], ...]}``, and
+    optionally ``"materialize": {"id": ID, "manifest": text, "files": {relpath: sha256}}``.
+    Creates the layout, removes symbolic links planted in ``tmp/`` and ``store/``, checks each
+    store file against its recorded size/mtime/ctime/inode (a full SHA-256 when those differ, or
+    always with VERIFY=1), removes those that fail, and names for each missing file the largest
+    abandoned part file to resume. When every file is in the store: builds the artifact asked for
+    (as ``materialize``; its answer under "materialized"), and, after printing its own line,
+    replaces itself with COMMAND (the agent, say), whose output follows on stdout. So an
+    unchanged deploy checks the agent and probes, or checks and assembles an artifact, in one
+    remote command.
 ``follow ROOT SHA SIZE TOKEN CANDIDATE STALL``  takes (or creates) the part file
     ``tmp/<sha>.<token>.part`` under an exclusive flock, prints ``ready <offset>``, hashes it as the
     host's upload arrives, and on a match renames it into ``store/<sha>`` and records its stat.
@@ -53,7 +59,12 @@ def main(argv):
     op, args = argv[0], argv[1:]
     try:
         if op == "prepare":
+            then = args[3:] if len(args) > 3 and args[2] == "--then" else None
             out = prepare(args[0], args[1] == "1", json.loads(sys.stdin.read()))
+            if then and all(f["state"] == "ok" for f in out["files"].values()):
+                emit(out)
+                sys.stderr.flush()
+                os.execvp(then[0], then)
         elif op == "follow":
             return follow(args[0], args[1], int(args[2]), args[3], args[4], float(args[5]))
         elif op == "commit":
@@ -198,7 +209,11 @@ def prepare(root, verify, request):
             pick_part(root, parts.get(sha, []), -1)  # abandoned parts of a stored file: removed
         files[sha] = entry
     vfs = os.statvfs(root)
-    return {"files": files, "links_removed": links, "free": vfs.f_bavail * vfs.f_frsize}
+    out = {"files": files, "links_removed": links, "free": vfs.f_bavail * vfs.f_frsize}
+    wanted = request.get("materialize")
+    if wanted is not None and all(f["state"] == "ok" for f in files.values()):
+        out["materialized"] = materialize(root, wanted["id"], wanted)
+    return out
 
 
 def check_store_file(root, sha, size, verify, token):
