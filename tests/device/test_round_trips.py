@@ -1,10 +1,11 @@
 """How many remote commands a deploy's device work costs, counted by a real sshd's own log.
 
 A device session does, in order: find the home directory (SFTP), check the agent in the store and
-probe, check the artifact's files and assemble its directory, and run a cell. When nothing has
-changed since the last deploy, the store's helper does the agent check and then becomes the agent
-for the probe, and checks the files and assembles the artifact in the same process: three remote
-commands and one SFTP request, where each step used to be a command of its own (five).
+probe, check the artifact's files, send the missing ones and assemble its directory, and run a
+cell. The store's helper does the agent check and then becomes the agent for the probe; and it
+checks the artifact's files, hashes each missing one as it arrives and assembles the artifact, in
+one process. An unchanged deploy: three remote commands and one SFTP request, where each step
+used to be a command of its own (five); a first deploy of two files: five commands (eight).
 """
 
 from __future__ import annotations
@@ -80,9 +81,9 @@ def test_an_unchanged_deploy_takes_three_remote_commands(fresh_sshd, monkeypatch
     sent = deploy_once(server, root, files)
     first = counts.since_mark()
     assert sent["files_sent"] == 3  # the agent and both files
-    # for the agent and for the artifact: a check, an upload per file, then the step itself
-    # (probe, assemble) as a command of its own; and the run
-    assert first["commands"] == 1 + 1 + 1 + 1 + 2 + 1 + 1, first
+    # the agent: a check (which finds it missing), its upload, the probe; the artifact: one
+    # command that checks, takes both files as they arrive and assembles; the run
+    assert first["commands"] == 3 + 1 + 1, first
 
     counts.mark()
     sent = deploy_once(server, root, files)
