@@ -363,6 +363,11 @@ def _run_notes(runs: list[dict], with_model: bool = False) -> list[tuple[str, st
                                  f"{_fmt(board.get('ram_total_mb'), '.0f')} MB, GPU load mean "
                                  f"{_fmt(board.get('gpu_load_mean_pct'), '.0f')}% (peak "
                                  f"{_fmt(board.get('gpu_load_peak_pct'), '.0f')}%), tegrastats"))
+    said = {}  # once per backend × precision, not per batch
+    for run in runs:
+        if run.get("measures"):
+            said.setdefault(f"{run['backend']} {run['precision']}", run["measures"])
+    notes += [(label, f"measures {text}") for label, text in said.items()]
     return notes
 
 

@@ -236,13 +236,13 @@ def _onnx_forms_into(work: Path, manifest: dict, formats, say, calibration_image
         manifest["formats"]["onnx_int8"] = "model.int8.onnx"
 
 
-#: the manifest's block about each form made from another (dropped with the form)
-_FORM_BLOCKS = {"onnx_fp16": "fp16", "onnx_int8": "int8"}
+#: (form made from the ONNX model, the manifest's block that describes it: dropped with the form)
+_ONNX_MADE_FORMS = (("onnx_fp16", "fp16"), ("onnx_int8", "int8"))
 
 
 def _made_from(fmt: str) -> str | None:
     """The form ``fmt`` is made from, when it is made from another form rather than the model."""
-    if fmt in _FORM_BLOCKS:
+    if any(fmt == made for made, _ in _ONNX_MADE_FORMS):
         return "onnx"
     if fmt.startswith(TFTRT_PREFIX):
         return "savedmodel"
@@ -267,7 +267,7 @@ def _carry_over(cached: Artifact, keep: set, work: Path) -> dict:
     manifest = {k: v for k, v in cached.manifest.items()
                 if k not in ("files", "schema", "cache_key", "tools", "created")}
     manifest["formats"] = {f: p for f, p in cached.manifest["formats"].items() if f in keep}
-    for fmt, block in _FORM_BLOCKS.items():
+    for fmt, block in _ONNX_MADE_FORMS:
         if fmt not in keep:
             manifest.pop(block, None)
     if "tftrt" in manifest:

@@ -117,7 +117,7 @@ class RunResult:
     """One measured (or failed) cell, as the whole host uses it: deploy rows, bench cells, history.
 
     The agent's fields are those of ``protocol.RESULT_FIELDS``; ``model``, the artifact sizes,
-    ``agreement`` and ``agent`` are added on the host.
+    ``measures``, ``agreement`` and ``agent`` are added on the host.
     """
 
     backend: str
@@ -138,6 +138,8 @@ class RunResult:
     wall_s: float | None = None
     artifact_bytes: int | None = None
     original_bytes: int | None = None
+    #: what the cell ran where its backend and precision do not say it all (the INT8 model's shape)
+    measures: str | None = None
     agreement: dict | None = None
     predictions: list | None = None
     profile: dict | None = None

@@ -56,6 +56,8 @@ def test_a_cached_bench_never_starts_tensorflow(tmp_path):
     for cell in record["cells"]:
         assert cell["status"] == "ok", cell["message"]
         assert cell["agreement"]["reference"] == "tf fp32 on the host", cell["agreement"]
+        # and the INT8 cell says which INT8 model it measured
+        assert (cell["measures"] is not None) == (cell["precision"] == "int8"), cell["measures"]
 
     again, record = run(no_tf, *BENCH, "--precision", "fp32,int8")
     assert again.returncode == 0, again.stderr[-3000:]
