@@ -8,6 +8,7 @@ from the interpreter running this script, the dependencies reached through one .
 interpreter's site-packages) and times, in turns within each round (interleave.py):
 
     python -c pass                  the same venv's interpreter: the floor any Python CLI pays
+    python -c 'import typer'        the floor of a typer CLI's help
     edgetrt --help
     edgetrt deploy --help
     edgetrt doctor engine --help
@@ -44,12 +45,19 @@ def install(venv: Path, work: Path) -> Path:
     # typer, rich, paramiko, ...: the running interpreter's, without installing them again
     Path(site, "edgetrt_bench_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     wheels = work / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(wheels), str(ROOT)], check=True, env=_clean_env())
+    _quiet([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+            "--wheel-dir", str(wheels), str(ROOT)])
     wheel = next(wheels.glob("edgetrt-*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    "--no-index", str(wheel)], check=True, env=_clean_env())
+    _quiet([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
+            str(wheel)])
     return venv / "bin"
+
+
+def _quiet(argv: list[str]) -> None:
+    """Run a packaging step; its chatter (setuptools' warnings) shown only when it fails."""
+    proc = subprocess.run(argv, capture_output=True, text=True, env=_clean_env())
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:4])} failed:\n{proc.stdout}{proc.stderr}")
 
 
 def _clean_env() -> dict:
@@ -60,7 +68,7 @@ def _clean_env() -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=30, help="rounds of all four commands (default 30)")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds of all five commands (default 30)")
     args = parser.parse_args()
     print(machine_line())
     with tempfile.TemporaryDirectory(prefix="edgetrt-startup-") as tmp:
@@ -68,6 +76,8 @@ def main() -> int:
         env = _clean_env()
         commands = {
             "python -c pass": [str(bin_dir / "python"), "-c", "pass"],
+            # the floor of any help typer prints: typer imported, nothing else
+            "python -c 'import typer'": [str(bin_dir / "python"), "-c", "import typer"],
             "edgetrt --help": [str(bin_dir / "edgetrt"), "--help"],
             "edgetrt deploy --help": [str(bin_dir / "edgetrt"), "deploy", "--help"],
             "edgetrt doctor engine --help": [str(bin_dir / "edgetrt"), "doctor", "engine", "--help"],
@@ -81,9 +91,9 @@ def main() -> int:
         figures = interleave({name: run(argv) for name, argv in commands.items()}, args.rounds)
     print(f"installed from a wheel of {ROOT} into a throwaway venv; {args.rounds} rounds, order rotated")
     for name, values in figures.items():
-        print(f"{name:30s} {describe(values, 1e3, ' ms', 1)}")
+        print(f"{name:32s} {describe(values, 1e3, ' ms', 1)}")
     base = figures["python -c pass"]
-    for name in list(commands)[2:]:
+    for name in list(commands)[1:2] + list(commands)[3:]:
         ratios = per_round_ratios(figures[name], base)
         print(ratio_line(f"{name} / python -c pass", ratios))
     ratios = per_round_ratios(figures["edgetrt --help"], base)

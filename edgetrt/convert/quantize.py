@@ -49,8 +49,8 @@ _INSTALL_HINT = "pip install 'edgetrt[tf]' (onnx, onnxruntime, pillow)"
 #: whose rules the INT8 model made here follows (the manifest's int8 "shaped_for")
 SHAPED_FOR = "tensorrt"
 #: what a cell running the INT8 model measures, by its shape; said beside those cells in reports
-#: (measured on this project's 2-core x86 CPU, ONNX Runtime 1.32, MobileNetV2: this model takes
-#: 1.45-1.56x the FP32 latency there, an INT8 model quantized for ONNX Runtime's CPU kernels 0.40-0.44x)
+#: (benchmarks/int8_shapes.py times it against FP32 and against a model quantized for ONNX
+#: Runtime's CPU kernels; its figures are in benchmarks/README.md)
 SHAPE_NOTES = {
     "tensorrt": "the Q/DQ INT8 model made for TensorRT's explicit quantization (symmetric INT8 activations, "
                 "Q/DQ pairs on FP32 weights, FP32 biases), the one a TensorRT device is sent; ONNX Runtime's CPU "
