@@ -1,21 +1,36 @@
-"""ONNX Runtime vs native TensorFlow, MobileNetV2 batch 1, measured in one run through the agent.
+"""ONNX Runtime vs native TensorFlow, MobileNetV2 batch 1, through the agent, interleaved.
 
-    python benchmarks/runtime_ratio.py [--model mobilenet_v2] [--duration 3]
+    python benchmarks/runtime_ratio.py [--model mobilenet_v2] [--duration 3] [--rounds 5]
 
-Prints each backend's steady-state median latency and the ratio ONNX Runtime / TensorFlow, plus
-the harness's own per-iteration cost (the no-op backend timed by the same loop). Figures, not
+Each round measures the tf cell and the onnxruntime cell once each (one `deploy` of one backend,
+one supervised measuring process, as `edgetrt deploy` runs them), the order rotated from round
+to round (interleave.py): TensorFlow once and then ONNX Runtime once moved this ratio from 0.25 to
+0.58 across three runs. Also measured, in the same rounds, the harness's own per-iteration cost:
+the no-op backend timed by the same loop.
+
+Printed: each backend's steady-state median latency over the rounds (median, IQR, min–max of the
+per-run medians), the no-op's, then the per-round ratio onnxruntime / tf. Figures, not
 assertions: unit tests never assert speed.
 """
 
 import argparse
-import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cli_runs import isolated_env  # noqa: E402
+
+# Set before edgetrt is imported: the conversion cache and the local device's store (~/.edgetrt)
+# in a throwaway directory, as the other benchmarks have them.
+os.environ.update(isolated_env(Path(tempfile.mkdtemp(prefix="edgetrt-runtime-ratio-"))))
 
 from edgetrt import api  # noqa: E402
 from edgetrt.agent.supervise import run_supervised  # noqa: E402
+from interleave import describe, interleave, machine_line, per_round_ratios, ratio_line  # noqa: E402
 
 
 def main():
@@ -23,34 +38,40 @@ def main():
     parser.add_argument("--model", default="mobilenet_v2")
     parser.add_argument("--weights", default="random")
     parser.add_argument("--duration", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    print(machine_line())
+    model = api.ModelOptions(model=args.model, weights=args.weights)
+    api.convert_model(model, formats=("savedmodel", "onnx"))  # once, not timed
+    facts = {}
 
-    report = api.deploy(api.ModelOptions(model=args.model, weights=args.weights), "local",
-                        backends="tf,onnxruntime", precisions="fp32", batches="1",
-                        measure=api.MeasureOptions(min_seconds=args.duration))
-    median = {}
-    for run in report["runs"]:
-        if run["status"] != "ok":
-            print(f"{run['backend']}: {run['status']} {run['message']}")
-            return 1
-        median[run["backend"]] = run["steady"]["latency_ms"]["median"]
-        lat = run["steady"]["latency_ms"]
-        print(f"{run['backend']:12s} median {lat['median']:8.3f} ms  mean {lat['mean']:8.3f} ms  "
-              f"p99 {lat['p99']:8.3f} ms  first run {run['first_run_ms']:8.1f} ms  "
-              f"({run['steady']['iterations']} iterations)")
+    def cell(backend):
+        def measure():
+            report = api.deploy(model, "local", backends=backend, precisions="fp32", batches="1",
+                                measure=api.MeasureOptions(min_seconds=args.duration))
+            (run,) = report["runs"]
+            if run["status"] != "ok":
+                raise SystemExit(f"{backend}: {run['status']} {run['message']}")
+            facts[backend] = run["facts"]
+            return run["steady"]["latency_ms"]["median"] / 1e3
+        return measure
 
-    noop = run_supervised([sys.executable, "-m", "edgetrt.agent"],
-                          {"backend": "noop", "batch": 1, "min_seconds": 1.0, "warmup_ms": 50},
-                          timeout_s=60)
-    overhead_ms = noop["steady"]["latency_ms"]["median"]
-    ratio = median["onnxruntime"] / median["tf"]
-    print(f"onnxruntime / tf steady-state median latency: {ratio:.3f} "
-          f"(onnxruntime is {1 / ratio:.1f}x faster)")
-    print(f"harness overhead per iteration (no-op backend): {overhead_ms * 1000:.2f} us = "
-          f"{100 * overhead_ms / median['onnxruntime']:.3f}% of the onnxruntime median")
-    print(json.dumps({"model": report["model"], "onnxruntime_over_tf": ratio,
-                      "tf_median_ms": median["tf"], "onnxruntime_median_ms": median["onnxruntime"],
-                      "noop_median_ms": overhead_ms}))
+    def noop():
+        result = run_supervised([sys.executable, "-m", "edgetrt.agent"],
+                                {"backend": "noop", "batch": 1, "min_seconds": 1.0, "warmup_ms": 50},
+                                timeout_s=60)
+        return result["steady"]["latency_ms"]["median"] / 1e3
+
+    medians = interleave({"tf": cell("tf"), "onnxruntime": cell("onnxruntime"), "noop": noop}, args.rounds)
+    print(f"{args.model} batch 1, fp32, {args.duration:g} s timed per cell, {args.rounds} rounds, order rotated "
+          f"(tensorflow {facts['tf'].get('tensorflow')}, onnxruntime {facts['onnxruntime'].get('onnxruntime')})")
+    print(f"tf            steady-state median latency {describe(medians['tf'], 1e3, ' ms')}")
+    print(f"onnxruntime   steady-state median latency {describe(medians['onnxruntime'], 1e3, ' ms')}")
+    print(f"no-op         per-iteration harness cost   {describe(medians['noop'], 1e6, ' us', 2)}")
+    share = per_round_ratios(medians["noop"], medians["onnxruntime"])
+    print(f"harness cost / onnxruntime median: {describe(share, 100, ' %', 4)}")
+    print(ratio_line("onnxruntime / tf steady-state median latency",
+                     per_round_ratios(medians["onnxruntime"], medians["tf"])))
     return 0
 
 

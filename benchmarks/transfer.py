@@ -1,11 +1,14 @@
 """Upload throughput: edgetrt's DeviceStore over SSHTransport vs OpenSSH scp, in one run.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/transfer.py [--mb 200] [--repeat 2]
+    python benchmarks/transfer.py [--mb 200] [--rounds 7]
 
-Starts a throwaway sshd on 127.0.0.1 (tests/device/sshd_server.py), makes a random file, uploads
-it with DeviceStore.ensure_files and with ``scp -o Compression=no`` (same key, same known_hosts),
-and prints MB/s for each and the ratio edgetrt/scp; then an unchanged redeploy (bytes, seconds).
-Each upload is repeated and the best run kept, so a noisy neighbour does not decide the ratio.
+Starts a throwaway sshd on 127.0.0.1 (tests/device/sshd_server.py), makes a random file, and in
+each round uploads it with DeviceStore.ensure_files (into an emptied store: the whole file is sent,
+hashed on the device while it arrives, verified and renamed) and with ``scp -o Compression=no``
+(same key, same known_hosts), the order rotated from round to round (interleave.py). Printed:
+each tool's MB/s (median, IQR, min–max over the rounds), then an unchanged redeploy (bytes,
+seconds), and last the per-round ratio edgetrt/scp of throughputs (= scp's seconds / edgetrt's).
+The connection is made outside the timed part for edgetrt, as scp's handshake is tiny too.
 
 Both sides run on this machine and share its CPUs with sshd, so the figures are CPU-bound
 (encryption + Python per-packet work), not network-bound; on a real Jetson link the network
@@ -26,6 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "device"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from interleave import describe, interleave, machine_line, per_round_ratios, quartiles, ratio_line  # noqa: E402
 
 from sshd_server import SSHServer, sshd_missing_reason  # noqa: E402
 
@@ -34,6 +40,12 @@ from edgetrt.device.hostspec import SSHTarget  # noqa: E402
 from edgetrt.device.ssh import SSHTransport  # noqa: E402
 from edgetrt.device import store as store_module  # noqa: E402
 from edgetrt.device.store import DeviceStore, LocalFile  # noqa: E402
+
+
+#: the device's python3 for the store's helper: this interpreter, by its real path, as a device file
+#: names it (tests/deploy do the same). Plain "python3" on this machine is pyenv's shim, a shell
+#: script that costs ~0.1 s per start — a property of this host, not of a Jetson's /usr/bin/python3.
+DEVICE_PYTHON = sys.executable
 
 
 def make_file(path: Path, mb: int) -> LocalFile:
@@ -50,7 +62,7 @@ def edgetrt_upload(server: SSHServer, f: LocalFile, root: str) -> tuple[float, i
         cipher = t.connection.remote_cipher
         shutil.rmtree(root, ignore_errors=True)
         started = time.perf_counter()
-        stats = DeviceStore(t, root).ensure_files([f])
+        stats = DeviceStore(t, root, python=DEVICE_PYTHON).ensure_files([f])
         seconds = time.perf_counter() - started
     assert stats.bytes_sent == f.size, stats
     return seconds, stats.bytes_sent, cipher
@@ -68,7 +80,7 @@ def scp_upload(server: SSHServer, f: LocalFile, dest: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=200, help="file size in MiB (default 200)")
-    parser.add_argument("--repeat", type=int, default=2, help="uploads per tool; the best counts")
+    parser.add_argument("--rounds", type=int, default=7, help="rounds of one upload per tool (default 7)")
     parser.add_argument("--cipher", help="force an SSH cipher for edgetrt (tuning experiments)")
     parser.add_argument("--block-kib", type=int, help="SFTP write size in KiB (tuning experiments)")
     parser.add_argument("--in-flight", type=int, help="SFTP writes in flight unacknowledged (tuning)")
@@ -88,6 +100,7 @@ def main() -> int:
     if args.no_overlap:
         store_module.FOLLOW_STALL_SECONDS = 0.0  # the follower gives up at once; the store hashes afterwards
 
+    print(machine_line())
     with tempfile.TemporaryDirectory(prefix="edgetrt-bench-") as tmp:
         tmp = Path(tmp)
         server = SSHServer.start(tmp / "sshd")
@@ -95,25 +108,32 @@ def main() -> int:
             f = make_file(tmp / "payload.bin", args.mb)
             mb = f.size / 1e6
             root = str(tmp / "device" / ".edgetrt")
-            ours, theirs = [], []
-            for _ in range(args.repeat):  # interleaved, so drift hits both alike
+            ciphers = set()
+
+            def ours():
                 seconds, _, cipher = edgetrt_upload(server, f, root)
-                ours.append(seconds)
-                theirs.append(scp_upload(server, f, tmp / "scp-copy.bin"))
+                ciphers.add(cipher)
+                return seconds
+
+            seconds = interleave({"edgetrt": ours, "scp": lambda: scp_upload(server, f, tmp / "scp-copy.bin")},
+                                 args.rounds)
             assert (tmp / "scp-copy.bin").stat().st_size == f.size
-            e, s = mb / min(ours), mb / min(theirs)
-            print(f"file            {args.mb} MiB random ({mb:.0f} MB; MB/s below are 10^6 bytes/s)")
-            print(f"edgetrt store   {e:7.1f} MB/s  (best of {args.repeat}; cipher {cipher}, "
-                  f"SFTP writes {ssh_module.SFTP_WRITE_BLOCK >> 10} KiB)")
-            print(f"scp             {s:7.1f} MB/s  (best of {args.repeat}; OpenSSH defaults, Compression=no)")
-            print(f"ratio           {e / s:7.2f}  edgetrt/scp")
+            print(f"file            {args.mb} MiB random ({mb:.0f} MB; MB/s below are 10^6 bytes/s), "
+                  f"{args.rounds} rounds, order rotated")
+            print(f"edgetrt store   {describe([mb / s for s in seconds['edgetrt']], unit=' MB/s', digits=1)}; "
+                  f"cipher {', '.join(sorted(ciphers))}, SFTP writes {ssh_module.SFTP_WRITE_BLOCK >> 10} KiB, "
+                  f"{ssh_module.WRITES_IN_FLIGHT} in flight")
+            print(f"scp             {describe([mb / s for s in seconds['scp']], unit=' MB/s', digits=1)}; "
+                  "OpenSSH defaults, Compression=no")
 
             target = SSHTarget("127.0.0.1", server.port, server.user, (server.client_key,))
             with SSHTransport(target, known_hosts=server.known_hosts, system_known_hosts=None) as t:
                 t.home()
-                again = DeviceStore(t, root).ensure_files([f])
+                again = DeviceStore(t, root, python=DEVICE_PYTHON).ensure_files([f])
             print(f"unchanged run   {again.bytes_sent} bytes sent, {again.seconds:.3f} s "
                   f"({again.files_skipped} file skipped)")
+            ratios = per_round_ratios(seconds["scp"], seconds["edgetrt"])
+            print(ratio_line("edgetrt / scp throughput", ratios, ">= 1.0", quartiles(ratios)[1] >= 1.0))
         finally:
             server.stop()
     return 0

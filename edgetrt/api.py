@@ -252,9 +252,20 @@ def _device_deploy_report(run, plan, conversion, measure) -> dict:
         "transfer": transfer,
         "settings": measure.report_settings(),
         "warnings": warnings,
-        "runs": [r.to_dict() for r in run.results] if not (run.error and run.address is None) else [],
+        "runs": [_with_measures(r, {artifact.manifest["model"]: artifact}).to_dict() for r in run.results]
+        if not (run.error and run.address is None) else [],
         "seconds": run.seconds,
     }
+
+
+def _with_measures(result, artifacts: dict):
+    """The result with what it measured said where its backend and precision do not say it all:
+    ONNX Runtime at int8 runs the INT8 model made for TensorRT (convert/quantize.py)."""
+    if (result.backend, result.precision) != ("onnxruntime", "int8") or result.model not in artifacts:
+        return result
+    from edgetrt.convert.quantize import int8_note
+
+    return result.with_(measures=int8_note(artifacts[result.model].manifest.get("int8")))
 
 
 def _device_formats(run, plan, conversion) -> list[str]:
@@ -359,6 +370,8 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
 
         names = [run.name for run in execution.devices]
         fleet = {"id": hashlib.sha256(f"{time.time_ns()} {names}".encode()).hexdigest()[:12], "devices": names}
+    artifacts = {c.artifact.manifest["model"]: c.artifact for c in execution.conversions.values()
+                 if c.artifact is not None}
     records = []
     for run in execution.devices:
         own = {m: dict(c, transfer=run.transfers.get(m)) for m, c in conversions.items()}
@@ -374,7 +387,7 @@ def bench(models: list[ModelOptions], *, device_name: str | None = None, remote:
             "warnings": list(run.plan.warnings) + list(plan.notes) + _store_warnings(run) + list(run.notes)
             + list(dict.fromkeys(weights_warnings)),
             "conversions": own,
-            "cells": [r.to_dict() for r in run.results],
+            "cells": [_with_measures(r, artifacts).to_dict() for r in run.results],
             "seconds": run.seconds,
         }
         if fleet:

@@ -33,6 +33,8 @@ the HTML file and ``compare`` read::
         "tegrastats": {"ram_used_peak_mb", "ram_total_mb", "gpu_load_mean_pct", ...} | null,
         "artifact_bytes": int | null,                          # what this cell ran (engine, ONNX, SavedModel)
         "original_bytes": int | null,                          # the model before optimisation
+        "measures": str | null,                                # what the cell ran, where backend and
+                                                               # precision do not say it (INT8's shape)
         "message": str,                                        # last meaningful line when not ok
         "agreement": {"images": int,
                       "top1": 0..1,          # fraction of images whose top-1 equals the reference's

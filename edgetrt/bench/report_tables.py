@@ -90,7 +90,7 @@ def tables(record: dict) -> list[Table]:
     out = []
     for key, title, render in cell_text.PER_CELL_TABLES:
         rows = [[model] + [render(grid.cell(model, col)) for col in grid.columns] for model in grid.models]
-        notes = list(profiled_note) if key == "latency" else []
+        notes = list(profiled_note) + _measures_notes(grid) if key == "latency" else []
         if key == "first_run":
             notes += _start_up_notes(grid)
         if key == "memory":
@@ -128,6 +128,15 @@ def _profiled_note(grid: Grid) -> list[str]:
     if any(is_profiled(h.cell) for h in grid.headlines.values()):
         notes.insert(0, cell_text.PROFILED_MEANING)
     return notes
+
+
+def _measures_notes(grid: Grid) -> list[str]:
+    """What a backend × precision ran, where that does not say it all (the INT8 model's shape): once each."""
+    said: dict[str, str] = {}
+    for key, headline in grid.headlines.items():
+        if headline.cell.get("measures"):
+            said.setdefault(f"{key.backend} {key.precision}", headline.cell["measures"])
+    return [f"{label} measures {text}" for label, text in said.items()]
 
 
 def _start_up_notes(grid: Grid) -> list[str]:

@@ -1,13 +1,13 @@
 """`edgetrt` command line: a thin typer layer over edgetrt.api. Heavy imports stay inside commands."""
 
-from __future__ import annotations
-
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
+from edgetrt.cli.lazy_group import APP_SETTINGS, lazy_group
 from edgetrt.cli.options import (AlphaOpt, BackendOpt, BatchOpt, DeployForceOpt, DeviceOpt, DurationOpt,
                                  ForceInt8Opt, ForceOpt, HostOpt, InputNamesOpt, InputSizeOpt, InventoryOpt,
                                  IterationsOpt, JsonOpt, KnownHostsOpt, LayoutOpt, LimitOpt, LockClocksOpt,
@@ -20,10 +20,26 @@ EXIT_CODES = ("Exit status: 0 every run ok; 1 a run did not end ok (the report i
               "full), or the work failed; 2 usage or configuration error; 3 a device could not be "
               "reached, refused the connection, or answered nonsense; 130 interrupted.")
 
+#: every command, in the order --help lists them; each is built only when it is used (lazy_group.py)
+COMMANDS = {
+    "models": "edgetrt.cli.app:models_cmd",
+    "devices": "edgetrt.cli.app:devices_cmd",
+    "convert": "edgetrt.cli.app:convert_cmd",
+    "deploy": "edgetrt.cli.app:deploy_cmd",
+    "check": "edgetrt.cli.app:check_cmd",
+    "preflight": "edgetrt.cli.preflight:preflight_cmd",
+    "bench": "edgetrt.cli.bench:bench_cmd",
+    "report": "edgetrt.cli.bench:report_cmd",
+    "runs": "edgetrt.cli.app:runs_cmd",
+    "cache": "edgetrt.cli.app:cache_cmd",
+    "doctor": "edgetrt.cli.doctor:doctor_app",
+}
+
 app = typer.Typer(
+    cls=lazy_group(COMMANDS),
     help="Convert a TensorFlow model on this host, deploy it to an NVIDIA Jetson, and measure it there.\n\n"
          + EXIT_CODES,
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+    no_args_is_help=True, **APP_SETTINGS,
 )
 
 # Options that work before or after the subcommand: main() takes them out of argv wherever they are.
@@ -57,7 +73,6 @@ def _model_options(model, weights, alpha, input_size, inputs, outputs, preproces
                         calibration_images=calibration_images, layout=layout)
 
 
-@app.command("models")
 def models_cmd(json_out: bool = JsonOpt):
     """List the model zoo (TF-slim names) and which names need your own file."""
     from edgetrt import api
@@ -67,7 +82,6 @@ def models_cmd(json_out: bool = JsonOpt):
     render.print_json({"models": models}) if json_out else render.models_table(models)
 
 
-@app.command("devices")
 def devices_cmd(json_out: bool = JsonOpt):
     """List device files (devices/ and ~/.config/edgetrt/devices/)."""
     from edgetrt import api
@@ -77,7 +91,6 @@ def devices_cmd(json_out: bool = JsonOpt):
     render.print_json({"devices": devices}) if json_out else render.devices_table(devices)
 
 
-@app.command("convert")
 def convert_cmd(
     model: str = typer.Argument(..., help="Zoo name (mobilenet_v2, mobilenet_v1_0.25_128, ...) or a model file."),
     out: Optional[Path] = typer.Option(None, "--out", help="Artifact directory (default: the host cache)."),
@@ -132,7 +145,6 @@ def convert_cmd(
     render.print_json(report) if json_out else render.convert_summary(report)
 
 
-@app.command("deploy")
 def deploy_cmd(
     model: str = typer.Argument(..., help="Zoo name or model file."),
     device: str = DeviceOpt, inventory: Optional[Path] = InventoryOpt, limit: Optional[str] = LimitOpt,
@@ -185,7 +197,6 @@ def deploy_cmd(
         raise typer.Exit(1)  # the report is complete, but a device or a run did not end ok
 
 
-@app.command("check")
 def check_cmd(
     model: str = typer.Argument(..., help="Zoo name or model file."),
     precision: Optional[str] = typer.Option(None, "--precision", help="Comma list: fp32,fp16,int8 (default all)."),
@@ -209,7 +220,6 @@ def check_cmd(
         raise typer.Exit(1)
 
 
-@app.command("runs")
 def runs_cmd(json_out: bool = JsonOpt):
     """List the saved bench runs (the results history): id, date, device, models, cells ok/failed."""
     from edgetrt import api
@@ -219,7 +229,6 @@ def runs_cmd(json_out: bool = JsonOpt):
     render.print_json({"runs": runs}) if json_out else render.runs_list(runs)
 
 
-@app.command("cache")
 def cache_cmd(
     clean: bool = typer.Option(False, "--clean", help="Remove the parts edgetrt can make again (a dry run "
                                "unless --yes)."),
@@ -234,42 +243,12 @@ def cache_cmd(
     render.print_json(doc) if json_out else render.cache_table(doc)
 
 
-def _register_optional_groups() -> None:
-    """Sub-apps that live in their own modules (doctor, ...)."""
-    from edgetrt.cli.bench import bench_cmd, report_cmd
-    from edgetrt.cli.doctor import doctor_app
-    from edgetrt.cli.preflight import preflight_cmd
-
-    app.command("bench")(bench_cmd)
-    app.command("report")(report_cmd)
-    app.command("preflight")(preflight_cmd)
-    app.add_typer(doctor_app, name="doctor")
-
-
-_register_optional_groups()
-
-
-def _quiet_libraries() -> None:
-    """Third-party log noise stays off the terminal (and out of --json): TensorFlow's C++ INFO and
-    WARNING lines (inherited by the agent's measuring processes on this host), absl, paramiko."""
-    import logging
-    import os
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for name in ("paramiko", "absl", "tensorflow", "tf2onnx", "h5py"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
-
-
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Optional[List[str]] = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug, verbose = "--debug" in argv, "--verbose" in argv
     argv = [a for a in argv if a not in GLOBAL_FLAGS]
     if verbose:
-        import os
-
         os.environ["EDGETRT_VERBOSE"] = "1"
-    else:
-        _quiet_libraries()
     # Typer >= 0.17 ships its own copy of click; older typer runs on click itself.
     try:
         from typer._click.exceptions import ClickException, NoArgsIsHelpError

@@ -1,7 +1,5 @@
 """`edgetrt bench` and `edgetrt report`."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import List, Optional
 

@@ -6,27 +6,32 @@ prints one `error:` line and exits with their code (1 for a file that is not a w
 2 for unusable input such as an empty or binary log).
 """
 
-from __future__ import annotations
-
-import json
 from pathlib import Path
 
 from typing import Optional
 
 import typer
 
+from edgetrt.cli.lazy_group import APP_SETTINGS, lazy_group
 from edgetrt.cli.options import InventoryOpt, LimitOpt
 
 
 METADATA_KEYS_SHOWN = ("description", "version", "date", "task", "imgsz", "batch", "half", "int8")
 
 doctor_app = typer.Typer(
+    cls=lazy_group({"engine": "edgetrt.cli.doctor:engine_command", "log": "edgetrt.cli.doctor:log_command",
+                    "device": "edgetrt.cli.doctor:device_command"}),
     help="Diagnose TensorRT engines and TensorRT/Jetson error logs (works without TensorRT or a GPU).",
-    no_args_is_help=True,
+    no_args_is_help=True, **APP_SETTINGS,
 )
 
 
-@doctor_app.command("engine")
+@doctor_app.callback()
+def _doctor() -> None:
+    # A callback makes doctor_app a group of its own (its commands are built lazily, not registered).
+    pass
+
+
 def engine_command(
     file: Path = typer.Argument(..., help="A serialized TensorRT or TensorRT-RTX engine (.engine, .plan, .trt)."),
     device: Optional[str] = typer.Option(None, "--device", help="Device profile name to check the engine against."),
@@ -45,6 +50,8 @@ def engine_command(
 
     header, loads_on = api.doctor_engine(file, device, device_tensorrt, device_cc)
     if as_json:
+        import json
+
         typer.echo(json.dumps(engine_report(header, loads_on), indent=2))
     else:
         _render_engine(header, loads_on)
@@ -52,7 +59,6 @@ def engine_command(
         raise typer.Exit(1)
 
 
-@doctor_app.command("log")
 def log_command(
     file: str = typer.Argument(..., help="A log file, or - to read standard input."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
@@ -66,6 +72,8 @@ def log_command(
     text, read_note = api.read_log(file)
     findings = api.doctor_log(text)
     if as_json:
+        import json
+
         typer.echo(json.dumps({"findings": [finding.to_dict() for finding in findings], "looked_for": api.failure_kinds(),
                                "input": read_note}, indent=2))
     else:
@@ -157,11 +165,12 @@ def _render_findings(findings: list, read_note: dict) -> None:
         for line in finding.evidence:
             console.print(f"    > {line}", markup=False, highlight=False, soft_wrap=True)
         if finding.versions:
+            import json
+
             console.print(f"    stated: {json.dumps(finding.versions)}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"    fix: {finding.fix}", markup=False, highlight=False, soft_wrap=True)
 
 
-@doctor_app.command("device")
 def device_command(
     name: str = typer.Argument(..., help="Device name(s): NAME, a,b,c, or @GROUP with --inventory."),
     probe: bool = typer.Option(False, "--probe", help="Connect and read the device's real versions."),
@@ -179,6 +188,8 @@ def device_command(
     reports = api.doctor_device(name, probe=probe, connect=ConnectOptions(
         host=host, ssh_config=ssh_config, known_hosts=known_hosts), inventory=inventory, limit=limit)
     if as_json:
+        import json
+
         typer.echo(json.dumps(reports[0] if len(reports) == 1 else {"devices": reports}, indent=2, default=str))
     else:
         for report in reports:

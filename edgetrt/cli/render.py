@@ -1,20 +1,45 @@
-"""All terminal rendering in one place: rich tables, progress, errors, JSON."""
+"""All terminal rendering in one place: rich tables, progress, errors, JSON.
+
+rich is imported when something is rendered with it, not when this module is: `--json` output
+and a run without a terminal for progress never load it.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (BarColumn, DownloadColumn, MofNCompleteColumn, Progress as RichBar,
-                           SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn)
-from rich.table import Table
-
 from edgetrt.api import Progress
 
-out = Console()
-err = Console(stderr=True)
+
+class _Console:
+    """A rich Console made on first use (``out`` and ``err`` below)."""
+
+    def __init__(self, **settings):
+        self._settings = settings
+        self._console = None
+
+    def rich(self):
+        """The rich Console itself (for rich objects that take one)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._settings)
+        return self._console
+
+    def __getattr__(self, name):
+        return getattr(self.rich(), name)
+
+
+out = _Console()
+err = _Console(stderr=True)
+
+
+def escape(text: str) -> str:
+    """rich markup in ``text`` shown as text, not applied."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 def _finite(value):
@@ -50,8 +75,10 @@ class RichProgress(Progress):
         self._steps_left = 0
 
     def _fresh(self, *columns) -> RichBar:
+        from rich.progress import Progress as RichBar
+
         self.close()
-        self._bar = RichBar(*columns, console=err, transient=False)
+        self._bar = RichBar(*columns, console=err.rich(), transient=False)
         self._bar.start()
         return self._bar
 
@@ -62,12 +89,16 @@ class RichProgress(Progress):
             # A matrix is advancing: note the stage under its bar instead of replacing the bar.
             self._bar.console.print(f"  {escape(text)} …", highlight=False)
             return
+        from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
         bar = self._fresh(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         self._task = bar.add_task(text, total=None)
 
     def start_bytes(self, total, text):
         if not self.enabled:
             return
+        from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
+
         bar = self._fresh(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                           TransferSpeedColumn())
         self._task = bar.add_task(text, total=total or None)
@@ -79,6 +110,8 @@ class RichProgress(Progress):
     def start_steps(self, total, text):
         if not self.enabled:
             return
+        from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+
         bar = self._fresh(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                           MofNCompleteColumn(), TimeElapsedColumn())
         self._task = bar.add_task(text, total=total)
@@ -114,7 +147,7 @@ class RichProgress(Progress):
         if self.enabled:
             from rich.live import Live
 
-            self._live = Live(self._fleet_view(), console=err, refresh_per_second=4, transient=False)
+            self._live = Live(self._fleet_view(), console=err.rich(), refresh_per_second=4, transient=False)
             self._live.start()
 
     def device(self, name):
@@ -204,6 +237,7 @@ def _table(title: str | None, headers: list[str], text_columns: tuple[str, ...] 
     columns; names and numbers never wrap (a column is never narrower than its header); only the
     ``text_columns`` may fold."""
     from rich import box
+    from rich.table import Table
 
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=0, title_justify="left",
                   show_edge=False)
@@ -371,6 +405,11 @@ def _run_notes(runs: list[dict], with_model: bool = False) -> list[tuple[str, st
                                  f"{_fmt(board.get('gpu_load_peak_pct'), '.0f')}%), tegrastats"))
     for text, labels in unmeasured.items():
         notes.append(("all runs" if len(labels) == len(runs) and len(runs) > 1 else ", ".join(labels), text))
+    said = {}  # once per backend × precision, not per batch
+    for run in runs:
+        if run.get("measures"):
+            said.setdefault(f"{run['backend']} {run['precision']}", run["measures"])
+    notes += [(label, f"measures {text}") for label, text in said.items()]
     return notes
 
 

@@ -9,25 +9,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from edgetrt.errors import MissingDependencyError, ModelFileError, UsageError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
-_CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
-_TORCH_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-_TORCH_STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+_CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+_TORCH_MEAN = (0.485, 0.456, 0.406)
+_TORCH_STD = (0.229, 0.224, 0.225)
 
 
 def preprocess(pixels: np.ndarray, mode: str) -> np.ndarray:
     """pixels: float32 RGB in [0, 255], shape (..., 3)."""
+    # numpy here, not at the top: deploy asks this module only where the photos are
+    import numpy as np
+
     x = pixels.astype(np.float32)
     if mode == "tf":
         return x / 127.5 - 1.0
     if mode == "caffe":
-        return x[..., ::-1] - _CAFFE_MEAN_BGR
+        return x[..., ::-1] - np.array(_CAFFE_MEAN_BGR, dtype=np.float32)
     if mode == "torch":
-        return (x / 255.0 - _TORCH_MEAN) / _TORCH_STD
+        return (x / 255.0 - np.array(_TORCH_MEAN, dtype=np.float32)) / np.array(_TORCH_STD, dtype=np.float32)
     raise UsageError(f"unknown preprocessing {mode!r}; use tf, caffe or torch")
 
 
@@ -43,6 +44,8 @@ def image_files(directory: Path) -> list[Path]:
 
 def load_images(files: list[Path], size: int, mode: str) -> np.ndarray:
     """Decode, convert to RGB, resize to size×size (bilinear), preprocess → (N, size, size, 3)."""
+    import numpy as np
+
     try:
         from PIL import Image
     except ImportError as exc:

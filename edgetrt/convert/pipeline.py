@@ -87,6 +87,7 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
     key = cache_key(source, weights)
     calibration = _calibration_digest(calibration_images) if "onnx_int8" in formats else None
     target = Path(out_dir) if out_dir else paths.cache_home() / "artifacts" / paths.cache_dir_name(source.name, key)
+    reuse = None  # (cached artifact, the forms of it to carry over) when only derived forms are missing
     if (target / "manifest.json").is_file():
         try:
             cached = Artifact.open(target)
@@ -104,12 +105,23 @@ def convert(source: ModelSource, weights: WeightsChoice, *, out_dir: Path | None
             if not force:
                 keep = have - ({"onnx_int8"} if not int8_ok else set()) - stale_tftrt
                 formats = tuple(dict.fromkeys(tuple(sorted(keep)) + formats))
+                if all(f in keep or _made_from(f) in keep for f in formats):
+                    reuse = (cached, keep)
 
     # Keras and tf2onnx print progress to stdout; stdout belongs to the caller (--json).
     with ArtifactWriter(target) as writer, contextlib.redirect_stdout(sys.stderr):
-        manifest = _convert_into(writer.dir, source, weights, formats, say, calibration_images)
-        if tftrt_wanted:
-            _convert_tftrt_into(writer.dir, manifest, tftrt_wanted, say, calibration_images, source)
+        if reuse is not None:
+            # Only forms made from forms already here are missing (an INT8 or FP16 model from the
+            # ONNX one, TF-TRT from the SavedModel): no TensorFlow model is built again.
+            manifest = _carry_over(reuse[0], reuse[1], writer.dir)
+            _onnx_forms_into(writer.dir, manifest, [f for f in formats if f not in reuse[1]], say,
+                             calibration_images, source.preprocessing)
+        else:
+            manifest = _convert_into(writer.dir, source, weights, formats, say, calibration_images)
+        tftrt_todo = {p: s for p, s in tftrt_wanted.items()
+                      if reuse is None or f"{TFTRT_PREFIX}{p}" not in reuse[1]}
+        if tftrt_todo:
+            _convert_tftrt_into(writer.dir, manifest, tftrt_todo, say, calibration_images, source)
         manifest["cache_key"] = key
         manifest["tools"] = {**tool_versions(), "edgetrt": __version__}
         manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -184,22 +196,7 @@ def _convert_into(work: Path, source: ModelSource, weights: WeightsChoice, forma
             tf_export.function_to_onnx(module.serve, input_signature, work / "model.onnx")
             manifest["formats"]["onnx"] = "model.onnx"
         manifest["weights"] = weights_used.to_dict()
-    if "onnx_fp16" in formats:
-        # For strongly typed TensorRT (11, TensorRT-RTX): FP16 lives in the model, I/O kept FP32.
-        say("converting to FP16 ONNX (onnxconverter-common, FP32 inputs and outputs)")
-        from edgetrt.convert.fp16 import make_fp16_onnx
-
-        manifest["fp16"] = make_fp16_onnx(work / "model.onnx", work / "model.fp16.onnx")
-        manifest["formats"]["onnx_fp16"] = "model.fp16.onnx"
-    if "onnx_int8" in formats:
-        say("quantizing to INT8 (QDQ)")
-        from edgetrt.convert.quantize import quantize_qdq
-
-        manifest["int8"] = quantize_qdq(work / "model.onnx", work / "model.int8.onnx",
-                                        calibration_images, source.preprocessing,
-                                        weights_kind=manifest["weights"]["kind"])
-        manifest["int8"]["calibration_digest"] = _calibration_digest(calibration_images)
-        manifest["formats"]["onnx_int8"] = "model.int8.onnx"
+    _onnx_forms_into(work, manifest, formats, say, calibration_images, source.preprocessing)
     if "onnx" in manifest["formats"]:
         inputs, outputs = tf_export.onnx_io(work / "model.onnx")
     else:
@@ -216,6 +213,67 @@ def _convert_into(work: Path, source: ModelSource, weights: WeightsChoice, forma
                                  "input_size": [size, size] if size else None}
     if source.kind == "zoo":
         manifest["classes"] = source.request.recipe.classes
+    return manifest
+
+
+def _onnx_forms_into(work: Path, manifest: dict, formats, say, calibration_images, preprocessing: str) -> None:
+    """The forms made from model.onnx that ``formats`` asks for: FP16 and the Q/DQ INT8 model."""
+    if "onnx_fp16" in formats:
+        # For strongly typed TensorRT (11, TensorRT-RTX): FP16 lives in the model, I/O kept FP32.
+        say("converting to FP16 ONNX (onnxconverter-common, FP32 inputs and outputs)")
+        from edgetrt.convert.fp16 import make_fp16_onnx
+
+        manifest["fp16"] = make_fp16_onnx(work / "model.onnx", work / "model.fp16.onnx")
+        manifest["formats"]["onnx_fp16"] = "model.fp16.onnx"
+    if "onnx_int8" in formats:
+        say("quantizing to INT8 (QDQ)")
+        from edgetrt.convert.quantize import quantize_qdq
+
+        manifest["int8"] = quantize_qdq(work / "model.onnx", work / "model.int8.onnx",
+                                        calibration_images, preprocessing,
+                                        weights_kind=manifest["weights"]["kind"])
+        manifest["int8"]["calibration_digest"] = _calibration_digest(calibration_images)
+        manifest["formats"]["onnx_int8"] = "model.int8.onnx"
+
+
+#: (form made from the ONNX model, the manifest's block that describes it: dropped with the form)
+_ONNX_MADE_FORMS = (("onnx_fp16", "fp16"), ("onnx_int8", "int8"))
+
+
+def _made_from(fmt: str) -> str | None:
+    """The form ``fmt`` is made from, when it is made from another form rather than the model."""
+    if any(fmt == made for made, _ in _ONNX_MADE_FORMS):
+        return "onnx"
+    if fmt.startswith(TFTRT_PREFIX):
+        return "savedmodel"
+    return None
+
+
+def _carry_over(cached: Artifact, keep: set, work: Path) -> dict:
+    """The cached artifact's ``keep`` forms into ``work`` (hard links: artifact files are never
+    written again), and its manifest without what described the other forms."""
+    import os
+    import shutil
+
+    paths_kept = [cached.manifest["formats"][f] for f in keep]
+    for entry in cached.files:
+        if any(entry["path"] == p or entry["path"].startswith(p + "/") for p in paths_kept):
+            dst = work / entry["path"]
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(cached.path / entry["path"], dst)
+            except OSError:
+                shutil.copy2(cached.path / entry["path"], dst)
+    manifest = {k: v for k, v in cached.manifest.items()
+                if k not in ("files", "schema", "cache_key", "tools", "created")}
+    manifest["formats"] = {f: p for f, p in cached.manifest["formats"].items() if f in keep}
+    for fmt, block in _ONNX_MADE_FORMS:
+        if fmt not in keep:
+            manifest.pop(block, None)
+    if "tftrt" in manifest:
+        manifest["tftrt"] = {p: r for p, r in manifest["tftrt"].items() if f"{TFTRT_PREFIX}{p}" in keep}
+        if not manifest["tftrt"]:
+            del manifest["tftrt"]
     return manifest
 
 

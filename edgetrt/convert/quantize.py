@@ -46,6 +46,25 @@ MIN_OPSET = 13
 OP_TYPES_TO_QUANTIZE = ("Conv", "ConvTranspose", "MatMul", "Gemm", "Add", "Mul",
                         "AveragePool", "GlobalAveragePool", "MaxPool", "Concat")
 _INSTALL_HINT = "pip install 'edgetrt[tf]' (onnx, onnxruntime, pillow)"
+#: whose rules the INT8 model made here follows (the manifest's int8 "shaped_for")
+SHAPED_FOR = "tensorrt"
+#: what a cell running the INT8 model measures, by its shape; said beside those cells in reports
+#: (benchmarks/int8_shapes.py times it against FP32 and against a model quantized for ONNX
+#: Runtime's CPU kernels; its figures are in benchmarks/README.md)
+SHAPE_NOTES = {
+    "tensorrt": "the Q/DQ INT8 model made for TensorRT's explicit quantization (symmetric INT8 activations, "
+                "Q/DQ pairs on FP32 weights, FP32 biases), the one a TensorRT device is sent; ONNX Runtime's CPU "
+                "kernels run much of it in FP32, so it can be slower than fp32 there",
+}
+
+
+def int8_note(int8_block: dict | None) -> str | None:
+    """What a cell running this artifact's INT8 model measures (``manifest["int8"]``), or None.
+    Artifacts made before "shaped_for" was recorded hold the same TensorRT-shaped Q/DQ model."""
+    if not int8_block:
+        return None
+    shape = int8_block.get("shaped_for") or (SHAPED_FOR if int8_block.get("format") == "QDQ" else None)
+    return SHAPE_NOTES.get(shape)
 
 
 def default_calibration_dir() -> Path:
@@ -128,6 +147,7 @@ def quantize_qdq(fp32_onnx: Path, out_path: Path, calibration_images: Path | Non
     return {
         "method": "onnxruntime.quantize_static",
         "format": "QDQ",
+        "shaped_for": SHAPED_FOR,
         "calibration_images": len(files),
         "calibration_method": calibration_method,
         "per_channel": True,

@@ -117,7 +117,7 @@ class RunResult:
     """One measured (or failed) cell, as the whole host uses it: deploy rows, bench cells, history.
 
     The agent's fields are those of ``protocol.RESULT_FIELDS``; ``model``, the artifact sizes,
-    ``agreement`` and ``agent`` are added on the host.
+    ``measures``, ``agreement`` and ``agent`` are added on the host.
     """
 
     backend: str
@@ -138,6 +138,8 @@ class RunResult:
     wall_s: float | None = None
     artifact_bytes: int | None = None
     original_bytes: int | None = None
+    #: what the cell ran where its backend and precision do not say it all (the INT8 model's shape)
+    measures: str | None = None
     agreement: dict | None = None
     predictions: list | None = None
     profile: dict | None = None
@@ -221,6 +223,9 @@ def _number(value):
 class AgentClient:
     """Calls the agent on one device and reads its answers (the only place that reads them)."""
 
+    MAX_ANSWER_BYTES = MAX_ANSWER_BYTES
+    PROBE_TIMEOUT_S = 120
+
     def __init__(self, transport, command: list[str], python: str):
         self.transport = transport
         self.command = command
@@ -230,19 +235,33 @@ class AgentClient:
     def device(self) -> str:
         return self.transport.name
 
+    def argv(self, args: list[str]) -> list[str]:
+        """The device command line of the agent with ``args``."""
+        return self.command + args
+
     def call(self, args: list[str], kind: str, *, stdin: bytes | None = None, timeout: float | None = None,
              hold_stdin: bool = False) -> tuple[dict, list[str]]:
-        result = self.transport.run(self.command + args, stdin=stdin, timeout=timeout,
+        result = self.transport.run(self.argv(args), stdin=stdin, timeout=timeout,
                                     max_stdout=MAX_ANSWER_BYTES, hold_stdin=hold_stdin)
+        return self.read(result, args, kind)
+
+    def read(self, result, args: list[str], kind: str) -> tuple[dict, list[str]]:
+        """The answer of ``kind`` in ``result`` (the agent run with ``args``, by this client or by
+        the store's helper that became the agent), or one AgentError."""
         if not result.ok and not result.stdout_truncated:
             tail = clean_text(result.stderr_tail(1), 300) or "(no output)"
             raise AgentError(f"the agent on {self.device} failed ({args[0]}, exit {result.exit_code}): {tail}",
                              hint=f"is {self.python} (Python >= 3.6) installed on the device?")
         return read_answer(result.stdout, self.device, kind, truncated=result.stdout_truncated)
 
-    def probe(self) -> dict:
-        """The device's facts: ``{"facts": {name: {"value", "source"}}, "release_table", "notes", ...}``."""
-        doc, notes = self.call(["probe"], "probe", timeout=120)
+    def probe(self, result=None) -> dict:
+        """The device's facts: ``{"facts": {name: {"value", "source"}}, "release_table", "notes", ...}``.
+
+        ``result``: the probe's output already obtained (ensure_files_then_run), else it is run now."""
+        if result is None:
+            doc, notes = self.call(["probe"], "probe", timeout=self.PROBE_TIMEOUT_S)
+        else:
+            doc, notes = self.read(result, ["probe"], "probe")
         facts = doc["facts"]
         if notes:
             facts.setdefault("notes", []).extend(notes)

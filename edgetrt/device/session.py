@@ -115,12 +115,21 @@ class DeviceSession:
     def upload(self, files: list[LocalFile], progress: ProgressCallback | None = None) -> TransferStats:
         """The agent and ``files`` into the store (files already there and verified are skipped)."""
         agent = [] if self._agent_uploaded else [self._agent_file()]  # checked once per session
-        stats = self._ensure(agent + list(files), progress)
+        stats = self._add_sent(self.store.ensure_files(agent + list(files), progress=progress,
+                                                       recheck=self.verify_store))
         self._agent_uploaded = True
         return stats
 
-    def _ensure(self, files: list[LocalFile], progress=None) -> TransferStats:
-        stats = self.store.ensure_files(files, progress=progress, recheck=self.verify_store)
+    def upload_artifact(self, files: list[LocalFile], directory_id: str, entries: list[tuple[str, str]],
+                        progress: ProgressCallback | None = None) -> tuple[TransferStats, str]:
+        """:meth:`upload`, then :meth:`assemble`: one remote command when nothing has to be sent."""
+        agent = [] if self._agent_uploaded else [self._agent_file()]
+        stats, remote_dir = self.store.ensure_artifact(agent + list(files), directory_id, entries, progress=progress,
+                                                       recheck=self.verify_store)
+        self._agent_uploaded = True
+        return self._add_sent(stats), remote_dir
+
+    def _add_sent(self, stats: TransferStats) -> TransferStats:
         s = self.sent
         self.sent = TransferStats(s.bytes_sent + stats.bytes_sent, s.files_sent + stats.files_sent,
                                   s.files_skipped + stats.files_skipped, s.seconds + stats.seconds,
@@ -140,12 +149,24 @@ class DeviceSession:
     @property
     def agent(self) -> AgentClient:
         if not self._agent_uploaded:
-            self._ensure([self._agent_file()])
-            self._agent_uploaded = True
+            self.upload([])
+        return self._agent_client()
+
+    def _agent_client(self) -> AgentClient:
         return AgentClient(self.transport, [self.python, self.store.store_path(self.bundle.sha256)], self.python)
 
     def probe(self) -> dict:
-        return self.agent.probe()
+        if self._agent_uploaded:
+            return self.agent.probe()
+        # First contact: the agent's check in the store and the probe in one remote command
+        # (the store's helper becomes the agent when the agent is there and verified).
+        client = self._agent_client()
+        stats, answer = self.store.ensure_files_then_run(
+            [self._agent_file()], client.argv(["probe"]), recheck=self.verify_store,
+            timeout=client.PROBE_TIMEOUT_S, max_stdout=client.MAX_ANSWER_BYTES)
+        self._add_sent(stats)
+        self._agent_uploaded = True
+        return client.probe() if answer is None else client.probe(answer)
 
     def run(self, spec: dict, timeout_s: float, memory_limit_mb: int | None = None) -> RunResult:
         # The measuring child's scratch files stay inside the edgetrt root (the store made tmp/).

@@ -25,7 +25,7 @@ import posixpath
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -44,6 +44,10 @@ OPS_SOURCE = (Path(__file__).with_name("store_ops.py")).read_text(encoding="utf-
 FOLLOW_STALL_SECONDS = 20.0
 #: how long the device may take to start python3 and take the part file
 READY_TIMEOUT = 60.0
+#: how long prepare may take: it hashes every store file whose stat changed (all with --verify)
+PREPARE_TIMEOUT = 3600.0
+#: room left free on the device beyond an upload: the agent, its results and engine builds need it
+FREE_MARGIN = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -222,18 +226,94 @@ class DeviceStore:
                      *, recheck: bool = False) -> TransferStats:
         """Make every file present and verified in ``store/``; upload only what is missing.
 
-        One round trip when nothing changed: each store file's size, mtime, ctime and inode are
-        compared with what was recorded when it was verified; a file whose stat differs is hashed
-        on the device, and one that fails is removed and sent again (reported in ``repaired``).
-        ``recheck`` (``deploy --verify``) hashes every store file regardless.
+        One remote command, whatever is missing: the store's helper checks each store file's size,
+        mtime, ctime and inode against what was recorded when it was verified (a file whose stat
+        differs is hashed on the device, and one that fails is removed and sent again: reported in
+        ``repaired``), then takes each missing file as it arrives over SFTP, hashing it while it
+        comes (``prepare --follow``). ``recheck`` (``deploy --verify``) hashes every store file.
         """
+        return self._prepare_and_send(self._unique(files), progress, recheck)[0]
+
+    def ensure_files_then_run(self, files: Iterable[LocalFile], argv: Sequence[str], *, recheck: bool = False,
+                              timeout: float | None = None, max_stdout: int | None = None,
+                              progress: ProgressCallback | None = None) -> tuple[TransferStats, CommandResult | None]:
+        """:meth:`ensure_files`, then ``argv`` on the device, in one remote command when every file
+        is already verified there (the store's helper checks them, prints its answer, and becomes
+        ``argv``): the result of ``argv``. Otherwise the missing files are uploaded and None is
+        returned for ``argv``, which the caller runs itself once its files are there."""
         started = time.monotonic()
+        todo = self._unique(files)
+        result = self.transport.run(self._ops_argv("prepare", self.root, "1" if recheck else "0", "--then", *argv),
+                                    stdin=json.dumps(self._prepare_request(todo)).encode(), timeout=timeout,
+                                    max_stdout=max_stdout)
+        first, _, rest = result.stdout.partition(b"\n")
+        doc = self._answer("prepare", replace(result, stdout=first, exit_code=0)) if first.strip() else None
+        if doc is None:
+            self._answer("prepare", result)  # raises with the device's own words
+        stats = self._complete(todo, doc, progress, started)
+        if stats.files_sent:
+            return stats, None  # the helper did not start argv: a file was missing
+        return stats, replace(result, stdout=rest)
+
+    def ensure_artifact(self, files: Iterable[LocalFile], artifact_id: str, entries: Sequence[tuple[str, str]],
+                        progress: ProgressCallback | None = None, *, recheck: bool = False) -> tuple[TransferStats, str]:
+        """:meth:`ensure_files`, then :meth:`materialize`, by the same helper process: one remote
+        command when every file arrives (or is there) verified."""
+        final, request = self._materialize_request(artifact_id, entries)
+        stats, built = self._prepare_and_send(self._unique(files), progress, recheck,
+                                              materialize=dict(request, id=artifact_id))
+        if built is not None:
+            return stats, self._materialized(artifact_id, final, built)
+        return stats, self.materialize(artifact_id, entries)
+
+    @staticmethod
+    def _unique(files: Iterable[LocalFile]) -> list[LocalFile]:
         unique: dict[str, LocalFile] = {}
         for f in files:
             unique.setdefault(f.sha256, f)
-        todo = list(unique.values())
-        doc = self._ops("prepare", self.root, "1" if recheck else "0",
-                        stdin={"files": [[f.sha256, f.size] for f in todo]})
+        return list(unique.values())
+
+    @staticmethod
+    def _prepare_request(todo: list[LocalFile]) -> dict:
+        return {"files": [[f.sha256, f.size] for f in todo]}
+
+    def _prepare_and_send(self, todo: list[LocalFile], progress, recheck: bool,
+                          materialize: dict | None = None) -> tuple[TransferStats, dict | None]:
+        """``prepare --follow``: the check, then each missing file sent to the same helper, which
+        hashes it as it arrives; (stats, the helper's materialize answer or None)."""
+        started = time.monotonic()
+        # unique per upload: concurrent deploys never share a part file
+        request = dict(self._prepare_request(todo), tokens={f.sha256: secrets.token_hex(16) for f in todo},
+                       reserve=FREE_MARGIN)
+        if materialize is not None:
+            request["materialize"] = materialize
+        helper = self.transport.start(self._ops_argv("prepare", self.root, "1" if recheck else "0", "--follow",
+                                                     str(FOLLOW_STALL_SECONDS)), stdin=json.dumps(request).encode())
+        try:
+            doc = self._line_doc(helper, "prepare", PREPARE_TIMEOUT)
+            stats = self._complete(todo, doc, progress, started, helper=helper, tokens=request["tokens"])
+            last = self._line_doc(helper, "prepare", 60) if stats.files_sent else {}
+        finally:
+            helper.close()
+        built = doc.get("materialized") or last.get("materialized")
+        return stats, built
+
+    def _line_doc(self, helper, op: str, timeout: float) -> dict:
+        """The helper's next line as a JSON object; its own error line (exit 4) when it stopped."""
+        line = helper.readline(timeout=timeout)
+        try:
+            doc = json.loads(line) if line.strip() else None
+        except ValueError:
+            doc = None
+        if isinstance(doc, dict):
+            return doc
+        self._answer(op, helper.wait(timeout=10))  # raises with the device's own words
+        raise TransportError(f"the store on {self.transport.name} answered {line[:200]!r} ({op})")
+
+    def _complete(self, todo: list[LocalFile], doc: dict, progress, started: float, *, helper=None,
+                  tokens: dict | None = None) -> TransferStats:
+        """Read prepare's answer for ``todo``; upload what it found missing (to ``helper``, which
+        follows the missing files in ``todo``'s order, when given)."""
         states = doc.get("files") or {}
         links = tuple({"path": f"{self.root}/{p}", "target": t} for p, t in doc.get("links_removed", []))
         missing, repaired, rehashed = [], [], 0
@@ -249,7 +329,8 @@ class DeviceStore:
 
         sent = 0
         for f, part in missing:
-            sent += self._upload(f, part[0] if part else None, progress)
+            taken = (helper, tokens[f.sha256]) if helper is not None else None
+            sent += self._upload(f, part[0] if part else None, progress, taken=taken)
         return TransferStats(sent, len(missing), len(todo) - len(missing), time.monotonic() - started,
                              tuple(repaired), links, rehashed)
 
@@ -270,24 +351,32 @@ class DeviceStore:
         # checking first names the problem and the numbers.
         if needed <= 0 or not isinstance(free, int):
             return
-        margin = 16 * 1024 * 1024  # the agent, its results and engine builds need room too
-        if free < needed + margin:
+        if free < needed + FREE_MARGIN:
             raise TransportError(
                 f"not enough space on {self.transport.name} under {self.root}: the upload needs "
                 f"{needed / 1e6:.1f} MB, {free / 1e6:.1f} MB are free",
                 hint="free space on the device, or pass --remote-root on a larger filesystem")
 
-    def _upload(self, f: LocalFile, candidate: str | None, progress: ProgressCallback | None) -> int:
+    def _upload(self, f: LocalFile, candidate: str | None, progress: ProgressCallback | None,
+                taken: tuple | None = None) -> int:
+        """Send ``f`` into a part file that a follower holds; the follower hashes it as it comes.
+
+        ``taken``: (the ``prepare --follow`` helper, the token it was given) for the first
+        attempt; otherwise, and for a second attempt, a ``follow`` process of its own."""
         local_size = Path(f.path).stat().st_size
         if local_size != f.size:
             raise UsageError(f"{f.path} is {local_size} bytes, expected {f.size}",
                              hint="the file changed after it was hashed; rebuild the artifact")
         sent = 0
         for attempt in (1, 2):
-            token = secrets.token_hex(16)  # unique per upload: concurrent deploys never share a part
-            follower = self.transport.start(self._ops_argv(
-                "follow", self.root, f.sha256, str(f.size), token, candidate or "-",
-                str(FOLLOW_STALL_SECONDS)))
+            own = taken is None or attempt == 2
+            if own:
+                token = secrets.token_hex(16)  # unique per upload: concurrent deploys never share a part
+                follower = self.transport.start(self._ops_argv(
+                    "follow", self.root, f.sha256, str(f.size), token, candidate or "-",
+                    str(FOLLOW_STALL_SECONDS)))
+            else:
+                follower, token = taken
             try:
                 offset = self._ready(follower, f)
                 part = self.part_path(f.sha256, token)
@@ -297,9 +386,13 @@ class DeviceStore:
                                                           progress=progress)
                 except TransportError as exc:
                     raise _upload_failed(f, self.transport.name, exc) from exc
-                outcome = self._answer("follow", follower.wait(timeout=FOLLOW_STALL_SECONDS + 60))
+                if own:
+                    outcome = self._answer("follow", follower.wait(timeout=FOLLOW_STALL_SECONDS + 60))
+                else:
+                    outcome = self._line_doc(follower, "follow", FOLLOW_STALL_SECONDS + 60)
             finally:
-                follower.close()
+                if own:
+                    follower.close()
             if outcome.get("result") == "stalled":  # a slow link: the device hashes it now instead
                 try:
                     outcome = self._ops("commit", self.root, f.sha256, str(f.size), posixpath.basename(part))
@@ -336,6 +429,11 @@ class DeviceStore:
         complete or not at all. An existing artifact with the same entries is reused (rebuilt if
         one of its links was damaged); a planted link in its place is removed.
         """
+        final, request = self._materialize_request(artifact_id, entries)
+        return self._materialized(artifact_id, final, self._ops("materialize", self.root, artifact_id, stdin=request))
+
+    def _materialize_request(self, artifact_id: str, entries: Sequence[tuple[str, str]]) -> tuple[str, dict]:
+        """(the artifact's device path, what the helper is sent), every path and hash checked here."""
         final = self.artifact_path(artifact_id)
         links: dict[str, str] = {}
         for rel, sha in entries:
@@ -353,8 +451,10 @@ class DeviceStore:
                 parent = posixpath.dirname(parent)
         manifest = json.dumps({"id": artifact_id, "files": dict(sorted(links.items()))},
                               indent=1, sort_keys=True)
-        doc = self._ops("materialize", self.root, artifact_id,
-                        stdin={"manifest": manifest, "files": dict(sorted(links.items()))})
+        return final, {"manifest": manifest, "files": dict(sorted(links.items()))}
+
+    def _materialized(self, artifact_id: str, final: str, doc: dict) -> str:
+        """The helper's answer to a materialize, checked; the artifact's device path."""
         self.links_removed = tuple({"path": f"{self.root}/{p}", "target": t}
                                    for p, t in doc.get("links_removed", []))
         state = doc.get("state")

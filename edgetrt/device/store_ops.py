@@ -11,10 +11,19 @@ the file that was verified, and a part file is only touched by the process holdi
 
 Operations (one JSON document or line protocol on stdout; refusals exit 4 with one line on stderr):
 
-``prepare ROOT VERIFY``  stdin: ``{"files": [[sha256, size], ...]}``. Creates the layout, removes
-    symbolic links planted in ``tmp/`` and ``store/``, checks each store file against its recorded
-    size/mtime/ctime/inode (a full SHA-256 when those differ, or always with VERIFY=1), removes
-    those that fail, and names for each missing file the largest abandoned part file to resume.
+``prepare ROOT VERIFY [--then COMMAND...]``  stdin: ``{"files": [[sha256, size], ...]}``, and
+    optionally ``"materialize": {"id": ID, "manifest": text, "files": {relpath: sha256}}``.
+    Creates the layout, removes symbolic links planted in ``tmp/`` and ``store/``, checks each
+    store file against its recorded size/mtime/ctime/inode (a full SHA-256 when those differ, or
+    always with VERIFY=1), removes those that fail, and names for each missing file the largest
+    abandoned part file to resume. When every file is in the store: builds the artifact asked for
+    (as ``materialize``; its answer under "materialized"), and, after printing its own line,
+    replaces itself with COMMAND (the agent, say), whose output follows on stdout. So an
+    unchanged deploy checks the agent and probes, or checks and assembles an artifact, in one
+    remote command.
+``prepare ROOT VERIFY --follow STALL``  stdin as above, plus ``"tokens": {sha256: token}``: then
+    follows every missing file in turn, as ``follow`` does, and builds the artifact asked for
+    once all arrived (see ``follow_missing``).
 ``follow ROOT SHA SIZE TOKEN CANDIDATE STALL``  takes (or creates) the part file
     ``tmp/<sha>.<token>.part`` under an exclusive flock, prints ``ready <offset>``, hashes it as the
     host's upload arrives, and on a match renames it into ``store/<sha>`` and records its stat.
@@ -53,7 +62,17 @@ def main(argv):
     op, args = argv[0], argv[1:]
     try:
         if op == "prepare":
-            out = prepare(args[0], args[1] == "1", json.loads(sys.stdin.read()))
+            then = args[3:] if len(args) > 3 and args[2] == "--then" else None
+            stall = float(args[3]) if len(args) == 4 and args[2] == "--follow" else None
+            request = json.loads(sys.stdin.read())
+            out = prepare(args[0], args[1] == "1", request)
+            if then and all(f["state"] == "ok" for f in out["files"].values()):
+                emit(out)
+                sys.stderr.flush()
+                os.execvp(then[0], then)
+            if stall is not None:
+                emit(out)
+                return follow_missing(args[0], request, out, stall)
         elif op == "follow":
             return follow(args[0], args[1], int(args[2]), args[3], args[4], float(args[5]))
         elif op == "commit":
@@ -198,7 +217,11 @@ def prepare(root, verify, request):
             pick_part(root, parts.get(sha, []), -1)  # abandoned parts of a stored file: removed
         files[sha] = entry
     vfs = os.statvfs(root)
-    return {"files": files, "links_removed": links, "free": vfs.f_bavail * vfs.f_frsize}
+    out = {"files": files, "links_removed": links, "free": vfs.f_bavail * vfs.f_frsize}
+    wanted = request.get("materialize")
+    if wanted is not None and all(f["state"] == "ok" for f in files.values()):
+        out["materialized"] = materialize(root, wanted["id"], wanted)
+    return out
 
 
 def check_store_file(root, sha, size, verify, token):
@@ -327,31 +350,78 @@ def host_gone(poller):
 
 
 def follow(root, sha, size, token, candidate, stall):
-    if not SHA.match(sha) or not TOKEN.match(token) or size < 0:
-        raise Refused("bad follow request")
     layout(root)
-    fd, mine, offset = take_part(root, sha, size, token, candidate)
-    print("ready {}".format(offset))
-    sys.stdout.flush()
     poller = select.poll()
     poller.register(sys.stdout.fileno(), 0)  # 0: only error/hang-up conditions are reported
-    h = hashlib.sha256()
-    done, idle = 0, 0.0
-    while done < size:
-        block = os.pread(fd, min(1 << 20, size - done), done)
-        if block:
-            h.update(block)
-            done += len(block)
-            idle = 0.0
+    outcome = follow_one(root, sha, size, token, candidate, stall, poller)
+    if outcome is not None:
+        emit(outcome)
+    return 0
+
+
+def follow_one(root, sha, size, token, candidate, stall, poller):
+    """Take the part, print ``ready <offset>``, hash what arrives; the outcome, or None when the
+    host went away (what arrived is kept: the next deploy resumes from it)."""
+    if not SHA.match(sha) or not TOKEN.match(token) or size < 0:
+        raise Refused("bad follow request")
+    fd, mine, offset = take_part(root, sha, size, token, candidate)
+    try:
+        print("ready {}".format(offset))
+        sys.stdout.flush()
+        h = hashlib.sha256()
+        done, idle = 0, 0.0
+        while done < size:
+            block = os.pread(fd, min(1 << 20, size - done), done)
+            if block:
+                h.update(block)
+                done += len(block)
+                idle = 0.0
+                continue
+            if host_gone(poller):
+                return None
+            time.sleep(0.01)
+            idle += 0.01
+            if idle > stall:
+                return {"result": "stalled", "bytes": done}
+        return finish(root, sha, size, fd, mine, h.hexdigest(), token)
+    finally:
+        os.close(fd)  # and its flock: a stalled part is the host's to commit now
+
+
+def follow_missing(root, request, prepared, stall):
+    """``prepare --follow``: after prepare's line, follow each missing file in the request's order
+    (one ``ready`` line and one outcome line each, as ``follow`` prints them), then one last
+    line: ``{"followed": N}``, with the artifact asked for under "materialized" once every file
+    arrived verified. A fresh upload is then one remote command, not one per file and two more."""
+    missing = [(sha, size) for sha, size in request["files"] if prepared["files"][sha]["state"] != "ok"]
+    needed = sum(size - (prepared["files"][sha]["part"] or [None, 0])[1] for sha, size in missing)
+    if missing and prepared["free"] < needed + int(request.get("reserve") or 0):
+        # The host names the shortage from prepare's line; nothing is written (no part file).
+        emit({"followed": 0, "short_of_space": True})
+        return 0
+    poller = select.poll()
+    poller.register(sys.stdout.fileno(), 0)
+    tokens = request.get("tokens") or {}
+    followed, all_ok = 0, True
+    for sha, size in request["files"]:
+        entry = prepared["files"][sha]
+        if entry["state"] == "ok":
             continue
-        if host_gone(poller):
-            return 0  # keep what arrived: the next deploy resumes from it
-        time.sleep(0.01)
-        idle += 0.01
-        if idle > stall:
-            emit({"result": "stalled", "bytes": done})
+        token = tokens.get(sha)
+        if not isinstance(token, str):
+            raise Refused("no upload token for {}".format(sha))
+        candidate = entry["part"][0] if entry["part"] else "-"
+        outcome = follow_one(root, sha, size, token, candidate, stall, poller)
+        if outcome is None:
             return 0
-    emit(finish(root, sha, size, fd, mine, h.hexdigest(), token))
+        emit(outcome)
+        followed += 1
+        all_ok = all_ok and outcome["result"] == "ok"
+    last = {"followed": followed}
+    wanted = request.get("materialize")
+    if wanted is not None and all_ok and "materialized" not in prepared:
+        last["materialized"] = materialize(root, wanted["id"], wanted)
+    emit(last)
     return 0
 
 

@@ -94,8 +94,9 @@ class Transport(abc.ABC):
         """
 
     @abc.abstractmethod
-    def start(self, argv: Sequence[str]) -> RemoteProcess:
-        """Start ``argv`` (no stdin) and return at once; its output is read while it runs."""
+    def start(self, argv: Sequence[str], stdin: bytes | None = None) -> RemoteProcess:
+        """Start ``argv`` and return at once; its output is read while it runs. ``stdin`` is all
+        its standard input (then end-of-file)."""
 
     @abc.abstractmethod
     def home(self) -> str:
@@ -183,9 +184,9 @@ class LocalTransport(Transport):
         for proc in list(self._running):
             _stop(proc)
 
-    def start(self, argv):
+    def start(self, argv, stdin=None):
         try:
-            return _LocalProcess(list(argv))
+            return _LocalProcess(list(argv), stdin)
         except FileNotFoundError as exc:
             raise TransportError(f"cannot run {argv[0]!r} on the local device: {exc.strerror}") from exc
 
@@ -309,11 +310,18 @@ def _collect_process(proc, stdin, timeout, max_stdout, hold_stdin):
 
 
 class _LocalProcess(RemoteProcess):
-    def __init__(self, argv: list[str]):
+    def __init__(self, argv: list[str], stdin: bytes | None = None):
         self.argv = tuple(argv)
         self._started = time.monotonic()
-        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE)
+        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if stdin is not None:
+            # Small (a request document) and read whole by the command before it writes: no deadlock.
+            try:
+                self._proc.stdin.write(stdin)
+            except BrokenPipeError:
+                pass  # it exited first: its output says why
+            self._proc.stdin.close()
         self._out, self._err = bytearray(), bytearray()
         self._open = {self._proc.stdout.fileno(): self._out, self._proc.stderr.fileno(): self._err}
         self._selector = selectors.DefaultSelector()

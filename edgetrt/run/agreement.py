@@ -71,8 +71,14 @@ def add_agreement(plan, runs, conversions, images, progress) -> None:
 
 
 def _reference_key(artifact, images, tf_version: str | None) -> str:
+    """What the reference predictions are made from: the SavedModel's files (not the whole
+    artifact: a form added later, an INT8 model say, leaves the reference as it was), the photos
+    and TensorFlow's version."""
+    saved_model = artifact.manifest["formats"]["savedmodel"]
     material = {"artifact": artifact.manifest.get("cache_key") or str(artifact.path),
-                "files": [f["sha256"] for f in artifact.files], "images": images.names(),
+                "files": [f["sha256"] for f in artifact.files
+                          if f["path"] == saved_model or f["path"].startswith(saved_model + "/")],
+                "images": images.names(),
                 "image_bytes": [hashlib.sha256(p.read_bytes()).hexdigest() for p in images.files],
                 "tensorflow": tf_version}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:24]
@@ -80,24 +86,20 @@ def _reference_key(artifact, images, tf_version: str | None) -> str:
 
 def host_predictions(artifact, images, progress) -> list | None:
     """Native TensorFlow's predictions on this host (a separate process: the local agent), cached."""
-    from importlib import metadata
-
     from edgetrt.config import paths
     from edgetrt.config.devices import DeviceSpec
     from edgetrt.config.profiles import load_profiles
     from edgetrt.device.session import open_session
     from edgetrt.errors import EdgetrtError
+    from edgetrt.lazy import tool_versions
     from edgetrt.run.execute import artifact_files, directory_id
 
     if not artifact.has_format("savedmodel"):
         return None
-    try:
-        tf_version = metadata.version("tensorflow-cpu")
-    except metadata.PackageNotFoundError:
-        try:
-            tf_version = metadata.version("tensorflow")
-        except metadata.PackageNotFoundError:
-            return None
+    versions = tool_versions()
+    tf_version = versions.get("tensorflow-cpu") or versions.get("tensorflow")
+    if tf_version is None:
+        return None
     cache = paths.cache_home() / "references" / f"{_reference_key(artifact, images, tf_version)}.json"
     try:
         return json.loads(cache.read_text())
@@ -109,8 +111,7 @@ def host_predictions(artifact, images, progress) -> list | None:
         with open_session(host) as session:
             files, entries = artifact_files(artifact, ["savedmodel"])
             tensor = images.tensor_file(artifact.manifest)
-            session.upload(files + [tensor])
-            remote_dir = session.assemble(directory_id(entries), entries)
+            _, remote_dir = session.upload_artifact(files + [tensor], directory_id(entries), entries)
             result = session.run({"backend": "tf", "precision": "fp32", "batch": 1, "artifact_dir": remote_dir,
                                   "images_npy": session.store_path(tensor.sha256), "warmup_ms": 0,
                                   "min_iterations": 1, "min_seconds": 0}, timeout_s=600)

@@ -352,8 +352,7 @@ def _upload(plan: Plan, model: str, run: DeviceRun, session: DeviceSession, conv
         files.append(images_file)
     total = sum(f.size for f in files)
     progress.start_bytes(total, f"uploading {artifact.manifest['model']} to {session.address}")
-    stats = session.upload(files, progress=progress.advance_bytes)
-    remote_dir = session.assemble(directory_id(entries), entries)
+    stats, remote_dir = session.upload_artifact(files, directory_id(entries), entries, progress=progress.advance_bytes)
     run.transfers[artifact.manifest["model"]] = dict(stats.to_dict(), remote_dir=remote_dir)
     return remote_dir, session.store_path(images_file.sha256) if images_file else None
 

@@ -1,0 +1,70 @@
+"""What `edgetrt deploy` costs beyond its measurement, once the conversion is cached.
+
+    python benchmarks/deploy_overhead.py [--rounds 7] [--backend onnxruntime]
+
+`edgetrt deploy mobilenet_v2 --device local --backend onnxruntime --weights random --json`: one
+cell with the default measurement (200 ms warm-up, at least 10 iterations and 3 s). A first run,
+not counted, converts the model and ships the agent; every later run finds both in place.
+
+Per run, A and B come from the same run: A is its wall time (the whole CLI process, started by
+this script), B what the report says was measured:
+
+    phases   first run (load + first inference) + warm-up + timed phase    (the target's B)
+    child    the measuring child's life, wall_s: the phases plus its start, imports and exit
+
+and the report's own split of the rest: A − child is the host's and the agent's share (start-up,
+argument parsing, probe, store check, the agent process), child − phases the measuring
+process's own. Printed over the rounds (median, IQR, min–max); the target last: wall / phases
+≤ 1.10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cli_runs import child_s, isolated_env, phases_s, run_json  # noqa: E402
+from interleave import describe, machine_line, per_round_ratios, quartiles, ratio_line  # noqa: E402
+
+TARGET = 1.10
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=7, help="counted runs after the first (default 7)")
+    parser.add_argument("--backend", default="onnxruntime", help="the one backend measured (default onnxruntime)")
+    parser.add_argument("--model", default="mobilenet_v2")
+    args = parser.parse_args()
+    print(machine_line())
+    command = ["deploy", args.model, "--device", "local", "--backend", args.backend, "--weights", "random", "--json"]
+    with tempfile.TemporaryDirectory(prefix="edgetrt-deploy-overhead-") as tmp:
+        env = isolated_env(Path(tmp))
+        first_wall, _ = run_json(command, env)
+        walls, phases, children = [], [], []
+        for _ in range(args.rounds):
+            wall, report = run_json(command, env)
+            (run,) = report["runs"]
+            assert run["status"] == "ok" and report["conversion"]["cached"] is True, run["message"]
+            assert report["transfer"]["bytes_sent"] == 0
+            walls.append(wall)
+            phases.append(phases_s(run))
+            children.append(child_s(run))
+    print(f"edgetrt {' '.join(command)}")
+    print(f"first run (converts, sends the agent): {first_wall:.1f} s, not counted; then {args.rounds} runs")
+    print(f"A  wall of the run             {describe(walls, unit=' s')}")
+    print(f"B  the cell's phases           {describe(phases, unit=' s')}")
+    print(f"   the measuring child         {describe(children, unit=' s')}")
+    print(f"   host and agent (A − child)  {describe([w - c for w, c in zip(walls, children)], unit=' s')}")
+    print(f"   child − phases              {describe([c - p for c, p in zip(children, phases)], unit=' s')}")
+    print(ratio_line("wall / measuring child", per_round_ratios(walls, children)))
+    ratios = per_round_ratios(walls, phases)
+    print(ratio_line("wall / phases", ratios, f"<= {TARGET}", quartiles(ratios)[1] <= TARGET))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

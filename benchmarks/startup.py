@@ -1,0 +1,105 @@
+"""Start-up: `edgetrt --help` (and a command's --help) against `python -c pass`, as a user runs them.
+
+    python benchmarks/startup.py [--rounds 30]
+
+What a user runs is the console script of an installed edgetrt, its modules compiled to bytecode
+at install time. So this builds a wheel of this tree, installs it into a throwaway venv (made
+from the interpreter running this script, the dependencies reached through one .pth line to that
+interpreter's site-packages) and times, in turns within each round (interleave.py):
+
+    python -c pass                  the same venv's interpreter: the floor any Python CLI pays
+    python -c 'import typer'        the floor of a typer CLI's help
+    edgetrt --help
+    edgetrt deploy --help
+    edgetrt doctor engine --help
+
+with PYTHONPATH and PYTHONDONTWRITEBYTECODE removed from their environment. Printed: each
+command's wall time (median, IQR, min–max), then each ratio to `python -c pass` as the median of
+the per-round ratios. The issue's target: `edgetrt --help` / `python -c pass` ≤ 3.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from interleave import describe, interleave, machine_line, per_round_ratios, quartiles, ratio_line  # noqa: E402
+
+TARGET = 3.0
+
+
+def install(venv: Path, work: Path) -> Path:
+    """A venv with this tree installed from a wheel; returns its bin directory."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    # typer, rich, paramiko, ...: the running interpreter's, without installing them again
+    Path(site, "edgetrt_bench_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    wheels = work / "wheels"
+    _quiet([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+            "--wheel-dir", str(wheels), str(ROOT)])
+    wheel = next(wheels.glob("edgetrt-*.whl"))
+    _quiet([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
+            str(wheel)])
+    return venv / "bin"
+
+
+def _quiet(argv: list[str]) -> None:
+    """Run a packaging step; its chatter (setuptools' warnings) shown only when it fails."""
+    proc = subprocess.run(argv, capture_output=True, text=True, env=_clean_env())
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:4])} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def _clean_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=30, help="rounds of all five commands (default 30)")
+    args = parser.parse_args()
+    print(machine_line())
+    with tempfile.TemporaryDirectory(prefix="edgetrt-startup-") as tmp:
+        bin_dir = install(Path(tmp) / "venv", Path(tmp))
+        env = _clean_env()
+        commands = {
+            "python -c pass": [str(bin_dir / "python"), "-c", "pass"],
+            # the floor of any help typer prints: typer imported, nothing else
+            "python -c 'import typer'": [str(bin_dir / "python"), "-c", "import typer"],
+            "edgetrt --help": [str(bin_dir / "edgetrt"), "--help"],
+            "edgetrt deploy --help": [str(bin_dir / "edgetrt"), "deploy", "--help"],
+            "edgetrt doctor engine --help": [str(bin_dir / "edgetrt"), "doctor", "engine", "--help"],
+        }
+        for argv in commands.values():  # once each, untimed: every file read once, every check passes
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env)
+
+        def run(argv):
+            return lambda: subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env) and None
+
+        figures = interleave({name: run(argv) for name, argv in commands.items()}, args.rounds)
+    print(f"installed from a wheel of {ROOT} into a throwaway venv; {args.rounds} rounds, order rotated")
+    for name, values in figures.items():
+        print(f"{name:32s} {describe(values, 1e3, ' ms', 1)}")
+    base = figures["python -c pass"]
+    for name in list(commands)[1:2] + list(commands)[3:]:
+        ratios = per_round_ratios(figures[name], base)
+        print(ratio_line(f"{name} / python -c pass", ratios))
+    ratios = per_round_ratios(figures["edgetrt --help"], base)
+    print(ratio_line("edgetrt --help / python -c pass", ratios, f"<= {TARGET}", quartiles(ratios)[1] <= TARGET))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
