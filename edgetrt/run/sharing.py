@@ -48,6 +48,7 @@ class SharedTimingCache:
     size: int
     key: dict                    # engine_cache.timing_cache_key: library, version, compute capability
     source: str
+    group: tuple | None = None   # the engine group of the device that wrote it (engine_group)
     refused: dict = field(default_factory=dict)  # device name -> why it was not offered
 
 
@@ -173,7 +174,7 @@ def fetch_timing_cache(run, session, cache_dir: Path, progress) -> SharedTimingC
     if data is None:
         return None
     digest = hashlib.sha256(data).hexdigest()
-    cache = SharedTimingCache(None, digest, len(data), fact["key"], run.name)
+    cache = SharedTimingCache(None, digest, len(data), fact["key"], run.name, engine_group(run))
     if digest != fact["sha256"]:
         # Changed after the device recorded it (another deploy into that root?): never passed on.
         cache.refused["*"] = (f"the timing cache fetched from {run.name} does not hash to what the device "
@@ -195,15 +196,17 @@ def _same_release(a: str, b: str) -> bool:
 
 
 def offer_timing_cache_to(cache: SharedTimingCache, run) -> bool:
-    """May ``run``'s device be offered ``cache``? Only for exactly its group's library, TensorRT
-    build and GPU (the device checks the key again, exactly, before it takes it)."""
+    """May ``run``'s device be offered ``cache``? Only where it is of the writer's engine group and
+    the cache was written for that group's library and TensorRT release. Its compute capability part
+    is the one the writer's agent derived by the rule the follower's applies (the GPU's, or what the
+    host told trtexec, "unknown" where the probe found none); the device checks the whole key again,
+    exactly, before it takes it (engine_cache.take_timing_cache)."""
     if "*" in cache.refused:
         cache.refused[run.name] = cache.refused["*"]
         return False
-    group = engine_group(run)
-    key = cache.key
+    group, key = engine_group(run), cache.key
     written = (key.get("library"), str(key.get("version")), str(key.get("compute_capability")))
-    if group is None or written[0] != group[0] or written[2] != group[2] or not _same_release(written[1], group[1]):
+    if group is None or group != cache.group or written[0] != group[0] or not _same_release(written[1], group[1]):
         cache.refused[run.name] = (f"it was written by {_build_words(*written)}, this device runs "
                                    + (_build_words(*group[:3]) if group else "an unknown TensorRT build"))
         return False

@@ -23,7 +23,7 @@ from sshd_server import SSHServer
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "agent"))
-from trtexec_standin import C27_NANO_BUILD, C28_NANO_LOAD, write_standin  # noqa: E402
+from trtexec_standin import C27_NANO_BUILD, C28_NANO_LOAD, TIMING_MARK, write_standin  # noqa: E402
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]
 
@@ -31,6 +31,13 @@ FIXTURES = REPO / "tests" / "fixtures"
 NANO_8219 = FIXTURES / "engines" / "A23_seame_team06_model_light_trt8.2.1.9_JetsonNano.engine"
 NANO_8218 = FIXTURES / "engines" / "A08_guorbit_trt8.2.1.8_JetsonNano.engine"
 QUICK = ("--duration", "0.5", "--iterations", "2", "--warmup-ms", "0", "--weights", "random")
+# engine_cache.timing_cache_path on these boards' trtexec path: the loopback probe reads no device
+# tree, so the host tells trtexec no compute capability and its keys say "unknown"
+TIMING_FILE = "tensorrt-8.2.1.9_smunknown.cache"
+
+
+def timing_file(tmp_path: Path, name: str, file: str = TIMING_FILE) -> Path:
+    return tmp_path / "roots" / name / "engines" / "timing" / file
 
 
 def dpkg_standin(directory: Path, python: str, tensorrt: str) -> None:
@@ -85,9 +92,14 @@ def test_one_build_per_kind_of_board(tmp_path, deployer, python36_jetpack):
             return {d["name"]: d for d in json.loads(proc.stdout)["devices"]}
 
         devices = deploy("shelf", [("same", f"nano{i}") for i in range(1, 6)] + [("other", "odd1")])
-        # Another shelf of the same kind of board, whose first board wrote a damaged engine.
+        # Another shelf of the same kind of board, whose first board wrote a damaged engine; bad3
+        # already has a timing cache of its own.
+        own = tmp_path / "roots" / "bad3" / "engines" / "timing" / TIMING_FILE
+        own.parent.mkdir(parents=True)
+        own.write_bytes(b"BAD3'S OWN+")
         devices.update(deploy("damaged", [("broken", f"bad{i}") for i in range(1, 4)]))
         engine = {name: d["runs"][0]["engine"] for name, d in devices.items()}
+        timing = {name: d["runs"][0]["timing_cache"] for name, d in devices.items()}
         build_ms = {name: d["runs"][0]["build_ms"] for name, d in devices.items()}
 
         assert engine["nano1"] == "built"
@@ -104,6 +116,23 @@ def test_one_build_per_kind_of_board(tmp_path, deployer, python36_jetpack):
                 devices[name]["warnings"]
         for d in devices.values():
             assert d["runs"][0]["status"] == "ok", (d["name"], d["runs"][0]["message"])
+
+        # Timing caches (trtexec --timingCacheFile, 8.2+): nano1's was passed on with its engine.
+        # nano2..5 built nothing, so no timing cache was used for their cell; each keeps nano1's for
+        # its next build.
+        written = timing_file(tmp_path, "nano1").read_bytes()
+        assert timing["nano1"] == "new" and written == TIMING_MARK
+        for i in range(2, 6):
+            assert timing[f"nano{i}"] is None
+            assert devices[f"nano{i}"]["runs"][0]["facts"]["timing_cache_offer"] == {"shared_from": "nano1"}
+            assert timing_file(tmp_path, f"nano{i}").read_bytes() == written
+        assert timing["odd1"] == "new"  # alone of its kind
+        # bad1's engine was refused, its timing cache was not: bad2 built starting from it ...
+        assert timing["bad1"] == "new" and timing["bad2"] == "shared from bad1"
+        assert timing_file(tmp_path, "bad2").read_bytes() == TIMING_MARK + TIMING_MARK
+        # ... and bad3 kept its own.
+        assert timing["bad3"].startswith("own (bad1's not taken: this device has a timing cache of its own")
+        assert own.read_bytes() == b"BAD3'S OWN+" + TIMING_MARK
     finally:
         for server, _ in kinds.values():
             server.stop()

@@ -105,10 +105,17 @@ def test_a_timing_cache_is_fetched_checked_and_offered_to_the_same_build_only(de
     cache = sharing.fetch_timing_cache(leader, device, tmp_path / "host-cache", Warnings())
     assert cache.source == "nano1" and cache.path.read_bytes() == b"TIMING"
     assert sharing.offer_timing_cache_to(cache, run_on("nano2"))
-    assert sharing.offer_timing_cache_to(cache, run_on("nano3", tensorrt="8.2.1"))  # the same release, 3 parts
     assert not sharing.offer_timing_cache_to(cache, run_on("odd1", tensorrt="8.2.1.9"))
     assert cache.refused["odd1"] == ("it was written by tensorrt 8.2.1.8 on sm_53, this device runs "
                                      "tensorrt 8.2.1.9 on sm_53")
+
+
+def test_a_timing_cache_written_for_another_tensorrt_than_its_device_probed_is_offered_to_nobody(device, tmp_path):
+    # nano1's probe found 8.2.1.8 but its agent wrote the cache of an 8.2.1.9 (a second install?)
+    leader = run_on("nano1", results=[timing_result(device, b"TIMING", version="8.2.1.9")])
+    cache = sharing.fetch_timing_cache(leader, device, tmp_path / "host-cache", Warnings())
+    assert not sharing.offer_timing_cache_to(cache, run_on("nano2"))
+    assert cache.refused["nano2"].startswith("it was written by tensorrt 8.2.1.9 on sm_53")
 
 
 def test_a_timing_cache_changed_since_the_device_recorded_it_is_offered_to_nobody(device, tmp_path):
