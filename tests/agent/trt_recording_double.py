@@ -12,6 +12,10 @@ measure.py's flow) runs for real in tests. It:
   ``build_serialized_network`` nor timing cache; ``set_memory_pool_limit`` from 8.4; the
   name-based tensor API from 8.5; RTX has no EXPLICIT_BATCH, no FP16/INT8 builder flags, no
   calibrator, no platform queries, and makes contexts from a runtime config);
+- can write its serialized engines behind a REAL engine file's bytes (``State.engine_header``), so
+  a host reads a real header from what the double "built", and can take a real ONNX file, reading
+  the network's inputs and outputs from the artifact's manifest (``State.io_from_manifest``), for
+  tests that run it behind the whole deploy pipeline;
 - "executes" an engine with a made-up function (output[b, k] = sum(input[b]) + k), through device
   memory that is either the PyCUDA double's (a dict of bytearrays) or real host memory at the
   addresses a double libcudart (tests/agent/cudart_double.c) handed out, so the agent's copies in
