@@ -137,3 +137,33 @@ def test_pass_on_notes_what_a_follower_was_not_given(device, tmp_path):
     assert offers["nano2"].timing_cache is None
     assert odd.notes == ["the timing cache of nano1 was not passed on: it was written by tensorrt 8.2.1.8 on "
                          "sm_53, this device runs tensorrt 8.2.1.9 on sm_53"]
+
+
+def from_agent(timing_cache=None, engine="built", **facts):
+    doc = {"backend": "tensorrt", "precision": "fp16", "batch": 1, "status": "ok",
+           "facts": dict(facts, engine=engine, **({"timing_cache": timing_cache} if timing_cache else {}))}
+    return RunResult.from_agent(doc, device="nano2")
+
+
+@pytest.mark.parametrize("fact, word", [
+    (None, None),                                               # no build: no timing cache used
+    ({"reused": False}, "new"),
+    ({"reused": True}, "own"),
+    ({"reused": True, "shared_from": "nano1"}, "shared from nano1"),
+    ({"reused": True, "started_from": "nano1"}, "own, started from nano1's"),
+    ({"reused": True, "offered_from": "nano1", "not_taken": "this device has a timing cache of its own, kept"},
+     "own (nano1's not taken: this device has a timing cache of its own, kept)"),
+    ({"reused": False, "offered_from": "nano1", "not_taken": "it was written by tensorrt 8.2.1.9 on sm_53"},
+     "new (nano1's not taken: it was written by tensorrt 8.2.1.9 on sm_53)"),
+])
+def test_the_report_says_which_timing_cache_a_build_started_from(fact, word):
+    assert from_agent(fact).timing_cache == word
+
+
+def test_the_run_notes_show_the_timing_cache_after_the_engine():
+    from edgetrt.cli.render import _cold_start_line
+
+    run = from_agent({"reused": True, "shared_from": "nano1"}, build_ms=1500.0).to_dict()
+    assert _cold_start_line(run).startswith("engine built (build 1.5 s), timing cache shared from nano1")
+    shared = from_agent(None, engine="shared", shared_from="nano1", build_ms=1500.0).to_dict()
+    assert "timing cache" not in _cold_start_line(shared)
