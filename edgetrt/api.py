@@ -16,6 +16,7 @@ from edgetrt.config.devices import load_device, load_devices
 from edgetrt.device.session import ConnectOptions
 from edgetrt.errors import EdgetrtError, UsageError  # noqa: F401  (the CLI's error types)
 from edgetrt.progress import NULL_PROGRESS, Progress
+from edgetrt.bench.text import number as figure  # noqa: F401  (how the CLI writes a figure)
 from edgetrt.convert.sources import ModelOptions
 from edgetrt.run.plan import MeasureOptions
 

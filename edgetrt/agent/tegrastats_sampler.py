@@ -1,28 +1,19 @@
 """Sample `tegrastats` while a measurement runs: on a Jetson the GPU shares DRAM with the CPU, so
 the board's RAM in use (and GPU load) says more about memory pressure than the process's RSS."""
 
-import os
-import shutil
 import subprocess
 import threading
 import time
 
 from .parsers import tegrastats
+from .programs import find_program
 
 _KNOWN_PATHS = ("/usr/bin/tegrastats",)
 
 
 def find_tegrastats(explicit=None):
     """The tegrastats program to use, or None (every non-Jetson machine)."""
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    found = shutil.which("tegrastats")
-    if found:
-        return found
-    for path in _KNOWN_PATHS:
-        if os.access(path, os.X_OK):
-            return path
-    return None
+    return find_program("tegrastats", _KNOWN_PATHS, explicit)
 
 
 class TegrastatsSampler(object):

@@ -26,10 +26,13 @@ def one_line(text) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", folded)
 
 
-def number(value, digits: int | None = None) -> str:
-    """Human figures: 3 significant digits below 100, whole numbers above."""
-    if value is None:
-        return NOT_RUN
+def number(value, digits: int | None = None, missing: str = NOT_RUN) -> str:
+    """A measured figure in as few characters as its precision needs, everywhere it is shown
+    (terminal, Markdown, CSV, HTML): 3 significant digits below 100 (0.00412, 4.13, 41.3), whole
+    numbers above (413, 240616), never an exponent; ``digits`` fixes the decimals instead. Anything
+    that is not a number (None, a flag, text from a device) is ``missing``."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return missing
     value = float(value)
     if digits is not None:
         return f"{value:.{digits}f}"
@@ -40,7 +43,7 @@ def number(value, digits: int | None = None) -> str:
         return f"{value:.1f}"
     if magnitude >= 1:
         return f"{value:.2f}"
-    return f"{value:.3f}"
+    return f"{value:.3g}" if magnitude else "0"
 
 
 def size(nbytes) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 
-from edgetrt.api import Progress
+from edgetrt.api import Progress, figure
 
 
 class _Console:
@@ -214,18 +214,8 @@ def _fmt(value, spec=".2f", missing="—"):
 
 
 def _num(value, missing="—") -> str:
-    """A measured figure in as few characters as its precision needs: 3 significant digits below
-    100 (0.00412, 4.13, 41.3), whole numbers above (413, 240616); never an exponent."""
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
-        return missing
-    magnitude = abs(value)
-    if magnitude >= 100:
-        return f"{value:.0f}"
-    if magnitude >= 10:
-        return f"{value:.1f}"
-    if magnitude >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}" if magnitude else "0"
+    """A measured figure as every report writes it (edgetrt.bench.text.number)."""
+    return figure(value, missing=missing)
 
 
 def _width() -> int:

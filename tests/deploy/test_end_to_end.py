@@ -82,7 +82,6 @@ def test_deploy_mobilenet_v2_over_ssh_then_redeploy_sends_nothing(sshd, deployer
     # its artifact directory holds just those (the SavedModel stays in the store, unlinked).
     assert again["files_skipped"] == 3
     assert sorted(n for n in os.listdir(again["remote_dir"]) if not n.startswith(".")) == ["manifest.json", "model.onnx"]
-    assert again["seconds"] < transfer["seconds"]  # one listing round trip against a 30 MB upload
     assert second.report["conversion"]["cached"] is True
     assert_real_run(second.report["runs"][0])
     assert {p.name for p in check_store(remote_root)} == set(stored)

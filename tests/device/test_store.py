@@ -30,7 +30,6 @@ def test_upload_then_unchanged_sends_nothing(device, tmp_path):
 
     second = store.ensure_files(files)
     assert (second.bytes_sent, second.files_sent, second.files_skipped) == (0, 0, 6)
-    assert second.seconds < 1.0
     assert device.listdir(posixpath.join(store.root, "tmp")) == []
 
 

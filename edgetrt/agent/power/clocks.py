@@ -11,10 +11,10 @@ EMC rates live in debugfs, readable by root only: as a normal user they are "not
 
 import glob
 import os
-import shutil
 import subprocess
 
 from ..parsers import jetson_clocks
+from ..programs import find_program
 
 # The GPU's devfreq node per SoC: Nano (T210), TX2 (T186), Xavier (T194), Orin (T234, JetPack 5
 # and 6). The same names jetson_clocks uses; /sys/class/devfreq/<node> links to the device.
@@ -138,13 +138,7 @@ def _overall(flags):
 
 
 def find_jetson_clocks():
-    found = shutil.which("jetson_clocks")
-    if found:
-        return found
-    for path in JETSON_CLOCKS_PATHS:
-        if os.access(path, os.X_OK):
-            return path
-    return None
+    return find_program("jetson_clocks", JETSON_CLOCKS_PATHS)
 
 
 def jetson_clocks_show():

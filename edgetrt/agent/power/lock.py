@@ -18,10 +18,10 @@ host went away, SIGINT, SIGTERM) runs it too; it runs at most once.
 
 import getpass
 import os
-import shutil
 import subprocess
 import tempfile
 
+from ..programs import find_program
 from .clocks import find_jetson_clocks
 
 NVPMODEL_PATHS = ("/usr/sbin/nvpmodel", "/usr/bin/nvpmodel")
@@ -33,13 +33,7 @@ class LockRefused(Exception):
 
 
 def find_nvpmodel():
-    found = shutil.which("nvpmodel")
-    if found:
-        return found
-    for path in NVPMODEL_PATHS:
-        if os.access(path, os.X_OK):
-            return path
-    return None
+    return find_program("nvpmodel", NVPMODEL_PATHS)
 
 
 def sudoers_hint(programs):

@@ -18,11 +18,11 @@ typed (up to 10; from 11 the precision is the model's).
 
 import json
 import math
-import os
 import signal
 import subprocess
 
 from ...parsers.trtexec import parse_trtexec
+from ...programs import find_program
 from .build import build_text_says_oom
 from .library import generation_for
 from .retry import BuildFailed
@@ -45,17 +45,7 @@ class TrtexecFailed(BuildFailed):
 
 def find_trtexec(options):
     """The trtexec to use: ``options["trtexec"]``, JetPack's path, then PATH; or None."""
-    explicit = options.get("trtexec")
-    if explicit:
-        return explicit if os.access(explicit, os.X_OK) else None
-    for path in TRTEXEC_PATHS:
-        if os.access(path, os.X_OK):
-            return path
-    for directory in os.environ.get("PATH", "").split(os.pathsep):
-        path = os.path.join(directory, "trtexec")
-        if directory and os.access(path, os.X_OK) and not os.path.isdir(path):
-            return path
-    return None
+    return find_program("trtexec", TRTEXEC_PATHS, options.get("trtexec"), known_first=True)
 
 
 def header_version(paths=VERSION_HEADERS):
