@@ -23,6 +23,8 @@ the HTML file and ``compare`` read::
         "first_run_ms", "load_ms", "build_ms": float | null,   # first run = load/build + 1st inference
         "engine": "built|cached|shared from DEVICE" | null,    # TensorRT engine: built, reused, or another
                                                                # device's (build_ms is then that device's)
+        "timing_cache": "new|own|shared from DEVICE|..." | null,  # the builder timing cache the build
+                                                               # started from; null when nothing was built
         "cold_start": {"source": "trtexec" | "TensorRT 8.2.1.9 Python API", "parse_ms", "build_ms",
                        "serialize_ms", "cache_read_ms", "deserialize_ms", "context_ms",
                        "first_inference_ms", ...} | null,      # TensorRT's start-up phases, ms

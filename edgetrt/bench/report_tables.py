@@ -268,6 +268,7 @@ CSV_METRICS = (
     ("first_run_ms", lambda c, r: c.get("first_run_ms")),
     ("build_ms", lambda c, r: c.get("build_ms")),
     ("engine", lambda c, r: c.get("engine")),
+    ("timing_cache", lambda c, r: c.get("timing_cache")),
     ("peak_memory_mb", lambda c, r: c.get("peak_memory_mb")),
     ("power_mean_w", lambda c, r: c.get("power_mean_w")),
     ("energy_mj", lambda c, r: c.get("energy_mj")),

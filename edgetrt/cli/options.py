@@ -42,7 +42,7 @@ ParallelOpt = typer.Option(None, "--parallel", help="At most this many devices a
 
 NoShareOpt = typer.Option(False, "--no-share", help="Every device builds its own TensorRT engines (by default "
                           "the first board of each kind builds and the others of the same TensorRT and GPU "
-                          "load its engine).")
+                          "load its engine and get its builder timing cache).")
 
 ProfileOpt = typer.Option(False, "--profile", help="Per-layer times (ONNX Runtime's profiler, which runs "
                           "during the timed loop: those timings are marked profiled; TensorRT's IProfiler "

@@ -361,6 +361,8 @@ def _cold_start_line(run: dict) -> str | None:
     head = f"engine {engine}" if engine else "cold start"
     if run.get("build_ms") is not None:
         head += f" (build {_fmt(run['build_ms'] / 1000.0, '.1f')} s)"
+    if run.get("timing_cache"):
+        head += f", timing cache {run['timing_cache']}"
     source = cold.get("source")
     return head + (": " + ", ".join(parts) + " ms" if parts else "") + (f"; {source}'s figures" if source else "")
 

@@ -131,6 +131,10 @@ class RunResult:
     first_inference_ms: float | None = None
     build_ms: float | None = None
     engine: str | None = None
+    #: the builder timing cache this cell's build started from: "new", "own", "shared from DEVICE",
+    #: "own, started from DEVICE's", or "own (...)"/"new (...)" when another device's was offered and
+    #: not taken; None when the cell built nothing (timing_cache_word)
+    timing_cache: str | None = None
     cold_start: dict | None = None
     steady: dict | None = None
     peak_memory_mb: float | None = None
@@ -210,10 +214,31 @@ class RunResult:
         engine = facts.get("engine") if isinstance(facts.get("engine"), str) else None
         if engine == "shared" and isinstance(facts.get("shared_from"), str):
             engine = f"shared from {facts['shared_from']}"  # built by another board of the same kind
-        extra = {"build_ms": _number(facts.get("build_ms")), "engine": engine}
+        extra = {"build_ms": _number(facts.get("build_ms")), "engine": engine,
+                 "timing_cache": timing_cache_word(facts.get("timing_cache"))}
         values.setdefault("batch", 1)
         values.setdefault("message", "")
         return cls(model=model, agent=agent, notes=tuple(notes), **values, **extra)
+
+
+def timing_cache_word(fact) -> str | None:
+    """What a run's ``timing_cache`` fact (engine_cache.record_timing_cache) says, in the report's
+    words: the builder timing cache this cell's build started from. None where the cell built
+    nothing (its engine cached or shared: no timing cache was used)."""
+    if not isinstance(fact, dict):
+        return None
+    said = {k: v for k, v in fact.items() if isinstance(v, str) and v}  # (already cleaned by _Reader)
+    if "shared_from" in said:
+        return f"shared from {said['shared_from']}"  # another board of the same kind wrote it
+    if fact.get("reused") is not True:
+        word = "new"
+    elif "started_from" in said:
+        return f"own, started from {said['started_from']}'s"  # taken from another board on an earlier run
+    else:
+        word = "own"
+    if "offered_from" in said:
+        word += f" ({said['offered_from']}'s not taken: {said.get('not_taken', 'no reason given')})"
+    return word
 
 
 def _number(value):

@@ -13,6 +13,7 @@ import errno
 import os
 import selectors
 import shutil
+import stat
 import subprocess
 import time
 from dataclasses import dataclass
@@ -233,7 +234,7 @@ class LocalTransport(Transport):
             st = os.stat(remote)
         except FileNotFoundError:
             return None
-        return st.st_size
+        return st.st_size if stat.S_ISREG(st.st_mode) else None  # as SSHTransport.size
 
     def rename(self, src, dst):
         os.replace(src, dst)

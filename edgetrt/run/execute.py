@@ -108,8 +108,9 @@ def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Pr
         images = ImageSet.from_dir(plan.images) if (plan.agreement or _needs_calibration(plan)) else None
 
         # 3. Upload and measure, devices in parallel, each device's cells in turn. Where boards of
-        # one kind share engines, the first of each kind goes first and the others get its engines.
-        offers: dict[str, list] = {}
+        # one kind share engines, the first of each kind goes first and the others get its engines
+        # and its timing cache (run/sharing.py).
+        offers: dict[str, sharing.Offers] = {}
 
         def measure(run: DeviceRun) -> None:
             if run.name not in opened:
@@ -126,7 +127,10 @@ def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Pr
         followers = [r for members in groups.values() for r in members[1:]]
         list(pool.map(measure, [r for r in runs if r not in followers]))
         if followers:
-            _pass_engines_on(groups, opened, offers, progress)
+            from edgetrt.config import paths
+
+            offers.update(sharing.pass_on(groups, {name: s for name, (_, s) in opened.items()},
+                                          paths.cache_home() / "shared-engines", progress))
             list(pool.map(measure, followers))
     except BaseException:
         # Ctrl-C (or a device's failure, alone): close every connection now, so each remote agent
@@ -149,24 +153,6 @@ def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Pr
 
 
 # ---- steps ---------------------------------------------------------------------------------------
-
-def _pass_engines_on(groups: dict, opened: dict, offers: dict, progress) -> None:
-    """Fetch what each group's first device built and offer it to the others of its kind."""
-    from edgetrt.config import paths
-
-    for members in groups.values():
-        leader = members[0]
-        if leader.name not in opened:
-            continue
-        engines = sharing.fetch_built_engines(leader, opened[leader.name][1],
-                                              paths.cache_home() / "shared-engines", progress)
-        for follower in members[1:]:
-            offers[follower.name] = [e for e in engines if sharing.offer_to(e, follower)]
-            for engine in engines:
-                if follower.name in engine.refused:
-                    follower.notes.append(f"the {' '.join(map(str, engine.cell[1:]))} engine built on "
-                                          f"{leader.name} was not passed on: {engine.refused[follower.name]}")
-
 
 def _connect(run: DeviceRun, opened: dict, connect, progress, alone: bool) -> None:
     """Open the device's session and probe it; a failure is the device's (or, alone, the command's)."""
@@ -267,7 +253,7 @@ def _model_name(conversion: Conversion) -> str | None:
 
 
 def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions, images, progress,
-                alone: bool, stopped: threading.Event | None = None, offers: list | None = None) -> None:
+                alone: bool, stopped: threading.Event | None = None, offers: sharing.Offers | None = None) -> None:
     cells = [(opts, cell) for opts in plan.models
              for cell in run.plan.cells(opts.model, plan.sources[opts.model])]
     uploaded: dict[str, tuple[str, str | None]] = {}
@@ -298,7 +284,8 @@ def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions,
                                      f"{_model_name(conversion)} on {run.address}")
                 started_steps = True
             remote_dir, images_on_device = uploaded[opts.model]
-            shared = _shared_engines(session, cell, _model_name(conversion), offers)
+            shared = sharing.cell_options(session, offers,
+                                          (_model_name(conversion), cell.backend, cell.precision, cell.batch))
             result = _run_cell(plan, run, session, cell, remote_dir, images_on_device, shared)
         except (TransportError, AgentError) as exc:
             if alone:
@@ -387,22 +374,11 @@ def artifact_files(artifact: Artifact, formats=None) -> tuple[list[LocalFile], l
     return files, entries
 
 
-def _shared_engines(session: DeviceSession, cell: Cell, model: str | None, offers: list | None) -> list:
-    """The engines offered for this cell, put into the device's store; the agent adopts the one
-    built for exactly its key (engine_cache.adopt)."""
-    matching = [e for e in offers or () if e.cell == (model, cell.backend, cell.precision, cell.batch)]
-    if not matching:
-        return []
-    session.upload([LocalFile(e.path, e.sha256, e.size) for e in matching])
-    return [{"path": session.store_path(e.sha256), "sha256": e.sha256, "key": e.key, "built": e.built,
-             "from": e.source} for e in matching]
-
-
 def _run_cell(plan: Plan, run: DeviceRun, session: DeviceSession, cell: Cell, remote_dir: str,
-              images_on_device: str | None, shared: list | None = None) -> RunResult:
+              images_on_device: str | None, shared: dict | None = None) -> RunResult:
+    """``shared``: what the group's first device made, for this cell (sharing.cell_options)."""
     options = backend_options(cell.backend, run.root, run.probe, plan.force_int8)
-    if shared:
-        options["shared_engines"] = shared
+    options.update(shared or {})
     estimate = run.preflight.get(cell)
     if cell.backend == "tensorrt" and (plan.measure.workspace_mb or (estimate and estimate.workspace_mb)):
         # --workspace-mb, else the preflight's (what a board of 4 GB or less leaves free)
@@ -424,9 +400,7 @@ def backend_options(backend: str, remote_root: str, probe: dict | None, force_in
     """Per-backend agent options: where TensorRT caches engines, and what the probe knows."""
     if backend != "tensorrt":
         return {}
-    import posixpath
-
-    options = {"engine_cache_dir": posixpath.join(remote_root, "engines"), "force_int8": force_int8}
+    options = {"engine_cache_dir": sharing.engine_cache_dir(remote_root), "force_int8": force_int8}
     facts = (probe or {}).get("facts") or {}
     for key, option in (("tensorrt", "tensorrt_version"), ("compute_capability", "compute_capability")):
         value = (facts.get(key) or {}).get("value")

@@ -141,3 +141,89 @@ def test_an_engine_an_identical_device_built_is_adopted_only_for_its_own_key(tmp
     built = cache.adopt(k, [good])
     assert built["shared_from"] == "jetson01" and built["build_ms"] == 184708.0
     assert cache.load(k) == b"PLAN FROM ELSEWHERE"
+
+
+# ---- timing caches passed on by the host (take_timing_cache) -------------------------------------
+
+TIMING_KEY = engine_cache.timing_cache_key("tensorrt", "8.2.1.8", "5.3")
+
+
+def offered_timing_cache(tmp_path, data=b"TIMING FROM NANO1", **changes):
+    path = tmp_path / "offered.timing-cache"
+    path.write_bytes(data)
+    offer = {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(), "key": TIMING_KEY, "from": "nano1"}
+    offer.update(changes)
+    return offer
+
+
+def test_a_timing_cache_for_another_build_or_gpu_is_not_taken(tmp_path):
+    cache = EngineCache(str(tmp_path / "engines"))
+    path = cache.timing_cache_path("tensorrt", "8.2.1.8", "5.3")
+    for other in (engine_cache.timing_cache_key("tensorrt", "8.2.1.9", "5.3"),
+                  engine_cache.timing_cache_key("tensorrt", "8.2.1.8", "7.2"),
+                  engine_cache.timing_cache_key("tensorrt_rtx", "8.2.1.8", "5.3"), None):
+        said = cache.take_timing_cache(path, TIMING_KEY, offered_timing_cache(tmp_path, key=other))
+        assert said["offered_from"] == "nano1" and "shared_from" not in said
+        assert "this device runs tensorrt 8.2.1.8 on sm_53" in said["not_taken"]
+        assert not os.path.exists(path)
+
+
+def test_a_timing_cache_that_does_not_hash_right_is_not_taken(tmp_path):
+    cache = EngineCache(str(tmp_path / "engines"))
+    path = cache.timing_cache_path("tensorrt", "8.2.1.8", "5.3")
+    offer = offered_timing_cache(tmp_path, sha256=hashlib.sha256(b"what the host checked").hexdigest())
+    said = cache.take_timing_cache(path, TIMING_KEY, offer)
+    assert said == {"offered_from": "nano1", "not_taken": "the file offered is missing or does not hash to "
+                                                          "what the host checked"}
+    missing = dict(offered_timing_cache(tmp_path), path=str(tmp_path / "gone"))
+    assert "not_taken" in cache.take_timing_cache(path, TIMING_KEY, missing)
+    assert not os.path.exists(path) and not os.path.exists(engine_cache.origin_path(path))
+
+
+def test_a_devices_own_timing_cache_is_kept(tmp_path):
+    cache = EngineCache(str(tmp_path / "engines"))
+    path = cache.timing_cache_path("tensorrt", "8.2.1.8", "5.3")
+    engine_cache.atomic_write(path, b"THIS DEVICE'S OWN")
+    said = cache.take_timing_cache(path, TIMING_KEY, offered_timing_cache(tmp_path))
+    assert said == {"offered_from": "nano1", "not_taken": "this device has a timing cache of its own, kept"}
+    assert open(path, "rb").read() == b"THIS DEVICE'S OWN"
+    assert not os.path.exists(engine_cache.origin_path(path))
+
+
+def test_a_timing_cache_is_taken_where_there_is_none_and_remembers_where_it_came_from(tmp_path):
+    cache = EngineCache(str(tmp_path / "engines"))
+    path = cache.timing_cache_path("tensorrt", "8.2.1.8", "5.3")
+    offer = offered_timing_cache(tmp_path)
+    assert cache.take_timing_cache(path, TIMING_KEY, offer) == {"shared_from": "nano1"}
+    assert open(path, "rb").read() == b"TIMING FROM NANO1"
+    assert engine_cache.timing_cache_origin(path)["shared_from"] == "nano1"
+    assert cache.take_timing_cache(path, TIMING_KEY, offer) == {"shared_from": "nano1"}  # offered again: same bytes
+    assert cache.take_timing_cache(path, TIMING_KEY, None) == {}
+
+    # The build seeded with it: the fact says whose it was.
+    fact = engine_cache.record_timing_cache(path, TIMING_KEY, b"TIMING FROM NANO1+mine", True, {"shared_from": "nano1"})
+    assert fact["shared_from"] == "nano1" and "started_from" not in fact
+    assert fact["sha256"] == hashlib.sha256(b"TIMING FROM NANO1+mine").hexdigest()
+    engine_cache.atomic_write(path, b"TIMING FROM NANO1+mine")
+    # A later build on this device, its cache grown since: not the offered bytes, and says so.
+    said = cache.take_timing_cache(path, TIMING_KEY, offer)
+    assert said["not_taken"] == "this device's timing cache, which started from nano1's, has grown since; kept"
+    assert open(path, "rb").read() == b"TIMING FROM NANO1+mine"
+    fact = engine_cache.record_timing_cache(path, TIMING_KEY, b"...", True, said)
+    assert fact["started_from"] == "nano1" and fact["reused"] is True
+    # A build that started from nothing (the cache was deleted): the old origin is forgotten.
+    fact = engine_cache.record_timing_cache(path, TIMING_KEY, b"new", False, {})
+    assert "started_from" not in fact and engine_cache.timing_cache_origin(path) == {}
+
+
+def test_a_timing_cache_taken_half_way_leaves_no_file(tmp_path, monkeypatch):
+    cache = EngineCache(str(tmp_path / "engines"))
+    path = cache.timing_cache_path("tensorrt", "8.2.1.8", "5.3")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(engine_cache.os, "fsync", disk_full)
+    with pytest.raises(OSError):
+        cache.take_timing_cache(path, TIMING_KEY, offered_timing_cache(tmp_path))
+    assert os.listdir(os.path.dirname(path)) == []  # neither a part of the cache nor a temporary file

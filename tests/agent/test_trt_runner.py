@@ -314,6 +314,58 @@ def test_timing_cache_is_persisted_and_reused(monkeypatch, artifact, tmp_path):
     assert state.args_of("IBuilderConfig.create_timing_cache") == [(b"",), (b"+timing",)]
 
 
+def shared_timing_cache(tmp_path, data, version="8.6.1.6", source="nano1"):
+    """An offer as the host sends it: another device's timing cache, in this device's store."""
+    import hashlib
+
+    from edgetrt.agent.backends.tensorrt.engine_cache import timing_cache_key
+
+    path = tmp_path / "store" / hashlib.sha256(data).hexdigest()
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
+            "key": timing_cache_key("tensorrt", version, "5.3"), "from": source}
+
+
+def test_a_build_starts_from_the_timing_cache_an_identical_device_wrote(monkeypatch, artifact, tmp_path):
+    state = double.install(monkeypatch, "8.6.1.6")
+    runner = make(artifact, tmp_path, shared_timing_cache=shared_timing_cache(tmp_path, b"NANO1 TIMING"))
+    runner.activate()
+    assert state.args_of("IBuilderConfig.create_timing_cache") == [(b"NANO1 TIMING",)]
+    fact = runner.facts["timing_cache"]
+    assert fact["shared_from"] == "nano1" and fact["reused"] is True
+    assert open(fact["file"], "rb").read() == b"NANO1 TIMING+timing"
+    assert runner.facts["timing_cache_offer"] == {"shared_from": "nano1"}
+
+
+def test_a_timing_cache_of_another_tensorrt_build_is_not_used(monkeypatch, artifact, tmp_path):
+    state = double.install(monkeypatch, "8.6.1.6")
+    offer = shared_timing_cache(tmp_path, b"FROM 8.6.1.5", version="8.6.1.5")
+    runner = make(artifact, tmp_path, shared_timing_cache=offer)
+    runner.activate()
+    assert state.args_of("IBuilderConfig.create_timing_cache") == [(b"",)]
+    fact = runner.facts["timing_cache"]
+    assert "shared_from" not in fact and fact["offered_from"] == "nano1" and fact["reused"] is False
+    assert "written by tensorrt 8.6.1.5 on sm_53" in fact["not_taken"]
+
+
+def test_a_run_that_builds_nothing_keeps_the_offered_timing_cache_for_later_builds(monkeypatch, artifact,
+                                                                                    tmp_path):
+    state = double.install(monkeypatch, "8.6.1.6")
+    make(artifact, tmp_path).activate()  # an engine cached ...
+    os.remove(str(tmp_path / "engines" / "timing" / "tensorrt-8.6.1.6_sm53.cache"))  # ... but no timing cache
+    cached = make(artifact, tmp_path, shared_timing_cache=shared_timing_cache(tmp_path, b"NANO1 TIMING"))
+    cached.activate()
+    # It built nothing, so it used no timing cache: no claim that it did ...
+    assert cached.facts["engine"] == "cached" and "timing_cache" not in cached.facts
+    # ... but the device keeps it, and its next build starts from it.
+    assert cached.facts["timing_cache_offer"] == {"shared_from": "nano1"}
+    later = make(artifact, tmp_path, batch=4)
+    later.activate()
+    assert state.args_of("IBuilderConfig.create_timing_cache")[-1] == (b"NANO1 TIMING",)
+    assert later.facts["timing_cache"]["started_from"] == "nano1"
+
+
 def test_no_timing_cache_on_tensorrt_7(monkeypatch, artifact, tmp_path):
     double.install(monkeypatch, "7.2.3.4")
     runner = make(artifact, tmp_path)

@@ -18,7 +18,7 @@ from edgetrt.agent.backends.tensorrt.retry import BuildFailed
 from edgetrt.agent.backends.tensorrt.trtexec_runner import TrtexecRunner
 from edgetrt.agent.parsers.trtexec import parse_trtexec
 
-from .trtexec_standin import C01_LOAD, C27_NANO_BUILD, LOGS, write_standin
+from .trtexec_standin import C01_LOAD, C27_NANO_BUILD, LOGS, TIMING_MARK, write_standin
 
 C02_BUILD = LOGS / "C02_trtexec_8.6.1_x86_RTX4070_build.txt"
 
@@ -203,6 +203,33 @@ def test_second_run_uses_the_cached_engine(artifact, tmp_path, fake_trtexec):
     again.run_benchmark(SETTINGS)
     cold = again.cold_start()
     assert cold["build_ms"] is None and cold["first_run_ms"] == pytest.approx(6.05718 + 0.228333)
+
+
+def test_trtexec_builds_from_a_shared_timing_cache_and_a_devices_own_is_kept(artifact, tmp_path, fake_trtexec):
+    import hashlib
+
+    from edgetrt.agent.backends.tensorrt.engine_cache import timing_cache_key
+
+    offered = tmp_path / "offered"
+    offered.write_bytes(b"NANO1 TIMING+")
+    offer = {"path": str(offered), "sha256": hashlib.sha256(b"NANO1 TIMING+").hexdigest(),
+             "key": timing_cache_key("tensorrt", "8.2.1.8", "5.3"), "from": "nano1"}
+    runner = make(artifact, tmp_path, fake_trtexec, shared_timing_cache=offer)
+    runner.activate()
+    fact = runner.facts["timing_cache"]
+    assert fact["shared_from"] == "nano1" and fact["reused"] is True
+    # trtexec (the stand-in) loaded the shared cache and saved it with this build's addition
+    assert open(fact["file"], "rb").read() == b"NANO1 TIMING+" + TIMING_MARK
+    assert fact["sha256"] == hashlib.sha256(b"NANO1 TIMING+" + TIMING_MARK).hexdigest()
+
+    other = make(artifact, tmp_path / "own", fake_trtexec, shared_timing_cache=offer)
+    own = tmp_path / "own" / "engines" / "timing" / "tensorrt-8.2.1.8_sm53.cache"
+    own.parent.mkdir(parents=True)
+    own.write_bytes(b"OWN+")
+    other.activate()
+    fact = other.facts["timing_cache"]
+    assert fact["offered_from"] == "nano1" and "shared_from" not in fact
+    assert own.read_bytes() == b"OWN+" + TIMING_MARK
 
 
 def test_oom_build_is_retried_with_half_the_workspace(artifact, tmp_path, fake_trtexec, monkeypatch):

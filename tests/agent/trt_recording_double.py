@@ -12,6 +12,10 @@ measure.py's flow) runs for real in tests. It:
   ``build_serialized_network`` nor timing cache; ``set_memory_pool_limit`` from 8.4; the
   name-based tensor API from 8.5; RTX has no EXPLICIT_BATCH, no FP16/INT8 builder flags, no
   calibrator, no platform queries, and makes contexts from a runtime config);
+- can write its serialized engines behind a REAL engine file's bytes (``State.engine_header``), so
+  a host reads a real header from what the double "built", and can take a real ONNX file, reading
+  the network's inputs and outputs from the artifact's manifest (``State.io_from_manifest``), for
+  tests that run it behind the whole deploy pipeline;
 - "executes" an engine with a made-up function (output[b, k] = sum(input[b]) + k), through device
   memory that is either the PyCUDA double's (a dict of bytearrays) or real host memory at the
   addresses a double libcudart (tests/agent/cudart_double.c) handed out, so the agent's copies in
@@ -29,6 +33,7 @@ takes, or what a real engine computes.
 import ctypes
 import enum
 import json
+import os
 import sys
 import time
 import types
@@ -135,8 +140,16 @@ class State(object):
     """Everything the doubles share: the call record, device memory, injected failures."""
 
     def __init__(self, version, inputs, outputs, fast_int8=True, fast_fp16=True, cc=(5, 3),
-                 memory=None):
+                 memory=None, engine_header=b"", io_from_manifest=False):
         self.version = version
+        # Bytes the double's serialized engines start with: a REAL engine file's (tests/fixtures
+        # engines, of the version the double claims), so a host reading an engine header reads a
+        # real one. The double's own plan follows them; a plan not starting so does not load.
+        self.engine_header = engine_header
+        # The double reads no ONNX: with this set, the parser accepts a real ONNX file (a protobuf
+        # ModelProto, whose first field is ir_version) and takes the network's inputs and outputs
+        # from the artifact's manifest.json beside it, as edgetrt's converter wrote them.
+        self.io_from_manifest = io_from_manifest
         self.series = series_of(version)
         self.inputs = inputs      # [(name, shape with -1 batch)]
         self.outputs = outputs    # [(name, shape with -1 batch)]
@@ -279,7 +292,25 @@ def make_tensorrt(state, module_name="tensorrt"):
             with open(model, "rb") as fh:
                 data = fh.read()
             record("OnnxParser.parse_from_file", model, len(data))
+            if state.io_from_manifest and data[:1] == b"\x08":
+                return self._io_from_manifest(model)
             return self._parse(data)
+
+        def _io_from_manifest(self, model):
+            directory = os.path.dirname(os.path.abspath(model))
+            for _ in range(4):  # the artifact directory holds manifest.json; the ONNX may be deeper
+                if os.path.isfile(os.path.join(directory, "manifest.json")):
+                    break
+                directory = os.path.dirname(directory)
+            with open(os.path.join(directory, "manifest.json")) as fh:
+                manifest = json.load(fh)
+
+            def io(specs):
+                return [(t["name"], [-1 if d is None else d for d in t["shape"]]) for t in specs]
+
+            state.inputs, state.outputs = io(manifest["inputs"]), io(manifest["outputs"])
+            self.network.inputs = [Tensor(n, s) for n, s in state.inputs]
+            return True
 
         def _parse(self, data):
             if not data.startswith(b"ONNX-DOUBLE"):
@@ -409,7 +440,7 @@ def make_tensorrt(state, module_name="tensorrt"):
                     calibrator.write_calibration_cache(b"double-calibration-table")
             doc = {"version": state.version, "flags": config.flag_names, "workspace": config.workspace,
                    "inputs": state.inputs, "outputs": state.outputs}
-            return ENGINE_MAGIC + json.dumps(doc).encode("utf-8")
+            return state.engine_header + ENGINE_MAGIC + json.dumps(doc).encode("utf-8")
 
         def build_serialized_network(self, network, config):
             record("Builder.build_serialized_network")
@@ -435,7 +466,8 @@ def make_tensorrt(state, module_name="tensorrt"):
 
     class ICudaEngine(EngineBase):
         def __init__(self, plan):
-            doc = json.loads(bytes(plan)[len(ENGINE_MAGIC):].decode("utf-8"))
+            data = bytes(plan)
+            doc = json.loads(data[data.index(ENGINE_MAGIC) + len(ENGINE_MAGIC):].decode("utf-8"))
             object.__setattr__(self, "doc", doc)
             io = [(n, tuple(s), True) for n, s in doc["inputs"]] + \
                  [(n, tuple(s), False) for n, s in doc["outputs"]]
@@ -567,7 +599,7 @@ def make_tensorrt(state, module_name="tensorrt"):
         def deserialize_cuda_engine(self, serialized_engine):
             record("Runtime.deserialize_cuda_engine")
             data = bytes(serialized_engine)
-            if not data.startswith(ENGINE_MAGIC):
+            if not data.startswith(state.engine_header + ENGINE_MAGIC):
                 self.logger.log(Severity.ERROR, VERSION_TAG_MESSAGE)
                 return None
             return ICudaEngine(data)

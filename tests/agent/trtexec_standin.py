@@ -1,5 +1,6 @@
 """A STAND-IN for trtexec: a script that prints REAL captured trtexec output (tests/fixtures/logs)
-and writes a placeholder engine file. It is not trtexec, builds nothing and times nothing.
+and writes a placeholder engine file (and, given ``--timingCacheFile``, a placeholder timing cache:
+what was there plus ``TIMING_MARK``). It is not trtexec, builds nothing and times nothing.
 
 What it prints is a real capture, so the agent's parsing, its commands and its subprocess handling
 are exercised for real. Where trtexec would also write a file the captures cannot hold (the
@@ -24,6 +25,8 @@ LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
 C01_LOAD = LOGS / "C01_trtexec_8.6.1_x86_RTX4070_loadEngine.txt"
 C27_NANO_BUILD = LOGS / "C27_trtexec_8.2.1_JetsonNano_build_UNRESOLVED_REPO.txt"
 C28_NANO_LOAD = LOGS / "C28_trtexec_8.0.1_JetsonNano_DS6.0_loadEngine_UNRESOLVED_REPO.txt"
+#: what the stand-in appends to its --timingCacheFile per build (a placeholder, not a timing cache)
+TIMING_MARK = b"STANDIN-TRTEXEC-TIMING+"
 
 SCRIPT = '''#!{python}
 # STAND-IN for trtexec (tests/agent/trtexec_standin.py): prints real captures, builds nothing.
@@ -38,6 +41,7 @@ with open(state + ".argv", "a") as fh:
     fh.write(json.dumps(sys.argv[1:]) + "\\n")
 mode = os.environ.get("TRTEXEC_STANDIN_MODE", "ok")
 args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if "=" in a)
+TIMING_MARK = {timing_mark!r}
 
 def oom():
     sys.stdout.write(capture({build!r}).split("[07/14/2023-11:52:16]")[0])
@@ -63,6 +67,13 @@ if "saveEngine" in args:
             fh.write(open({engine!r}, "rb").read())
         else:
             fh.write(b"STANDIN-TRTEXEC-ENGINE workspace " + args.get("workspace", args.get("memPoolSize", "?")).encode())
+    if "timingCacheFile" in args:
+        # trtexec (8.2+) loads this file where it exists and saves the builder's timing cache to it
+        # after the build; the stand-in appends one marker per build to what was there, so a test
+        # can see which cache a build started from (its bytes are no real timing cache)
+        seed = open(args["timingCacheFile"], "rb").read() if os.path.exists(args["timingCacheFile"]) else b""
+        with open(args["timingCacheFile"], "wb") as fh:
+            fh.write(seed + TIMING_MARK)
     sys.stdout.write(capture({build!r}))
 elif "loadEngine" in args:
     written = open({engine!r}, "rb").read() if {engine!r} else None
@@ -112,7 +123,8 @@ def write_standin(directory, python, build_log=C27_NANO_BUILD, load_log=C01_LOAD
     path.parent.mkdir(parents=True, exist_ok=True)
     state = str(Path(directory) / "trtexec-calls")
     path.write_text(SCRIPT.format(python=python, state=state, build=str(build_log), load=str(load_log),
-                                  engine=str(engine_bytes_from) if engine_bytes_from else ""))
+                                  engine=str(engine_bytes_from) if engine_bytes_from else "",
+                                  timing_mark=TIMING_MARK))
     path.chmod(0o755)
     standin = Standin(str(path))
     standin.state = state

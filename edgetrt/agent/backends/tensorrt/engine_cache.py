@@ -16,6 +16,11 @@ Layout::
     <dir>/<key sha256>.json         {"key": {...}, "built": {...}}
     <dir>/<key sha256>.calib        INT8 calibration cache (implicit quantization only)
     <dir>/timing/<flavour>-<version>_sm<cc>.cache   builder timing cache, one per library and GPU
+    <dir>/timing/<flavour>-<version>_sm<cc>.origin.json   the device it came from, when shared
+
+A timing cache, like an engine, may come from another device of exactly the same TensorRT build
+and GPU (the host passes the first one's on, ``take_timing_cache``); a device's own is never
+replaced.
 """
 
 import hashlib
@@ -150,6 +155,44 @@ class EngineCache(object):
             except OSError:
                 pass
 
+    def take_timing_cache(self, path, key, offer):
+        """Give this device the builder timing cache a device of the same TensorRT build and GPU
+        wrote, where this device has none of its own.
+
+        ``offer``: what the host passed on, {"path", "sha256", "key", "from"}: the timing cache of
+        the first device of this device's group, checked by the host against the SHA-256 that
+        device recorded. It is written to ``path`` only when its key is exactly ``key``
+        (timing_cache_key: library, version, GPU), its file hashes right, and ``path`` holds no
+        timing cache yet, or already holds exactly these bytes (a retried run): this device's
+        own cache is kept, never replaced. Where it came from is kept beside it
+        (``timing_cache_origin``), so a later build seeded with it can say so.
+
+        Taken whether or not this run builds: a run whose engine is cached or shared builds
+        nothing and uses no timing cache, but its device's next build starts from this one.
+        Returns what happened, for the run's facts: {} when nothing was offered,
+        {"shared_from": DEVICE} when taken, else {"offered_from": DEVICE, "not_taken": why}."""
+        if not isinstance(offer, dict):
+            return {}
+        source = offer.get("from")
+        if offer.get("key") != key:
+            return {"offered_from": source, "not_taken": "it was written by {}, this device runs {}".format(
+                describe_timing_key(offer.get("key")), describe_timing_key(key))}
+        data = read_bytes(offer.get("path") or "")
+        if data is None or hashlib.sha256(data).hexdigest() != offer.get("sha256"):
+            return {"offered_from": source, "not_taken": "the file offered is missing or does not hash "
+                                                          "to what the host checked"}
+        own = read_bytes(path)
+        if own is not None and own != data:
+            origin = timing_cache_origin(path).get("shared_from")
+            why = ("this device's timing cache, which started from {}'s, has grown since; kept".format(origin)
+                   if origin else "this device has a timing cache of its own, kept")
+            return {"offered_from": source, "not_taken": why}
+        if own is None:
+            atomic_write(path, data)
+            doc = {"shared_from": source, "sha256": offer.get("sha256"), "key": key}
+            atomic_write(origin_path(path), json.dumps(doc, sort_keys=True).encode("utf-8"))
+        return {"shared_from": source}
+
     def timing_cache_path(self, flavour, version, compute_capability):
         safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in "{}-{}_sm{}".format(
             flavour, version, str(compute_capability).replace(".", "")))
@@ -157,6 +200,59 @@ class EngineCache(object):
         if not os.path.isdir(directory):
             os.makedirs(directory)
         return os.path.join(directory, safe + ".cache")
+
+
+def timing_cache_key(flavour, version, compute_capability):
+    """What a builder timing cache is valid for: one library build (flavour and full version) and
+    one GPU; the parts of its file name (EngineCache.timing_cache_path)."""
+    return {"library": str(flavour), "version": str(version), "compute_capability": str(compute_capability)}
+
+
+def describe_timing_key(key):
+    if not isinstance(key, dict):
+        return "an unknown TensorRT build"
+    return "{} {} on sm_{}".format(key.get("library"), key.get("version"),
+                                   str(key.get("compute_capability")).replace(".", ""))
+
+
+def origin_path(timing_path):
+    """Where a timing cache taken from another device records which one (beside the cache)."""
+    return timing_path[:-len(".cache")] + ".origin.json" if timing_path.endswith(".cache") \
+        else timing_path + ".origin.json"
+
+
+def timing_cache_origin(timing_path):
+    """{"shared_from": DEVICE, "sha256": ...} when this device's timing cache started as one
+    another device wrote (take_timing_cache), else {}."""
+    data = read_bytes(origin_path(timing_path))
+    try:
+        doc = json.loads(data.decode("utf-8")) if data is not None else {}
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) and isinstance(doc.get("shared_from"), str) else {}
+
+
+def record_timing_cache(path, key, data, reused, provided=None):
+    """The run's ``timing_cache`` fact after a build wrote ``data`` to ``path``: what a host that
+    fetches the file checks it against (its SHA-256), and what the build started from.
+
+    ``reused``: the build was seeded with a cache already there; ``provided``: take_timing_cache's
+    answer for this run ({"shared_from"} when the seed was another device's, taken now). A seed
+    this device kept from an earlier offer says so as ``started_from``. A build that started from
+    nothing forgets any origin recorded before (that cache was deleted since)."""
+    fact = {"file": path, "key": key, "reused": bool(reused), "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
+    fact.update(provided or {})
+    if not reused:
+        try:
+            os.remove(origin_path(path))
+        except OSError:
+            pass
+        return fact
+    origin = timing_cache_origin(path).get("shared_from")
+    if origin and "shared_from" not in fact:
+        fact["started_from"] = origin
+    return fact
 
 
 def atomic_write(path, data):

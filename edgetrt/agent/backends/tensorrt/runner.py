@@ -9,6 +9,8 @@ timed phase by phase into ``cold_start()``.
 Options (``spec["options"]``, all optional):
     engine_cache_dir   where engines live on the device (default ~/.edgetrt/engines)
     workspace_bytes    builder workspace (default 256 MiB); retries: see retry.py
+    shared_engines     engines devices of the same TensorRT build and GPU built (engine_cache.adopt)
+    shared_timing_cache  such a device's builder timing cache (engine_cache.take_timing_cache)
     calibration_npy    preprocessed calibration images (.npy, N x input shape) for INT8 without
                        a Q/DQ model (TensorRT 7 to 10 only)
     force_int8         build INT8 even where the GPU has no fast INT8
@@ -64,7 +66,7 @@ class TensorRTRunner(Runner):
 
     def __init__(self, *args, **kwargs):
         Runner.__init__(self, *args, **kwargs)
-        self._cuda = self._engine = self._context = self._io = None
+        self._cuda = self._engine = self._context = self._io = self._timing = None
         self._cold = dict((k, None) for k in COLD_START_KEYS)
         self._cold.update(source="tensorrt", engine=None)
 
@@ -132,6 +134,7 @@ class TensorRTRunner(Runner):
         settings = BuildSettings(onnx_path, self.precision, shapes, requested, int8_mode)
 
         self.facts["engine_key"] = key
+        self._timing = self._take_timing_cache(cache, key_cc)
         if cache.load(key) is None:
             cache.adopt(key, self.options.get("shared_engines"))
         plan = self._timed("cache_read_ms", cache.load, key)
@@ -176,12 +179,25 @@ class TensorRTRunner(Runner):
             self.facts["cuda_library"] = self._cuda.library
         return self._cuda
 
+    def _take_timing_cache(self, cache, key_cc):
+        """(path, key, what became of the host's offer) of this library's and GPU's builder timing
+        cache; None where the library keeps none (TensorRT 7, TensorRT-RTX). The timing cache an
+        identical device wrote is taken now, where this device has none, whether or not this run
+        builds (engine_cache.take_timing_cache); ``timing_cache_offer`` records what became of it."""
+        library = self.library
+        if not library.api.timing_cache:
+            return None
+        key = engine_cache.timing_cache_key(library.flavour, library.version, key_cc)
+        path = cache.timing_cache_path(library.flavour, library.version, key_cc)
+        provided = cache.take_timing_cache(path, key, self.options.get("shared_timing_cache"))
+        if provided:
+            self.facts["timing_cache_offer"] = provided
+        return path, key, provided
+
     def _build(self, builder, cache, key, settings, calibration, key_cc, np):
         library, logger = self.library, self._logger
-        timing_path = timing_bytes = None
-        if library.api.timing_cache:
-            timing_path = cache.timing_cache_path(library.flavour, library.version, key_cc)
-            timing_bytes = engine_cache.read_bytes(timing_path)
+        timing_path, timing_key, provided = self._timing or (None, None, {})
+        timing_bytes = engine_cache.read_bytes(timing_path) if timing_path else None
         make_calibrator = None
         if calibration is not None:
             from .calibrator import make_entropy_calibrator
@@ -205,7 +221,8 @@ class TensorRTRunner(Runner):
         self._cold["serialize_ms"] = built.serialize_ms + (time.perf_counter() - t0) * 1e3
         if built.timing_cache and timing_path:
             engine_cache.atomic_write(timing_path, built.timing_cache)
-            self.facts["timing_cache"] = {"file": timing_path, "reused": bool(timing_bytes)}
+            self.facts["timing_cache"] = engine_cache.record_timing_cache(timing_path, timing_key, built.timing_cache,
+                                                                          bool(timing_bytes), provided)
         self._cold["engine"] = self.facts["engine"] = "built"
         self.facts.update(build_ms=built.build_ms, engine_bytes=len(plan),
                           workspace_bytes=built.record["workspace_bytes"], build=built.record)

@@ -5,9 +5,10 @@ trtexec builds the engine (cached like the Python path's) and measures it; every
 steady block and the cold start is trtexec's own, marked ``"source": "trtexec"``. No numpy: the
 runner never touches a tensor.
 
-Options beyond runner.py's: ``trtexec`` (its path; default JetPack's, then PATH) and, from the
-host's probe, ``tensorrt_version`` and ``compute_capability`` (for the cache key: trtexec is run
-only to build and measure, so nothing else tells the agent which TensorRT and GPU it used).
+Options beyond runner.py's (``shared_engines`` and ``shared_timing_cache`` as there): ``trtexec``
+(its path; default JetPack's, then PATH) and, from the host's probe, ``tensorrt_version`` and
+``compute_capability`` (for the cache key: trtexec is run only to build and measure, so nothing
+else tells the agent which TensorRT and GPU it used).
 """
 
 import os
@@ -71,9 +72,18 @@ class TrtexecRunner(Runner):
                                            self._requested, extra)
         self.cache = engine_cache.EngineCache(engine_cache.cache_dir(options))
         self.engine_path = self.cache.paths(self.key)["engine"]
-        self._timing = self.cache.timing_cache_path("tensorrt", version, cc) if version else None
+        # trtexec loads and saves a timing cache from 8.2 (--timingCacheFile; trtexec.build_command)
+        self._timing_key = engine_cache.timing_cache_key("tensorrt", version, cc)
+        self._timing = self.cache.timing_cache_path("tensorrt", version, cc) \
+            if version and self._version >= (8, 2) else None
         facts["engine_file"] = self.engine_path
         facts["engine_key"] = self.key
+        # Taken whether or not this run builds, as on the Python path (runner._take_timing_cache).
+        self._timing_provided = self.cache.take_timing_cache(self._timing, self._timing_key,
+                                                             options.get("shared_timing_cache")) \
+            if self._timing else {}
+        if self._timing_provided:
+            facts["timing_cache_offer"] = self._timing_provided
         if self.cache.load(self.key) is None:
             self.cache.adopt(self.key, options.get("shared_engines"))
         if self.cache.load(self.key) is not None:
@@ -89,8 +99,13 @@ class TrtexecRunner(Runner):
     def _build(self):
         """Build under the retry policy (retry.py): trtexec's OOM words or its SIGKILL retry once."""
         facts = self.facts
+        seeded = engine_cache.read_bytes(self._timing) if self._timing else None
         (parsed, argv, wall_ms, size), record = build_with_retry(
             self._build_once, self._requested, self.options, self.phase)
+        written = engine_cache.read_bytes(self._timing) if self._timing else None
+        if written is not None:
+            facts["timing_cache"] = engine_cache.record_timing_cache(self._timing, self._timing_key, written,
+                                                                     bool(seeded), self._timing_provided)
         self._cold["engine"] = facts["engine"] = "built"
         build_s = parsed["build_time_s"]
         self._cold["build_ms"] = build_s * 1e3 if build_s is not None else None
