@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edgetrt import __version__
 from edgetrt.config.devices import load_device, load_devices
+from edgetrt.config.homes import HELP_PART
 from edgetrt.device.session import ConnectOptions
 from edgetrt.errors import EdgetrtError, UsageError  # noqa: F401  (the CLI's error types)
 from edgetrt.progress import NULL_PROGRESS, Progress
@@ -503,7 +504,9 @@ CACHE_PARTS = (("artifacts", "converted models (SavedModel, ONNX, FP16, INT8), m
                ("agent", "agent bundles (zipapps named by their SHA-256)", True),
                ("images", "preprocessed photos for agreement and calibration", True),
                ("references", "native TensorFlow's predictions on this host, for agreement", True),
-               ("shared-engines", "TensorRT engines fetched from one board to pass on to others", True))
+               ("shared-engines", "TensorRT engines fetched from one board to pass on to others", True),
+               (HELP_PART, "--help texts as typer printed them, replayed while nothing they were made from "
+                "changed (edgetrt/cli/entry.py)", True))
 
 
 def cache_report(clean: bool = False, dry_run: bool = True) -> dict:
