@@ -19,6 +19,7 @@ from edgetrt.errors import EdgetrtError, UsageError  # noqa: F401  (the CLI's er
 from edgetrt.progress import NULL_PROGRESS, Progress
 from edgetrt.convert.sources import ModelOptions
 from edgetrt.run.plan import MeasureOptions
+from edgetrt.run.preflight_graph import CACHE_PART as GRAPHS_PART
 
 __all__ = ["ConnectOptions", "EdgetrtError", "MeasureOptions", "ModelOptions", "Progress", "TftrtSettings", "UsageError", "bench", "convert_model",
            "deploy", "doctor_device", "doctor_engine", "doctor_log", "list_devices", "list_models", "preflight",
@@ -505,6 +506,8 @@ CACHE_PARTS = (("artifacts", "converted models (SavedModel, ONNX, FP16, INT8), m
                ("images", "preprocessed photos for agreement and calibration", True),
                ("references", "native TensorFlow's predictions on this host, for agreement", True),
                ("shared-engines", "TensorRT engines fetched from one board to pass on to others", True),
+               (GRAPHS_PART, "the memory preflight's figures of each ONNX graph and batch, by the files' SHA-256",
+                True),
                (HELP_PART, "--help texts as typer printed them, replayed while nothing they were made from "
                 "changed (edgetrt/cli/entry.py)", True))
 
