@@ -48,7 +48,8 @@ def _bundle_id():
 def cmd_probe(args):
     from .probe import probe
 
-    facts = probe(root=args.root, run_commands=not args.no_commands)
+    facts = probe(root=args.root, run_commands=not args.no_commands,
+                  tensorrt_modules=not args.no_tensorrt_modules)
     _emit({"kind": "probe", "facts": facts})
     return 0
 
@@ -178,6 +179,8 @@ def build_parser():
     p = sub.add_parser("probe", help="print device facts")
     p.add_argument("--root", default="/", help="read system files under this prefix")
     p.add_argument("--no-commands", action="store_true", help="read files only, run no commands")
+    p.add_argument("--no-tensorrt-modules", action="store_true",
+                   help="import no TensorRT module (no TensorRT run planned): its live facts are left out")
     p.set_defaults(func=cmd_probe)
     r = sub.add_parser("run", help="run measurements described by a job JSON")
     r.add_argument("--job", required=True, help="job file, or - for standard input")

@@ -254,14 +254,21 @@ class AgentClient:
                              hint=f"is {self.python} (Python >= 3.6) installed on the device?")
         return read_answer(result.stdout, self.device, kind, truncated=result.stdout_truncated)
 
-    def probe(self, result=None) -> dict:
+    @staticmethod
+    def probe_args(tensorrt_modules: bool = True) -> list[str]:
+        """The agent's probe command; without ``tensorrt_modules`` it imports no TensorRT module
+        (a run with no TensorRT cell needs none of the facts only that import gives)."""
+        return ["probe"] if tensorrt_modules else ["probe", "--no-tensorrt-modules"]
+
+    def probe(self, result=None, tensorrt_modules: bool = True) -> dict:
         """The device's facts: ``{"facts": {name: {"value", "source"}}, "release_table", "notes", ...}``.
 
         ``result``: the probe's output already obtained (ensure_files_then_run), else it is run now."""
+        args = self.probe_args(tensorrt_modules)
         if result is None:
-            doc, notes = self.call(["probe"], "probe", timeout=self.PROBE_TIMEOUT_S)
+            doc, notes = self.call(args, "probe", timeout=self.PROBE_TIMEOUT_S)
         else:
-            doc, notes = self.read(result, ["probe"], "probe")
+            doc, notes = self.read(result, args, "probe")
         facts = doc["facts"]
         if notes:
             facts.setdefault("notes", []).extend(notes)

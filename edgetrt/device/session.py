@@ -155,18 +155,22 @@ class DeviceSession:
     def _agent_client(self) -> AgentClient:
         return AgentClient(self.transport, [self.python, self.store.store_path(self.bundle.sha256)], self.python)
 
-    def probe(self) -> dict:
+    def probe(self, tensorrt_modules: bool = True) -> dict:
+        """The device's facts; ``tensorrt_modules=False`` when no TensorRT run is planned (the
+        agent then imports no TensorRT module: AgentClient.probe_args)."""
         if self._agent_uploaded:
-            return self.agent.probe()
+            return self.agent.probe(tensorrt_modules=tensorrt_modules)
         # First contact: the agent's check in the store and the probe in one remote command
         # (the store's helper becomes the agent when the agent is there and verified).
         client = self._agent_client()
         stats, answer = self.store.ensure_files_then_run(
-            [self._agent_file()], client.argv(["probe"]), recheck=self.verify_store,
+            [self._agent_file()], client.argv(client.probe_args(tensorrt_modules)), recheck=self.verify_store,
             timeout=client.PROBE_TIMEOUT_S, max_stdout=client.MAX_ANSWER_BYTES)
         self._add_sent(stats)
         self._agent_uploaded = True
-        return client.probe() if answer is None else client.probe(answer)
+        if answer is None:
+            return client.probe(tensorrt_modules=tensorrt_modules)
+        return client.probe(answer, tensorrt_modules=tensorrt_modules)
 
     def run(self, spec: dict, timeout_s: float, memory_limit_mb: int | None = None) -> RunResult:
         # The measuring child's scratch files stay inside the edgetrt root (the store made tmp/).

@@ -184,7 +184,8 @@ def _connect(run: DeviceRun, opened: dict, connect, progress, alone: bool) -> No
     try:
         run.address, run.root = session.address, session.root
         progress.stage(f"probing {session.address}")
-        run.probe = session.probe()
+        # Only a TensorRT cell needs what importing the TensorRT module tells (its bindings, path)
+        run.probe = session.probe(tensorrt_modules="tensorrt" in run.plan.backends)
         run.agent = session.agent_identity()
         from edgetrt.diagnose.device_check import profile_contradictions
 
