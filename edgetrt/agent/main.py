@@ -170,7 +170,7 @@ def _run_with_retry(run_supervised, spec_after_killed_build, entry, spec, timeou
 def cmd_measure(args):
     from .measure import main as measure_main
 
-    return measure_main(args.rest)
+    return measure_main(args.rest, wait_for_go=args.wait_for_go)
 
 
 def build_parser():
@@ -190,6 +190,7 @@ def build_parser():
     r.set_defaults(func=cmd_run)
     m = sub.add_parser("measure", help=argparse.SUPPRESS)
     m.add_argument("rest", nargs="*")
+    m.add_argument("--wait-for-go", action="store_true", help=argparse.SUPPRESS)
     m.set_defaults(func=cmd_measure)
     v = sub.add_parser("version", help="print the agent's identity")
     v.set_defaults(func=cmd_version)
