@@ -502,7 +502,7 @@ def list_runs() -> list[dict]:
 #: What lives in the host cache, and whether `cache --clean` may remove it (results never: they
 #: are the history, removed by hand only).
 CACHE_PARTS = (("artifacts", "converted models (SavedModel, ONNX, FP16, INT8), made again when needed", True),
-               ("agent", "agent bundles (zipapps named by their SHA-256)", True),
+               ("agent", "agent bundles (zipapps with this host's bytecode, named by their sources' SHA-256)", True),
                ("images", "preprocessed photos for agreement and calibration", True),
                ("references", "native TensorFlow's predictions on this host, for agreement", True),
                ("shared-engines", "TensorRT engines fetched from one board to pass on to others", True),
