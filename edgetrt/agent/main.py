@@ -11,15 +11,25 @@ import json
 import os
 import platform
 import sys
-import zipfile
 
 from .protocol import PROTOCOL_VERSION
 
 
+def _zipapp():
+    """The zipapp this agent was started as (``python AGENT.pyz``), or None from a source tree.
+
+    Python puts a zipapp itself on sys.path (a script, only its directory); asked that way, not
+    of zipfile (~7 ms to import)."""
+    here = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if here and os.path.isfile(here) and here in set(os.path.abspath(p) for p in sys.path if p):
+        return here
+    return None
+
+
 def entry_command():
     """The command that starts this same agent again (for the measuring children)."""
-    here = os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    if here and os.path.isfile(here) and zipfile.is_zipfile(here):
+    here = _zipapp()
+    if here:
         return [sys.executable, here]
     # Running from a source tree: ``python -m <package>``.
     return [sys.executable, "-m", __package__]
@@ -39,10 +49,8 @@ def cmd_version(args):
 
 def _bundle_id():
     # A shipped bundle lives in the device store under its SHA-256: that name is its identity.
-    here = sys.argv[0] if sys.argv else ""
-    if here and os.path.isfile(here) and zipfile.is_zipfile(here):
-        return os.path.basename(here)
-    return "source"
+    here = _zipapp()
+    return os.path.basename(here) if here else "source"
 
 
 def cmd_probe(args):
