@@ -15,8 +15,6 @@ import tempfile
 import threading
 import time
 
-from . import outcome
-
 _KERNEL_LOGS = ("/var/log/kern.log", "/var/log/syslog")
 
 # Process groups of the measuring children now running, and their scratch directories: stop_all()
@@ -110,9 +108,6 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
     Where ``tegrastats`` exists (a Jetson; or ``tegrastats_program``), it samples the board while
     the child runs and the result carries its summary under ``"tegrastats"``.
     """
-    from .power import collect
-    from .tegrastats_sampler import TegrastatsSampler, find_tegrastats
-
     sampler = None
     tmp = tempfile.mkdtemp(prefix="edgetrt-run-", dir=workdir)
     _SCRATCH.add(tmp)
@@ -140,6 +135,10 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
         # state and start the sampler; the child waits for this go before its first measured phase
         # (measure._wait_for_go), so both still come before anything is timed.
         try:
+            from . import outcome  # noqa: F401 - read after the run, imported while the child starts
+            from .power import collect
+            from .tegrastats_sampler import TegrastatsSampler, find_tegrastats
+
             power_state = collect.before_run()
             program = find_tegrastats(tegrastats_program)
             sampler = TegrastatsSampler(program).start() if program else None
@@ -267,6 +266,8 @@ def _read_phase(path):
 
 
 def _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer, limit_mb=None):
+    from . import outcome
+
     where = " during {}".format(phase) if phase else ""
     if status == "timeout":
         return "no result within {:.0f} s{}; the run was killed".format(timeout_s, where)
