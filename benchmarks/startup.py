@@ -30,46 +30,16 @@ import itertools
 import os
 import subprocess
 import sys
-import sysconfig
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cli_runs import clean_env as _clean_env, install  # noqa: E402
 from interleave import describe, interleave, machine_line, per_round_ratios, quartiles, ratio_line  # noqa: E402
 
 TARGET = 3.0
-
-
-def install(venv: Path, work: Path) -> Path:
-    """A venv with this tree installed from a wheel; returns its bin directory."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    # typer, rich, paramiko, ...: the running interpreter's, without installing them again
-    Path(site, "edgetrt_bench_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    wheels = work / "wheels"
-    _quiet([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-            "--wheel-dir", str(wheels), str(ROOT)])
-    wheel = next(wheels.glob("edgetrt-*.whl"))
-    _quiet([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
-            str(wheel)])
-    return venv / "bin"
-
-
-def _quiet(argv: list[str]) -> None:
-    """Run a packaging step; its chatter (setuptools' warnings) shown only when it fails."""
-    proc = subprocess.run(argv, capture_output=True, text=True, env=_clean_env())
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[:4])} failed:\n{proc.stdout}{proc.stderr}")
-
-
-def _clean_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
 
 
 def main() -> int:
