@@ -274,16 +274,29 @@ class AgentClient:
             facts.setdefault("notes", []).extend(notes)
         return facts
 
+    #: the agent's run command: the job on stdin, which stays open while the runs last
+    RUN_ARGS = ["run", "--job", "-", "--stop-on-eof"]
+
     def run(self, specs: list[dict], timeout_s: float, workdir: str) -> list[RunResult]:
         """Run ``specs`` (one supervised child each, one after the other); one result per spec.
 
         The job goes on stdin, which stays open: if this host is interrupted or the connection
         drops, the agent reads end-of-file and stops its measuring child at once.
         """
-        job = {"runs": specs, "workdir": workdir}
-        total = sum(float(s.get("timeout_s") or timeout_s) for s in specs)
-        doc, notes = self.call(["run", "--job", "-", "--stop-on-eof"], "run", stdin=(json.dumps(job) + "\n").encode(),
-                               timeout=total + 120 * len(specs), hold_stdin=True)
+        doc, notes = self.call(self.RUN_ARGS, "run", stdin=self.job_line(specs, workdir),
+                               timeout=self.run_timeout(specs, timeout_s), hold_stdin=True)
+        return self.run_results(doc, notes, specs)
+
+    @staticmethod
+    def job_line(specs: list[dict], workdir: str) -> bytes:
+        return (json.dumps({"runs": specs, "workdir": workdir}) + "\n").encode()
+
+    @staticmethod
+    def run_timeout(specs: list[dict], timeout_s: float) -> float:
+        return sum(float(s.get("timeout_s") or timeout_s) for s in specs) + 120 * len(specs)
+
+    def run_results(self, doc: dict, notes: list[str], specs: list[dict]) -> list[RunResult]:
+        """The results of a run document (``run``'s, or the store's helper's that became the agent)."""
         runs = doc["runs"]
         if len(runs) != len(specs):
             raise _Reader(self.device).fail(f"{len(runs)} results for {len(specs)} runs")
