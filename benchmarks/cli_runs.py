@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import time
 from pathlib import Path
 
@@ -25,11 +26,45 @@ def isolated_env(base: Path) -> dict:
     return env
 
 
-def run_json(args: list[str], env: dict, timeout: float = 3600) -> tuple[float, dict]:
-    """(wall seconds of `python -m edgetrt ARGS`, its --json document); a failed run raises."""
+def install(venv: Path, work: Path) -> Path:
+    """A venv with this tree installed from a wheel, as a user has edgetrt; returns its bin
+    directory. Its dependencies are the running interpreter's, reached through one .pth line to
+    that interpreter's site-packages (whose own .pth files, an editable install's finder among
+    them, are not run: that directory is not a site directory of the new venv)."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    Path(site, "edgetrt_bench_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    wheels = work / "wheels"
+    _quiet([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+            "--wheel-dir", str(wheels), str(ROOT)])
+    wheel = next(wheels.glob("edgetrt-*.whl"))
+    _quiet([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
+            str(wheel)])
+    return venv / "bin"
+
+
+def _quiet(argv: list[str]) -> None:
+    """Run a packaging step; its chatter (setuptools' warnings) shown only when it fails."""
+    proc = subprocess.run(argv, capture_output=True, text=True, env=clean_env())
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:4])} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def clean_env() -> dict:
+    """This environment without PYTHONPATH and PYTHONDONTWRITEBYTECODE (an installed edgetrt)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def run_json(args: list[str], env: dict, timeout: float = 3600, command: list[str] | None = None) -> tuple[float, dict]:
+    """(wall seconds of `python -m edgetrt ARGS`, or of ``command`` ARGS, its --json document); a
+    failed run raises."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "edgetrt", *args], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=timeout)
+    proc = subprocess.run([*(command or [sys.executable, "-m", "edgetrt"]), *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"edgetrt {' '.join(args)} exited {proc.returncode}: {proc.stderr[-2000:]}")

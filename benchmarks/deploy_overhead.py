@@ -1,6 +1,6 @@
 """What `edgetrt deploy` costs beyond its measurement, once the conversion is cached.
 
-    python benchmarks/deploy_overhead.py [--rounds 7] [--backend onnxruntime]
+    python benchmarks/deploy_overhead.py [--rounds 7] [--backend onnxruntime] [--installed]
 
 `edgetrt deploy mobilenet_v2 --device local --backend onnxruntime --weights random --json`: one
 cell with the default measurement (200 ms warm-up, at least 10 iterations and 3 s). A first run,
@@ -11,6 +11,11 @@ this script), B what the report says was measured:
 
     phases   first run (load + first inference) + warm-up + timed phase    (the target's B)
     child    the measuring child's life, wall_s: the phases plus its start, imports and exit
+
+With --installed the runs are those of the console script of a wheel of this tree in a throwaway
+venv, as startup.py runs it (no editable install's finder in the start of each of the run's
+Python processes: the CLI, the store's helpers, the agent, its measuring child); without it
+`python -m edgetrt` from this tree, on PYTHONPATH.
 
 and the report's own split of the rest: A − child is the host's and the agent's share (start-up,
 argument parsing, probe, store check, the agent process), child − phases the measuring
@@ -27,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_runs import child_s, isolated_env, phases_s, run_json  # noqa: E402
+from cli_runs import ROOT, child_s, install, isolated_env, phases_s, run_json  # noqa: E402
 from interleave import describe, machine_line, per_round_ratios, quartiles, ratio_line  # noqa: E402
 
 TARGET = 1.10
@@ -38,22 +43,30 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=7, help="counted runs after the first (default 7)")
     parser.add_argument("--backend", default="onnxruntime", help="the one backend measured (default onnxruntime)")
     parser.add_argument("--model", default="mobilenet_v2")
+    parser.add_argument("--installed", action="store_true",
+                        help="run the console script of a wheel of this tree installed in a throwaway venv")
     args = parser.parse_args()
     print(machine_line())
     command = ["deploy", args.model, "--device", "local", "--backend", args.backend, "--weights", "random", "--json"]
     with tempfile.TemporaryDirectory(prefix="edgetrt-deploy-overhead-") as tmp:
         env = isolated_env(Path(tmp))
-        first_wall, _ = run_json(command, env)
+        cli = None
+        if args.installed:
+            cli = [str(install(Path(tmp) / "venv", Path(tmp)) / "edgetrt")]
+            env.pop("PYTHONPATH")
+            # a wheel holds the package only: the tree's device files and recipes named explicitly
+            env.update(EDGETRT_DEVICES=str(ROOT / "devices"), EDGETRT_RECIPES=str(ROOT / "recipes"))
+        first_wall, _ = run_json(command, env, command=cli)
         walls, phases, children = [], [], []
         for _ in range(args.rounds):
-            wall, report = run_json(command, env)
+            wall, report = run_json(command, env, command=cli)
             (run,) = report["runs"]
             assert run["status"] == "ok" and report["conversion"]["cached"] is True, run["message"]
             assert report["transfer"]["bytes_sent"] == 0
             walls.append(wall)
             phases.append(phases_s(run))
             children.append(child_s(run))
-    print(f"edgetrt {' '.join(command)}")
+    print(f"edgetrt {' '.join(command)}" + (" (installed from a wheel)" if args.installed else " (python -m edgetrt)"))
     print(f"first run (converts, sends the agent): {first_wall:.1f} s, not counted; then {args.rounds} runs")
     print(f"A  wall of the run             {describe(walls, unit=' s')}")
     print(f"B  the cell's phases           {describe(phases, unit=' s')}")

@@ -1,3 +1,3 @@
-from edgetrt.cli.app import main
+from edgetrt.cli.entry import main
 
 main()

@@ -13,12 +13,14 @@ from pathlib import Path
 
 from edgetrt import __version__
 from edgetrt.config.devices import load_device, load_devices
+from edgetrt.config.homes import HELP_PART
 from edgetrt.device.session import ConnectOptions
 from edgetrt.errors import EdgetrtError, UsageError  # noqa: F401  (the CLI's error types)
 from edgetrt.progress import NULL_PROGRESS, Progress
 from edgetrt.bench.text import number as figure  # noqa: F401  (how the CLI writes a figure)
 from edgetrt.convert.sources import ModelOptions
 from edgetrt.run.plan import MeasureOptions
+from edgetrt.run.preflight_graph import CACHE_PART as GRAPHS_PART
 
 __all__ = ["ConnectOptions", "EdgetrtError", "MeasureOptions", "ModelOptions", "Progress", "TftrtSettings", "UsageError", "bench", "convert_model",
            "deploy", "doctor_device", "doctor_engine", "doctor_log", "list_devices", "list_models", "preflight",
@@ -501,10 +503,14 @@ def list_runs() -> list[dict]:
 #: What lives in the host cache, and whether `cache --clean` may remove it (results never: they
 #: are the history, removed by hand only).
 CACHE_PARTS = (("artifacts", "converted models (SavedModel, ONNX, FP16, INT8), made again when needed", True),
-               ("agent", "agent bundles (zipapps named by their SHA-256)", True),
+               ("agent", "agent bundles (zipapps with this host's bytecode, named by their sources' SHA-256)", True),
                ("images", "preprocessed photos for agreement and calibration", True),
                ("references", "native TensorFlow's predictions on this host, for agreement", True),
-               ("shared-engines", "TensorRT engines fetched from one board to pass on to others", True))
+               ("shared-engines", "TensorRT engines fetched from one board to pass on to others", True),
+               (GRAPHS_PART, "the memory preflight's figures of each ONNX graph and batch, by the files' SHA-256",
+                True),
+               (HELP_PART, "--help texts as typer printed them, replayed while nothing they were made from "
+                "changed (edgetrt/cli/entry.py)", True))
 
 
 def cache_report(clean: bool = False, dry_run: bool = True) -> dict:

@@ -131,11 +131,12 @@ def predictions(runner, images, topk, np):
     return result
 
 
-def measure(spec, phase, partial=None):
+def measure(spec, phase, partial=None, ready=None):
     """Run one spec; return its result.
 
     ``partial`` (a dict) receives the runner as soon as it exists, so a run that raises still
-    reports its facts and how far its cold start got (see ``main``)."""
+    reports its facts and how far its cold start got (see ``main``). ``ready()``, when given, is
+    called after the imports and before the first measured phase (_wait_for_go)."""
     settings = dict(DEFAULTS)
     settings.update({k: v for k, v in spec.items() if v is not None})
     if settings.get("rigorous"):
@@ -157,6 +158,8 @@ def measure(spec, phase, partial=None):
     if choice:
         runner.facts.update(path=choice["path"], path_why=choice["why"])
     partial["runner"] = runner
+    if ready is not None:
+        ready()
     phase.set("load")
     t0 = time.perf_counter()
     with runner:
@@ -268,15 +271,27 @@ def _p90_interval(latencies_s):
             "method": "distribution-free order-statistic interval (binomial ranks)"}
 
 
-def main(argv):
-    """``measure SPEC_JSON RESULT_PATH [PHASE_PATH]``; exit 0 when a result file was written."""
+def _wait_for_go():
+    """Wait for the supervisor's go, one line on stdin: it reads the board's state and starts its
+    sampler while this process starts (interpreter, numpy, the backend's modules), and says go
+    before anything here is timed. End of input without it: the supervisor is gone."""
+    waiting_since = time.time()
+    if not sys.stdin.buffer.readline():
+        sys.stderr.write("edgetrt-agent measure: the supervisor went away before the run "
+                         "({:.1f} s waiting)\n".format(time.time() - waiting_since))
+        sys.exit(1)
+
+
+def main(argv, wait_for_go=False):
+    """``measure SPEC_JSON RESULT_PATH [PHASE_PATH]``; exit 0 when a result file was written.
+    ``wait_for_go``: wait for the supervisor's go before the first measured phase."""
     spec_path, result_path = argv[0], argv[1]
     phase = PhaseFile(argv[2] if len(argv) > 2 else None)
     with open(spec_path) as fh:
         spec = json.load(fh)
     partial = {}
     try:
-        result = measure(spec, phase, partial)
+        result = measure(spec, phase, partial, ready=_wait_for_go if wait_for_go else None)
     except MemoryError:
         result = outcome.failed_result(spec, "oom", "MemoryError: the process ran out of memory")
     except (BackendUnavailable, UnsupportedPrecision) as exc:

@@ -47,6 +47,9 @@ FILES = (
 )
 _PATHS = dict(FILES)
 
+#: the live facts that need the TensorRT module imported (probe(tensorrt_modules=False) leaves them out)
+TENSORRT_MODULE_FACTS = ("tensorrt_python", "tensorrt_bindings", "cuda_library", "tensorrt_path")
+
 DPKG_QUERY = ["dpkg-query", "-W", "-f", "${Package}\t${Version}\n"]
 RUNTIME_MODULES = ("numpy", "tensorrt", "onnxruntime", "tensorflow", "pycuda")
 _COMMAND_TIMEOUT_S = 30
@@ -83,15 +86,20 @@ class _Reader(object):
         return data.decode("utf-8", "replace")
 
 
-def probe(root="/", run_commands=True):
-    """Return the device's facts as a JSON-serialisable dict (see the module docstring)."""
+def probe(root="/", run_commands=True, tensorrt_modules=True):
+    """Return the device's facts as a JSON-serialisable dict (see the module docstring).
+
+    ``tensorrt_modules=False`` (the host plans no TensorRT run): the live facts only an import
+    gives — the ``tensorrt`` module's version, the TensorRT Python path's bindings, CUDA library
+    and choice (TENSORRT_MODULE_FACTS) — are left out, and ``notes`` says so; the TensorRT version
+    from packages and headers is still read."""
     reader = _Reader(root)
     live = os.path.abspath(root) == os.path.abspath(os.sep)
     facts = {}
     _hardware(reader, facts)
     _l4t(reader, facts)
     packages, package_source = _packages(reader, live and run_commands)
-    _tensorrt(reader, facts, packages, package_source, live)
+    _tensorrt(reader, facts, packages, package_source, live, tensorrt_modules)
     _cuda(reader, facts, packages, package_source)
     _cudnn(reader, facts, packages, package_source)
     _memory(reader, facts)
@@ -204,11 +212,14 @@ def _run(argv, notes):
     return out.decode("utf-8", "replace")
 
 
-def _tensorrt(reader, facts, packages, package_source, live):
+def _tensorrt(reader, facts, packages, package_source, live, modules=True):
     facts["tensorrt"] = _fact(None, None)
     facts["tensorrt_cuda"] = _fact(None, None)
     facts["tensorrt_python"] = _fact(None, None)
-    if live:
+    if live and not modules:
+        reader.notes.append("TensorRT modules not imported (no TensorRT run asked for): "
+                            "{} not probed".format(", ".join(TENSORRT_MODULE_FACTS)))
+    if live and modules:
         version = _tensorrt_module_version(reader.notes)
         if version:
             facts["tensorrt_python"] = _fact(version, "python module tensorrt.__version__")
@@ -231,6 +242,10 @@ def _tensorrt(reader, facts, packages, package_source, live):
                 break
 
     facts["trtexec"] = _fact(_PATHS["trtexec"], _PATHS["trtexec"]) if reader.exists("trtexec") else _fact(None, None)
+    if live and not modules:
+        for name in TENSORRT_MODULE_FACTS:
+            facts.pop(name, None)
+        return
     # Which way the agent would run TensorRT here, from the same rule the agent applies.
     from .backends.tensorrt.path import probe_facts
 

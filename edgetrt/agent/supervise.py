@@ -15,8 +15,6 @@ import tempfile
 import threading
 import time
 
-from . import outcome
-
 _KERNEL_LOGS = ("/var/log/kern.log", "/var/log/syslog")
 
 # Process groups of the measuring children now running, and their scratch directories: stop_all()
@@ -110,18 +108,10 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
     Where ``tegrastats`` exists (a Jetson; or ``tegrastats_program``), it samples the board while
     the child runs and the result carries its summary under ``"tegrastats"``.
     """
-    from .power import collect
-    from .tegrastats_sampler import TegrastatsSampler, find_tegrastats
-
-    program = find_tegrastats(tegrastats_program)
     sampler = None
-    power_state = collect.before_run()
     tmp = tempfile.mkdtemp(prefix="edgetrt-run-", dir=workdir)
     _SCRATCH.add(tmp)
     try:
-        sampler = TegrastatsSampler(program).start() if program else None
-        if sampler is not None:
-            _SAMPLERS.add(sampler)
         spec_path = os.path.join(tmp, "spec.json")
         result_path = os.path.join(tmp, "result.json")
         phase_path = os.path.join(tmp, "phase")
@@ -129,8 +119,8 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
             json.dump(spec, fh)
         started = time.time()
         proc = subprocess.Popen(
-            list(entry_cmd) + ["measure", spec_path, result_path, phase_path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            list(entry_cmd) + ["measure", spec_path, result_path, phase_path, "--wait-for-go"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True,  # a timeout kills the whole process group (build workers too)
             preexec_fn=_limit_memory(memory_limit_mb) if memory_limit_mb else None,
         )
@@ -141,22 +131,24 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
         for t in readers:
             t.daemon = True
             t.start()
-        timed_out = False
-        status_word, rusage = None, None
-        deadline = started + timeout_s if timeout_s else None
-        while True:
-            pid, status_word, rusage = os.wait4(proc.pid, os.WNOHANG)
-            if pid == proc.pid:
-                break
-            if deadline is not None and time.time() > deadline:
-                timed_out = True
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except OSError:
-                    pass
-                _, status_word, rusage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.02)
+        # While the child starts (its interpreter, numpy, the backend's modules), read the board's
+        # state and start the sampler; the child waits for this go before its first measured phase
+        # (measure._wait_for_go), so both still come before anything is timed.
+        try:
+            from . import outcome  # noqa: F401 - read after the run, imported while the child starts
+            from .power import collect
+            from .tegrastats_sampler import TegrastatsSampler, find_tegrastats
+
+            power_state = collect.before_run()
+            program = find_tegrastats(tegrastats_program)
+            sampler = TegrastatsSampler(program).start() if program else None
+            if sampler is not None:
+                _SAMPLERS.add(sampler)
+        except BaseException:
+            _stop_child(proc)
+            raise
+        _send_go(proc)
+        status_word, rusage, timed_out = _wait(proc, started + timeout_s if timeout_s else None)
         _ACTIVE.discard(proc.pid)
         returncode = -os.WTERMSIG(status_word) if os.WIFSIGNALED(status_word) \
             else os.WEXITSTATUS(status_word)
@@ -202,6 +194,53 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
         _SCRATCH.discard(tmp)
 
 
+def _send_go(proc):
+    """The child's go (measure._wait_for_go): one line, then end of its stdin."""
+    try:
+        proc.stdin.write(b"go\n")
+        proc.stdin.close()
+    except (IOError, OSError):
+        pass  # the child already ended; its exit says how
+
+
+def _wait(proc, deadline):
+    """(status word, rusage, timed out) of the child: reaped when it ends, or SIGKILLed with its
+    process group once ``deadline`` passes. A thread blocks in wait4, so the end is seen at once
+    (a poll would add its interval to the child's wall time); the main thread stays free for the
+    stop signals."""
+    ended = threading.Event()
+    reaped = []
+
+    def reap():
+        try:
+            reaped.append(os.wait4(proc.pid, 0)[1:])
+        except OSError:
+            pass  # reaped by stop_all(), which is exiting the agent
+        ended.set()
+
+    waiter = threading.Thread(target=reap, name="child-reaper")
+    waiter.daemon = True
+    waiter.start()
+    timed_out = not ended.wait(None if deadline is None else max(0.0, deadline - time.time()))
+    if timed_out:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    waiter.join()
+    status_word, rusage = reaped[0] if reaped else (signal.SIGKILL, None)
+    return status_word, rusage, timed_out
+
+
+def _stop_child(proc):
+    """SIGKILL the child's process group and reap it (before any waiter thread exists)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+        os.wait4(proc.pid, 0)
+    except OSError:
+        pass
+
+
 def _phase_label(phase, detail):
     if not phase or not detail:
         return phase
@@ -227,6 +266,8 @@ def _read_phase(path):
 
 
 def _describe(status, returncode, phase, timeout_s, stderr_text, oom_killer, limit_mb=None):
+    from . import outcome
+
     where = " during {}".format(phase) if phase else ""
     if status == "timeout":
         return "no result within {:.0f} s{}; the run was killed".format(timeout_s, where)

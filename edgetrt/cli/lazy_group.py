@@ -104,15 +104,27 @@ def resolve(target: str):
 
 def build_command(name: str, obj):
     """The click command typer makes of one command function, or the group of a typer app."""
+    from edgetrt.cli.coercion import plain_first
+
     if isinstance(obj, typer.Typer):
         return typer.main.get_command(obj)
     single = typer.Typer(**APP_SETTINGS)
     single.command(name, cls=QuietCommand)(obj)
-    return typer.main.get_command(single)
+    command = typer.main.get_command(single)
+    plain_first(command.params)  # no pydantic for plain values (cli/coercion.py)
+    return command
 
 
 class QuietCommand(TyperCommand):
     """A command that, when it runs, first keeps third-party log noise off the terminal."""
+
+    def get_help_option(self, ctx):
+        from edgetrt.cli.coercion import plain_first
+
+        option = super().get_help_option(ctx)
+        if option is not None:
+            plain_first([option])  # made here, not among params: its unset value is None, not a bool
+        return option
 
     def invoke(self, ctx):
         if os.environ.get("EDGETRT_VERBOSE") != "1":  # set by main() for --verbose

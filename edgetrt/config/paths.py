@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from edgetrt.config import homes
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 #: tables kept as data (profiles, release tables); read by path so Python 3.8 works (NGC containers)
 DATA_DIR = PACKAGE_DIR / "data"
@@ -37,16 +39,11 @@ def device_dirs() -> list[Path]:
 
 
 def config_home() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "edgetrt"
+    return Path(homes.config_home_dir())
 
 
 def cache_home() -> Path:
-    explicit = os.environ.get("EDGETRT_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "edgetrt"
+    return Path(homes.cache_home_dir())
 
 
 def results_dir() -> Path:

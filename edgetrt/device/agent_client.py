@@ -279,18 +279,28 @@ class AgentClient:
                              hint=f"is {self.python} (Python >= 3.6) installed on the device?")
         return read_answer(result.stdout, self.device, kind, truncated=result.stdout_truncated)
 
-    def probe(self, result=None) -> dict:
+    @staticmethod
+    def probe_args(tensorrt_modules: bool = True) -> list[str]:
+        """The agent's probe command; without ``tensorrt_modules`` it imports no TensorRT module
+        (a run with no TensorRT cell needs none of the facts only that import gives)."""
+        return ["probe"] if tensorrt_modules else ["probe", "--no-tensorrt-modules"]
+
+    def probe(self, result=None, tensorrt_modules: bool = True) -> dict:
         """The device's facts: ``{"facts": {name: {"value", "source"}}, "release_table", "notes", ...}``.
 
         ``result``: the probe's output already obtained (ensure_files_then_run), else it is run now."""
+        args = self.probe_args(tensorrt_modules)
         if result is None:
-            doc, notes = self.call(["probe"], "probe", timeout=self.PROBE_TIMEOUT_S)
+            doc, notes = self.call(args, "probe", timeout=self.PROBE_TIMEOUT_S)
         else:
-            doc, notes = self.read(result, ["probe"], "probe")
+            doc, notes = self.read(result, args, "probe")
         facts = doc["facts"]
         if notes:
             facts.setdefault("notes", []).extend(notes)
         return facts
+
+    #: the agent's run command: the job on stdin, which stays open while the runs last
+    RUN_ARGS = ["run", "--job", "-", "--stop-on-eof"]
 
     def run(self, specs: list[dict], timeout_s: float, workdir: str) -> list[RunResult]:
         """Run ``specs`` (one supervised child each, one after the other); one result per spec.
@@ -298,10 +308,20 @@ class AgentClient:
         The job goes on stdin, which stays open: if this host is interrupted or the connection
         drops, the agent reads end-of-file and stops its measuring child at once.
         """
-        job = {"runs": specs, "workdir": workdir}
-        total = sum(float(s.get("timeout_s") or timeout_s) for s in specs)
-        doc, notes = self.call(["run", "--job", "-", "--stop-on-eof"], "run", stdin=(json.dumps(job) + "\n").encode(),
-                               timeout=total + 120 * len(specs), hold_stdin=True)
+        doc, notes = self.call(self.RUN_ARGS, "run", stdin=self.job_line(specs, workdir),
+                               timeout=self.run_timeout(specs, timeout_s), hold_stdin=True)
+        return self.run_results(doc, notes, specs)
+
+    @staticmethod
+    def job_line(specs: list[dict], workdir: str) -> bytes:
+        return (json.dumps({"runs": specs, "workdir": workdir}) + "\n").encode()
+
+    @staticmethod
+    def run_timeout(specs: list[dict], timeout_s: float) -> float:
+        return sum(float(s.get("timeout_s") or timeout_s) for s in specs) + 120 * len(specs)
+
+    def run_results(self, doc: dict, notes: list[str], specs: list[dict]) -> list[RunResult]:
+        """The results of a run document (``run``'s, or the store's helper's that became the agent)."""
         runs = doc["runs"]
         if len(runs) != len(specs):
             raise _Reader(self.device).fail(f"{len(runs)} results for {len(specs)} runs")

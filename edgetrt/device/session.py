@@ -155,23 +155,54 @@ class DeviceSession:
     def _agent_client(self) -> AgentClient:
         return AgentClient(self.transport, [self.python, self.store.store_path(self.bundle.sha256)], self.python)
 
-    def probe(self) -> dict:
+    def probe(self, tensorrt_modules: bool = True) -> dict:
+        """The device's facts; ``tensorrt_modules=False`` when no TensorRT run is planned (the
+        agent then imports no TensorRT module: AgentClient.probe_args)."""
         if self._agent_uploaded:
-            return self.agent.probe()
+            return self.agent.probe(tensorrt_modules=tensorrt_modules)
         # First contact: the agent's check in the store and the probe in one remote command
         # (the store's helper becomes the agent when the agent is there and verified).
         client = self._agent_client()
         stats, answer = self.store.ensure_files_then_run(
-            [self._agent_file()], client.argv(["probe"]), recheck=self.verify_store,
+            [self._agent_file()], client.argv(client.probe_args(tensorrt_modules)), recheck=self.verify_store,
             timeout=client.PROBE_TIMEOUT_S, max_stdout=client.MAX_ANSWER_BYTES)
         self._add_sent(stats)
         self._agent_uploaded = True
-        return client.probe() if answer is None else client.probe(answer)
+        if answer is None:
+            return client.probe(tensorrt_modules=tensorrt_modules)
+        return client.probe(answer, tensorrt_modules=tensorrt_modules)
 
     def run(self, spec: dict, timeout_s: float, memory_limit_mb: int | None = None) -> RunResult:
-        # The measuring child's scratch files stay inside the edgetrt root (the store made tmp/).
         specs = [dict(spec, timeout_s=timeout_s, memory_limit_mb=memory_limit_mb)]
-        return self.agent.run(specs, timeout_s, workdir=posixpath.join(self.root, "tmp"))[0]
+        return self.agent.run(specs, timeout_s, workdir=self._workdir())[0]
+
+    def _workdir(self) -> str:
+        # The measuring child's scratch files stay inside the edgetrt root (the store made tmp/).
+        return posixpath.join(self.root, "tmp")
+
+    def upload_artifact_and_run(self, files: list[LocalFile], directory_id: str, entries: list[tuple[str, str]],
+                                spec: dict, timeout_s: float, memory_limit_mb: int | None = None,
+                                progress: ProgressCallback | None = None
+                                ) -> tuple[TransferStats, str, RunResult | None]:
+        """:meth:`upload_artifact`, then :meth:`run` of ``spec`` in the assembled directory, in one
+        remote command when nothing has to be sent (the store's helper checks the files, assembles
+        the artifact and becomes the agent): (stats, the directory, the result). The result is
+        None when a file had to be sent: the caller then runs ``spec`` itself."""
+        agent = [] if self._agent_uploaded else [self._agent_file()]
+        client = self._agent_client()
+        specs = [dict(spec, artifact_dir=self.store.artifact_path(directory_id), timeout_s=timeout_s,
+                      memory_limit_mb=memory_limit_mb)]
+        stats, remote_dir, answer = self.store.ensure_artifact_then_run(
+            agent + list(files), directory_id, entries, client.argv(client.RUN_ARGS),
+            stdin=client.job_line(specs, self._workdir()), recheck=self.verify_store,
+            timeout=client.run_timeout(specs, timeout_s), max_stdout=client.MAX_ANSWER_BYTES, hold_stdin=True,
+            progress=progress)
+        self._agent_uploaded = True
+        self._add_sent(stats)
+        if answer is None:
+            return stats, remote_dir, None
+        doc, notes = client.read(answer, client.RUN_ARGS, "run")
+        return stats, remote_dir, client.run_results(doc, notes, specs)[0]
 
     def agent_identity(self) -> dict:
         """Which agent this session runs on the device, and with which interpreter."""

@@ -255,6 +255,39 @@ class DeviceStore:
             return stats, None  # the helper did not start argv: a file was missing
         return stats, replace(result, stdout=rest)
 
+    def ensure_artifact_then_run(self, files: Iterable[LocalFile], artifact_id: str,
+                                 entries: Sequence[tuple[str, str]], argv: Sequence[str], *, stdin: bytes = b"",
+                                 recheck: bool = False, timeout: float | None = None,
+                                 max_stdout: int | None = None, hold_stdin: bool = False,
+                                 progress: ProgressCallback | None = None
+                                 ) -> tuple[TransferStats, str, CommandResult | None]:
+        """:meth:`ensure_artifact`, then ``argv`` on the device (``stdin`` its input), in one remote
+        command when every file is already verified there: the helper checks them, assembles the
+        artifact, prints its answer and becomes ``argv``. (stats, the artifact's device path, the
+        result of ``argv``). When a file is missing, :meth:`ensure_artifact` sends it (one more
+        command: the check is made again, each missing file hashed as it arrives) and None is
+        returned for ``argv``, which the caller runs itself. When ``argv`` ran, the stats' seconds
+        are the check's on the device, as the helper timed it (the rest is ``argv``'s)."""
+        started = time.monotonic()
+        todo = self._unique(files)
+        final, request = self._materialize_request(artifact_id, entries)
+        prepare = dict(self._prepare_request(todo), materialize=dict(request, id=artifact_id))
+        result = self.transport.run(self._ops_argv("prepare", self.root, "1" if recheck else "0", "--then", *argv),
+                                    stdin=json.dumps(prepare).encode() + b"\n" + stdin, timeout=timeout,
+                                    max_stdout=max_stdout, hold_stdin=hold_stdin)
+        first, _, rest = result.stdout.partition(b"\n")
+        doc = self._answer("prepare", replace(result, stdout=first, exit_code=0)) if first.strip() else None
+        if doc is None:
+            self._answer("prepare", result)  # raises with the device's own words
+        missing, checked = self._checked(todo, doc)
+        if missing or "materialized" not in doc:
+            stats, remote_dir = self.ensure_artifact(todo, artifact_id, entries, progress, recheck=recheck)
+            return replace(stats, seconds=time.monotonic() - started, repaired=checked.repaired + stats.repaired,
+                           links_removed=checked.links_removed + stats.links_removed,
+                           rehashed=checked.rehashed + stats.rehashed), remote_dir, None
+        remote_dir = self._materialized(artifact_id, final, doc["materialized"])
+        return replace(checked, seconds=float(doc.get("seconds") or 0.0)), remote_dir, replace(result, stdout=rest)
+
     def ensure_artifact(self, files: Iterable[LocalFile], artifact_id: str, entries: Sequence[tuple[str, str]],
                         progress: ProgressCallback | None = None, *, recheck: bool = False) -> tuple[TransferStats, str]:
         """:meth:`ensure_files`, then :meth:`materialize`, by the same helper process: one remote
@@ -314,6 +347,19 @@ class DeviceStore:
                   tokens: dict | None = None) -> TransferStats:
         """Read prepare's answer for ``todo``; upload what it found missing (to ``helper``, which
         follows the missing files in ``todo``'s order, when given)."""
+        missing, checked = self._checked(todo, doc)
+        needed = sum(f.size - (part[1] if part else 0) for f, part in missing)
+        self._check_free_space(needed, doc.get("free"))
+
+        sent = 0
+        for f, part in missing:
+            taken = (helper, tokens[f.sha256]) if helper is not None else None
+            sent += self._upload(f, part[0] if part else None, progress, taken=taken)
+        return replace(checked, bytes_sent=sent, seconds=time.monotonic() - started)
+
+    def _checked(self, todo: list[LocalFile], doc: dict) -> tuple[list, TransferStats]:
+        """What prepare's answer says of ``todo``: ([(missing file, its part to resume or None)],
+        the stats of the check: nothing sent yet, what was skipped, repaired, unlinked, rehashed)."""
         states = doc.get("files") or {}
         links = tuple({"path": f"{self.root}/{p}", "target": t} for p, t in doc.get("links_removed", []))
         missing, repaired, rehashed = [], [], 0
@@ -324,15 +370,7 @@ class DeviceStore:
                 repaired.append({"sha256": f.sha256, "name": Path(f.path).name, "reason": state["repaired"]})
             if state.get("state") != "ok":
                 missing.append((f, state.get("part")))
-        needed = sum(f.size - (part[1] if part else 0) for f, part in missing)
-        self._check_free_space(needed, doc.get("free"))
-
-        sent = 0
-        for f, part in missing:
-            taken = (helper, tokens[f.sha256]) if helper is not None else None
-            sent += self._upload(f, part[0] if part else None, progress, taken=taken)
-        return TransferStats(sent, len(missing), len(todo) - len(missing), time.monotonic() - started,
-                             tuple(repaired), links, rehashed)
+        return missing, TransferStats(0, len(missing), len(todo) - len(missing), 0.0, tuple(repaired), links, rehashed)
 
     def free_bytes(self) -> int | None:
         """Bytes available to the login user on the store's filesystem (None when df cannot tell)."""

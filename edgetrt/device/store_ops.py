@@ -12,13 +12,14 @@ the file that was verified, and a part file is only touched by the process holdi
 Operations (one JSON document or line protocol on stdout; refusals exit 4 with one line on stderr):
 
 ``prepare ROOT VERIFY [--then COMMAND...]``  stdin: ``{"files": [[sha256, size], ...]}``, and
-    optionally ``"materialize": {"id": ID, "manifest": text, "files": {relpath: sha256}}``.
+    optionally ``"materialize": {"id": ID, "manifest": text, "files": {relpath: sha256}}``; with
+    --then one line, whatever follows it being COMMAND's input.
     Creates the layout, removes symbolic links planted in ``tmp/`` and ``store/``, checks each
     store file against its recorded size/mtime/ctime/inode (a full SHA-256 when those differ, or
     always with VERIFY=1), removes those that fail, and names for each missing file the largest
     abandoned part file to resume. When every file is in the store: builds the artifact asked for
-    (as ``materialize``; its answer under "materialized"), and, after printing its own line,
-    replaces itself with COMMAND (the agent, say), whose output follows on stdout. So an
+    (as ``materialize``; its answer under "materialized"), and, once it is built, after printing
+    its own line, replaces itself with COMMAND (the agent, say), whose output follows on stdout. So an
     unchanged deploy checks the agent and probes, or checks and assembles an artifact, in one
     remote command.
 ``prepare ROOT VERIFY --follow STALL``  stdin as above, plus ``"tokens": {sha256: token}``: then
@@ -59,14 +60,18 @@ class Refused(Exception):
 
 
 def main(argv):
+    began = time.time()
     op, args = argv[0], argv[1:]
     try:
         if op == "prepare":
             then = args[3:] if len(args) > 3 and args[2] == "--then" else None
             stall = float(args[3]) if len(args) == 4 and args[2] == "--follow" else None
-            request = json.loads(sys.stdin.read())
+            # With --then, only the request's line: the rest of stdin is COMMAND's (a job, say)
+            request = json.loads(read_line(0) if then else sys.stdin.read())
             out = prepare(args[0], args[1] == "1", request)
-            if then and all(f["state"] == "ok" for f in out["files"].values()):
+            built = out.get("materialized", {"state": "built"}).get("state") in ("built", "reused")
+            if then and built and all(f["state"] == "ok" for f in out["files"].values()):
+                out["seconds"] = time.time() - began  # the host cannot tell this share of COMMAND's time
                 emit(out)
                 sys.stderr.flush()
                 os.execvp(then[0], then)
@@ -89,6 +94,18 @@ def main(argv):
         return 4
     emit(out)
     return 0
+
+
+def read_line(fd):
+    """One line from ``fd``, read unbuffered so that nothing after it is taken from the process
+    this helper becomes (os.execvp keeps the descriptor and its position, not Python's buffer)."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("utf-8")
 
 
 def emit(doc):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import platform
-from importlib import metadata
 
 from edgetrt.agent import jetson
 from edgetrt.config.devices import DeviceSpec
@@ -15,6 +14,9 @@ _FACTS = (("l4t", "L4T"), ("jetpack", "JetPack"), ("tensorrt", "TensorRT"), ("cu
 
 
 def _version(dist: str) -> str | None:
+    # importlib.metadata (~12 ms) only here: deploy imports this module for profile_contradictions
+    from importlib import metadata
+
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:

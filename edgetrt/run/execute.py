@@ -170,7 +170,8 @@ def _connect(run: DeviceRun, opened: dict, connect, progress, alone: bool) -> No
     try:
         run.address, run.root = session.address, session.root
         progress.stage(f"probing {session.address}")
-        run.probe = session.probe()
+        # Only a TensorRT cell needs what importing the TensorRT module tells (its bindings, path)
+        run.probe = session.probe(tensorrt_modules="tensorrt" in run.plan.backends)
         run.agent = session.agent_identity()
         from edgetrt.diagnose.device_check import profile_contradictions
 
@@ -275,18 +276,31 @@ def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions,
         if skipped is not None:
             run.results.append(skipped)
             continue
+        count = sum(1 for o, _ in cells if o.model == opts.model)
+        label = f"{_model_name(conversion)} on {run.address}"
         try:
+            result = None
+            if opts.model not in uploaded and not sharing.has_offer(
+                    offers, (_model_name(conversion), cell.backend, cell.precision, cell.batch)):
+                # The model's first cell: its files checked and assembled, and the cell run, in one
+                # remote command when nothing has to be sent
+                progress.start_steps(count, label)
+                started_steps = True
+                uploaded[opts.model], result = _upload_and_run(plan, opts.model, run, session, cell, conversion,
+                                                               images, progress)
+                if result is None:
+                    started_steps = False  # a file was sent (its bar shown): the cells' bar again
             if opts.model not in uploaded:
                 uploaded[opts.model] = _upload(plan, opts.model, run, session, conversion, images, progress)
                 started_steps = False
             if not started_steps:
-                progress.start_steps(sum(1 for o, _ in cells if o.model == opts.model),
-                                     f"{_model_name(conversion)} on {run.address}")
+                progress.start_steps(count, label)
                 started_steps = True
-            remote_dir, images_on_device = uploaded[opts.model]
-            shared = sharing.cell_options(session, offers,
-                                          (_model_name(conversion), cell.backend, cell.precision, cell.batch))
-            result = _run_cell(plan, run, session, cell, remote_dir, images_on_device, shared)
+            if result is None:
+                remote_dir, images_on_device = uploaded[opts.model]
+                shared = sharing.cell_options(session, offers,
+                                              (_model_name(conversion), cell.backend, cell.precision, cell.batch))
+                result = _run_cell(plan, run, session, cell, remote_dir, images_on_device, shared)
         except (TransportError, AgentError) as exc:
             if alone:
                 raise  # one device: losing it (or its agent) is the command's failure and exit code
@@ -332,16 +346,55 @@ def _upload(plan: Plan, model: str, run: DeviceRun, session: DeviceSession, conv
             progress):
     """The artifact's files (and the photos' tensor) into the device store; the artifact dir there."""
     artifact = conversion.artifact
+    files, entries, images_file = _files_to_send(plan, model, run, artifact, images)
+    progress.start_bytes(sum(f.size for f in files), f"uploading {artifact.manifest['model']} to {session.address}")
+    stats, remote_dir = session.upload_artifact(files, directory_id(entries), entries, progress=progress.advance_bytes)
+    run.transfers[artifact.manifest["model"]] = dict(stats.to_dict(), remote_dir=remote_dir)
+    return remote_dir, session.store_path(images_file.sha256) if images_file else None
+
+
+def _upload_and_run(plan: Plan, model: str, run: DeviceRun, session: DeviceSession, cell: Cell,
+                    conversion: Conversion, images, progress) -> tuple[tuple[str, str | None], RunResult | None]:
+    """_upload, then _run_cell, in one remote command when nothing has to be sent
+    (session.upload_artifact_and_run): ((the artifact dir, the photos' path), the result, or None
+    when a file was sent and the cell is still to run)."""
+    artifact = conversion.artifact
+    files, entries, images_file = _files_to_send(plan, model, run, artifact, images)
+    images_on_device = session.store_path(images_file.sha256) if images_file else None
+    text = f"uploading {artifact.manifest['model']} to {session.address}"
+    sending = _BytesShownWhenSent(progress, sum(f.size for f in files), text)
+    spec, estimate = _cell_spec(plan, run, cell, None, images_on_device)
+    stats, remote_dir, result = session.upload_artifact_and_run(files, directory_id(entries), entries, spec,
+                                                                plan.measure.timeout_s, plan.measure.memory_limit_mb,
+                                                                progress=sending)
+    run.transfers[artifact.manifest["model"]] = dict(stats.to_dict(), remote_dir=remote_dir)
+    if result is not None and estimate is not None:
+        result = result.with_(preflight=estimate.to_dict())
+    return (remote_dir, images_on_device), result
+
+
+class _BytesShownWhenSent:
+    """A transfer's progress that shows its bar only once a byte is sent (an unchanged artifact
+    sends none, and the cells' bar stays)."""
+
+    def __init__(self, progress, total: int, text: str):
+        self.progress, self.total, self.text, self.started = progress, total, text, False
+
+    def __call__(self, n: int) -> None:
+        if not self.started:
+            self.progress.start_bytes(self.total, self.text)
+            self.started = True
+        self.progress.advance_bytes(n)
+
+
+def _files_to_send(plan: Plan, model: str, run: DeviceRun, artifact: Artifact, images):
+    """(the files the device's cells need, the artifact directory's entries, the photos' tensor file)."""
     kind = plan.sources[model]
     files, entries = artifact_files(artifact, formats_for(run.plan.cells(model, kind), strongly_typed(run.probe)))
     images_file = images.tensor_file(artifact.manifest) if images is not None else None
     if images_file is not None:
         files.append(images_file)
-    total = sum(f.size for f in files)
-    progress.start_bytes(total, f"uploading {artifact.manifest['model']} to {session.address}")
-    stats, remote_dir = session.upload_artifact(files, directory_id(entries), entries, progress=progress.advance_bytes)
-    run.transfers[artifact.manifest["model"]] = dict(stats.to_dict(), remote_dir=remote_dir)
-    return remote_dir, session.store_path(images_file.sha256) if images_file else None
+    return files, entries, images_file
 
 
 def directory_id(entries: list[tuple[str, str]]) -> str:
@@ -377,6 +430,14 @@ def artifact_files(artifact: Artifact, formats=None) -> tuple[list[LocalFile], l
 def _run_cell(plan: Plan, run: DeviceRun, session: DeviceSession, cell: Cell, remote_dir: str,
               images_on_device: str | None, shared: dict | None = None) -> RunResult:
     """``shared``: what the group's first device made, for this cell (sharing.cell_options)."""
+    spec, estimate = _cell_spec(plan, run, cell, remote_dir, images_on_device, shared)
+    result = session.run(spec, plan.measure.timeout_s, plan.measure.memory_limit_mb)
+    return result.with_(preflight=estimate.to_dict()) if estimate is not None else result
+
+
+def _cell_spec(plan: Plan, run: DeviceRun, cell: Cell, remote_dir: str | None, images_on_device: str | None,
+               shared: dict | None = None):
+    """(the agent's spec of one cell, its memory preflight estimate or None)."""
     options = backend_options(cell.backend, run.root, run.probe, plan.force_int8)
     options.update(shared or {})
     estimate = run.preflight.get(cell)
@@ -392,8 +453,7 @@ def _run_cell(plan: Plan, run: DeviceRun, session: DeviceSession, cell: Cell, re
                 options=options, **plan.measure.agent_settings())
     if plan.agreement and images_on_device:
         spec["images_npy"] = images_on_device
-    result = session.run(spec, plan.measure.timeout_s, plan.measure.memory_limit_mb)
-    return result.with_(preflight=estimate.to_dict()) if estimate is not None else result
+    return spec, estimate
 
 
 def backend_options(backend: str, remote_root: str, probe: dict | None, force_int8: bool = False) -> dict:

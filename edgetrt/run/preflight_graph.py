@@ -14,6 +14,7 @@ convert first (tf2onnx needs more than this host's 24 GB for VGG: see the README
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,8 +184,16 @@ def _itemsize(dtype) -> int:
     return 4
 
 
+#: the host cache's part that keeps GraphFacts (edgetrt cache lists it)
+CACHE_PART = "graphs"
+
+
 class GraphCache:
-    """``graphs(fmt, batch)`` for one artifact: each (format, batch) read once."""
+    """``graphs(fmt, batch)`` for one artifact: each (format, batch) read once, and kept in the host
+    cache (<cache>/graphs/) by what the figures are made from: the form's files by their SHA-256
+    (from the artifact's manifest), the batch, onnx's version and this module's source. A later run
+    on the same artifact (deploy's or bench's second run) reads them back instead of importing onnx
+    and inferring every shape again."""
 
     def __init__(self, artifact):
         self.artifact = artifact
@@ -195,5 +204,47 @@ class GraphCache:
             fmt = "onnx"
         key = (fmt, batch)
         if key not in self._cache:
-            self._cache[key] = read_graph(self.artifact.path / self.artifact.manifest["formats"][fmt], batch)
+            self._cache[key] = self._read(fmt, batch)
         return self._cache[key]
+
+    def _read(self, fmt: str, batch: int) -> GraphFacts:
+        import json
+
+        from edgetrt.config import paths
+
+        form = self.artifact.manifest["formats"][fmt]
+        onnx_path = self.artifact.path / form
+        name = _facts_key(self.artifact, form, batch)
+        if name is None:
+            return read_graph(onnx_path, batch)
+        kept = paths.cache_home() / CACHE_PART / f"{name}.json"
+        try:
+            return GraphFacts(path=str(onnx_path), **json.loads(kept.read_text()))
+        except (OSError, ValueError, TypeError):
+            pass  # not kept yet, or unreadable: read the graph
+        facts = read_graph(onnx_path, batch)
+        fields = {k: v for k, v in facts.__dict__.items() if k != "path"}
+        try:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            tmp = kept.with_name(f"{kept.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(fields, sort_keys=True))
+            os.replace(tmp, kept)
+        except OSError:
+            pass  # a cache that cannot be written: read again next time
+        return facts
+
+
+def _facts_key(artifact, form: str, batch: int) -> str | None:
+    """The name GraphFacts of ``form`` at ``batch`` are kept under; None when the manifest lists
+    no files for the form (nothing to know it by)."""
+    import hashlib
+    import json
+
+    from edgetrt.lazy import tool_versions
+
+    files = [f["sha256"] for f in artifact.files if f["path"] == form or f["path"].startswith(form + "/")]
+    if not files:
+        return None
+    material = {"files": files, "batch": int(batch), "onnx": tool_versions().get("onnx"),
+                "reader": hashlib.sha256(Path(__file__).read_bytes()).hexdigest()}
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]

@@ -242,6 +242,12 @@ def pass_on(groups: dict, sessions: dict, cache_dir: Path, progress) -> dict[str
     return offers
 
 
+def has_offer(offers: Offers | None, cell: tuple) -> bool:
+    """Whether cell_options would hand this cell (model, backend, precision, batch) anything."""
+    return offers is not None and cell[1] == "tensorrt" and (
+        offers.timing_cache is not None or any(e.cell == cell for e in offers.engines))
+
+
 def cell_options(session, offers: Offers | None, cell: tuple) -> dict:
     """The agent options that hand a cell (model, backend, precision, batch) what its group's first
     device made, put into the device's store first: ``shared_engines`` (the agent adopts the one

@@ -201,3 +201,32 @@ def test_every_path_read_is_in_files():
     literals = set(re.findall(r'"(/(?:proc|etc|var|usr|sys)/[^"]*)"', text))
     assert literals == listed
     assert len({key for key, _ in FILES}) == len(FILES)
+
+
+def test_a_live_probe_without_tensorrt_modules_imports_none(tmp_path):
+    """`agent probe --no-tensorrt-modules` (a run with no TensorRT cell): no TensorRT module is
+    imported, the facts only that import gives are absent and a note says so; the rest is the
+    full probe's."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    code = ("import json, sys\nfrom edgetrt.agent.main import main\nsys.argv[1:] = sys.argv[2:]\n"
+            "try:\n    main()\nfinally:\n"
+            "    open(sys.argv[0], 'w').write(json.dumps(sorted(m for m in sys.modules if 'tensorrt' in m)))\n")
+
+    def run(*flags):
+        marker = tmp_path / "modules.json"
+        proc = subprocess.run([sys.executable, "-c", code.replace("sys.argv[0]", repr(str(marker))), "-", "probe",
+                               "--no-commands", *flags], capture_output=True, text=True, cwd=repo, check=True)
+        return json.loads(proc.stdout)["facts"], json.loads(marker.read_text())
+
+    full, full_modules = run()
+    lean, lean_modules = run("--no-tensorrt-modules")
+    assert [m for m in lean_modules if not m.startswith("edgetrt.agent.backends.tensorrt")] == []
+    assert any(not m.startswith("edgetrt.agent") for m in full_modules)  # TensorRT-RTX's bindings here
+    left_out = set(probe_module.TENSORRT_MODULE_FACTS)
+    assert left_out <= set(full["facts"]) and not left_out & set(lean["facts"])
+    assert any("TensorRT modules not imported" in note for note in lean["notes"])
+    same = set(full["facts"]) - left_out - {"clocks", "mem_available_mb", "swap_free_mb"}
+    assert {k: lean["facts"][k] for k in same} == {k: full["facts"][k] for k in same}

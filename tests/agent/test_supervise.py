@@ -117,3 +117,47 @@ def test_exception_text_classification(text, status):
 
 def test_status_words_are_the_documented_ones():
     assert outcome.STATUSES == ("ok", "oom", "killed", "timeout", "crashed", "incompatible", "error")
+
+
+def test_the_board_is_read_while_the_child_starts_and_before_anything_is_timed(tmp_path, monkeypatch):
+    """The real measuring child (noop backend): the supervisor reads the board's state after
+    starting it, and the child's timed phases begin only after that read ended."""
+    import os
+    import time
+    from pathlib import Path
+
+    from edgetrt.agent.power import collect
+
+    ended = []
+    real = collect.before_run
+
+    def slow_before_run(root="/"):
+        time.sleep(0.5)
+        state = real(root)
+        ended.append(time.time())
+        return state
+
+    monkeypatch.setattr(collect, "before_run", slow_before_run)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))
+    monkeypatch.chdir(tmp_path)
+    began = time.time()
+    result = run_supervised([sys.executable, "-m", "edgetrt.agent"],
+                            {"backend": "noop", "batch": 1, "warmup_ms": 0, "min_iterations": 5, "min_seconds": 0},
+                            workdir=str(tmp_path))
+    assert result["status"] == "ok", result.get("message")
+    assert began < ended[0] < result["timed_window"]["start"]
+    assert result["wall_s"] >= ended[0] - began  # the child's wall time spans the wait for its go
+    assert os.listdir(str(tmp_path)) == []  # its scratch removed
+
+
+def test_a_child_whose_supervisor_is_gone_before_its_go_measures_nothing(tmp_path):
+    import subprocess
+    from pathlib import Path
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"backend": "noop", "batch": 1}))
+    proc = subprocess.run([sys.executable, "-m", "edgetrt.agent", "measure", str(spec), str(tmp_path / "result.json"),
+                           str(tmp_path / "phase"), "--wait-for-go"], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, cwd=str(Path(__file__).resolve().parents[2]), timeout=60)
+    assert proc.returncode == 1 and "the supervisor went away before the run" in proc.stderr
+    assert not (tmp_path / "result.json").exists()

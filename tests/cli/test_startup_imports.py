@@ -15,9 +15,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 
-#: the CLI modules a help may import: the app, its options, the lazy command group, and the
+#: the CLI modules a help may import: the app, its options, the lazy command group and its coercion, and the
 #: modules whose docstrings the root help lists (bench/report, doctor)
 CLI_MODULES = {"edgetrt", "edgetrt.cli", "edgetrt.cli.app", "edgetrt.cli.options", "edgetrt.cli.lazy_group",
+               "edgetrt.cli.coercion",
                "edgetrt.cli.bench", "edgetrt.cli.doctor", "edgetrt.cli.preflight"}
 #: never on a help path, whatever typer does: the issue's list
 NEVER = ("pydantic", "pydantic_core", "rich", "numpy", "yaml", "paramiko", "tensorflow", "onnx", "onnxruntime",

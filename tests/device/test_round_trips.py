@@ -6,6 +6,11 @@ cell. The store's helper does the agent check and then becomes the agent for the
 checks the artifact's files, hashes each missing one as it arrives and assembles the artifact, in
 one process. An unchanged deploy: three remote commands and one SFTP request, where each step
 used to be a command of its own (five); a first deploy of two files: five commands (eight).
+
+deploy and bench run a model's first cell through upload_artifact_and_run: the helper that checks
+and assembles the artifact becomes the agent that runs the cell, so an unchanged deploy is two
+remote commands; when a file is missing, it costs one command more than the two steps apart (the
+check, then the check that takes the files as they arrive, then the run).
 """
 
 from __future__ import annotations
@@ -90,6 +95,47 @@ def test_an_unchanged_deploy_takes_three_remote_commands(fresh_sshd, monkeypatch
     again = counts.since_mark()
     assert sent["bytes_sent"] == 0 and sent["files_skipped"] == 3
     assert again == {"commands": 3, "sftp_sessions": 1, "sftp_requests": 1}, again
+
+
+def deploy_once_merged(server, root: str, files: list[LocalFile]) -> tuple[dict, object]:
+    with ssh_transport(server) as transport:
+        session = DeviceSession(transport, root, python=sys.executable)
+        session.probe()
+        entries = [(f.path.name, f.sha256) for f in files]
+        _, remote_dir, result = session.upload_artifact_and_run(files, "artifact-1", entries, NOOP, timeout_s=120)
+        if result is None:  # a file was sent: the run is the caller's
+            result = session.run(dict(NOOP, artifact_dir=remote_dir), timeout_s=120)
+        assert result.status == "ok", result.message
+        assert sorted(p.name for p in Path(remote_dir).iterdir()) == sorted(
+            [".edgetrt-artifact.json"] + [f.path.name for f in files])
+        return session.sent.to_dict(), result
+
+
+def test_an_unchanged_deploy_checks_its_artifact_and_runs_in_one_command(fresh_sshd, monkeypatch, tmp_path):
+    server = fresh_sshd(extra_config="LogLevel VERBOSE")
+    counts = Counts(server, monkeypatch)
+    files = []
+    for name, data in (("model.onnx", bytes(range(256)) * 1200), ("manifest.json", b'{"formats": {}}\n')):
+        path = tmp_path / name
+        path.write_bytes(data)
+        files.append(LocalFile.from_path(path))
+    root = str(tmp_path / "device" / ".edgetrt")
+
+    sent, _ = deploy_once_merged(server, root, files)
+    first = counts.since_mark()
+    assert sent["files_sent"] == 3
+    # the agent: check, upload, probe; the artifact: a check that finds files missing, the check
+    # that takes them as they arrive and assembles; the run
+    assert first["commands"] == 3 + 2 + 1, first
+
+    counts.mark()
+    sent, result = deploy_once_merged(server, root, files)
+    again = counts.since_mark()
+    assert sent["bytes_sent"] == 0 and sent["files_skipped"] == 3
+    assert again == {"commands": 2, "sftp_sessions": 1, "sftp_requests": 1}, again
+    from edgetrt.device.agent_bundle import build_agent_bundle
+
+    assert result.agent == build_agent_bundle().sha256  # the agent the helper became ran the cell
 
 
 def test_a_store_file_changed_on_the_device_is_sent_again_before_the_probe(fresh_sshd, monkeypatch, tmp_path):

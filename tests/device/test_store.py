@@ -243,3 +243,33 @@ def test_the_device_side_store_script_is_ascii():
     from edgetrt.device.store import OPS_SOURCE
 
     assert OPS_SOURCE.isascii()
+
+
+def test_check_then_run_runs_nothing_on_an_artifact_with_other_files(device, tmp_path):
+    """ensure_artifact_then_run: the helper becomes the command only once the artifact is built as
+    asked; an artifact id already holding other files is refused and the command never starts."""
+    import sys
+
+    store = DeviceStore(device.transport, device.root, python=sys.executable)
+    a, b = make_file(tmp_path, "a", 100, seed=1), make_file(tmp_path, "b", 100, seed=2)
+    store.ensure_artifact([a, b], "art", [("x", a.sha256)])
+    marker = tmp_path / "ran"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'w').write('ran')"]
+    with pytest.raises(TransportError, match="different files"):
+        store.ensure_artifact_then_run([a, b], "art", [("x", b.sha256)], command)
+    assert not marker.exists()
+
+    stats, path, result = store.ensure_artifact_then_run([a, b], "art", [("x", a.sha256)], command + ["x"])
+    assert result is not None and result.ok and marker.read_text() == "ran"
+    assert (stats.files_sent, stats.files_skipped) == (0, 2) and path == store.artifact_path("art")
+
+
+def test_check_then_run_leaves_the_rest_of_stdin_to_the_command(device, tmp_path):
+    import sys
+
+    store = DeviceStore(device.transport, device.root, python=sys.executable)
+    a = make_file(tmp_path, "a", 100, seed=1)
+    store.ensure_artifact([a], "art", [("x", a.sha256)])
+    echo = [sys.executable, "-c", "import sys; sys.stdout.write(sys.stdin.read())"]
+    _, _, result = store.ensure_artifact_then_run([a], "art", [("x", a.sha256)], echo, stdin=b"the job\nline two\n")
+    assert result.stdout == b"the job\nline two\n"

@@ -67,6 +67,42 @@ def test_activations_grow_with_the_batch(tmp_path):
     assert read_graph(path, 32).activation_peak_bytes == 4 * read_graph(path, 8).activation_peak_bytes
 
 
+def tiny_artifact(where: Path):
+    """tiny_model as a real artifact directory (its manifest lists model.onnx by its SHA-256)."""
+    from edgetrt.convert.artifacts import ArtifactWriter
+
+    with ArtifactWriter(where) as writer:
+        tiny_model(writer.dir / "model.onnx")
+        return writer.finish({"model": "tiny", "formats": {"onnx": "model.onnx"}})
+
+
+def test_graph_figures_are_kept_by_the_files_they_come_from(tmp_path, monkeypatch):
+    """A second run on the same artifact reads the figures back (no onnx, no shape inference); a
+    changed model file, another batch or an unreadable record reads the graph again."""
+    from edgetrt.run import preflight_graph
+    from edgetrt.run.preflight_graph import CACHE_PART, GraphCache
+
+    monkeypatch.setenv("EDGETRT_CACHE", str(tmp_path / "cache"))
+    artifact = tiny_artifact(tmp_path / "artifact")
+    first = GraphCache(artifact)("onnx", 8)
+    assert first == read_graph(artifact.path / "model.onnx", 8)
+    [kept] = (tmp_path / "cache" / CACHE_PART).iterdir()
+
+    reads = []
+    monkeypatch.setattr(preflight_graph, "read_graph", lambda path, batch: reads.append((path, batch)) or first)
+    assert GraphCache(artifact)("onnx", 8) == first and reads == []  # read back, the path its own
+    assert GraphCache(artifact)("onnx_fp16", 8) == first and reads == []  # no such form: the ONNX one
+
+    GraphCache(artifact)("onnx", 16)
+    assert reads == [(artifact.path / "model.onnx", 16)]
+    changed = replace(artifact, manifest=dict(artifact.manifest, files=[dict(artifact.files[0], sha256="0" * 64)]))
+    GraphCache(changed)("onnx", 8)
+    assert len(reads) == 2
+    kept.write_text("{not json")
+    GraphCache(artifact)("onnx", 8)
+    assert len(reads) == 3
+
+
 # ---- the overheads table against the real Nano logs ----------------------------------------------
 
 NANO_LOGS = ("C27", "C28", "B58")  # trtexec 8.2.1 build, trtexec 8.0.1 load, TensorRT 8.x Python run

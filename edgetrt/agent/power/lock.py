@@ -16,13 +16,19 @@ line saying how to allow it. The restore is registered with supervise.on_stop, s
 host went away, SIGINT, SIGTERM) runs it too; it runs at most once.
 """
 
-import getpass
 import os
 import subprocess
 import tempfile
 
 from ..programs import find_program
-from .clocks import find_jetson_clocks
+
+
+def find_jetson_clocks():
+    # power/clocks.py only when a setting is wanted: every `agent run` imports this module
+    from .clocks import find_jetson_clocks as find
+
+    return find()
+
 
 NVPMODEL_PATHS = ("/usr/sbin/nvpmodel", "/usr/bin/nvpmodel")
 _TIMEOUT_S = 60
@@ -38,6 +44,8 @@ def find_nvpmodel():
 
 def sudoers_hint(programs):
     """The one line that enables what edgetrt runs with ``sudo -n``."""
+    import getpass
+
     user = os.environ.get("USER") or getpass.getuser()
     return ("allow them without a password: `echo '{user} ALL=(root) NOPASSWD: {programs}' | sudo tee "
             "/etc/sudoers.d/edgetrt && sudo chmod 0440 /etc/sudoers.d/edgetrt`".format(
