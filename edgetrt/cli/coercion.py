@@ -23,7 +23,8 @@ def plain_first(params) -> None:
     pydantic coercion (no ``type_descriptor`` on its parameters) is left as it is."""
     for param in params:
         descriptor = getattr(param, "type_descriptor", None)
-        if descriptor is None or getattr(param, "_runtime_param", UNSURE) is not None:
+        if descriptor is None or not hasattr(param, "get_runtime_param") \
+                or getattr(param, "_runtime_param", UNSURE) is not None:
             continue
         param._runtime_param = PlainFirst(descriptor, converter_for(descriptor))
 
@@ -45,13 +46,16 @@ class PlainFirst:
             plain = self.convert(value)
             if plain is not UNSURE:
                 return plain
-        return self.typers().coerce(value, param=param, ctx=ctx)
+        return self.typers(param).coerce(value, param=param, ctx=ctx)
 
-    def typers(self):
+    def typers(self, param):
+        """typer's own coercion of ``param``, built as typer builds it (its get_runtime_param)."""
         if self._typers is None:
-            from typer._coercion import build_runtime_param
-
-            self._typers = build_runtime_param(self.descriptor)
+            param._runtime_param = None
+            try:
+                self._typers = param.get_runtime_param()
+            finally:
+                param._runtime_param = self
         return self._typers
 
 

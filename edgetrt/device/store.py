@@ -281,7 +281,8 @@ class DeviceStore:
             self._answer("prepare", result)  # raises with the device's own words
         missing, checked = self._checked(todo, doc)
         if missing or "materialized" not in doc:
-            stats, remote_dir = self.ensure_artifact(todo, artifact_id, entries, progress, recheck=recheck)
+            # the check just made hashed what ``recheck`` asks (and recorded it): not hashed again
+            stats, remote_dir = self.ensure_artifact(todo, artifact_id, entries, progress)
             return replace(stats, seconds=time.monotonic() - started, repaired=checked.repaired + stats.repaired,
                            links_removed=checked.links_removed + stats.links_removed,
                            rehashed=checked.rehashed + stats.rehashed), remote_dir, None
