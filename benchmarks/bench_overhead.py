@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_runs import child_s, isolated_env, phases_s, run_json  # noqa: E402
-from interleave import describe, machine_line, per_round_ratios, quartiles, ratio_line  # noqa: E402
+from cli_runs import child_s, isolated_env, phases_s, print_overhead, run_json  # noqa: E402
+from interleave import machine_line  # noqa: E402
 
 TARGET = 1.25
 MATRIX = ["bench", "mobilenet_v1_0.25_128", "--weights", "random", "--backend", "onnxruntime",
@@ -56,12 +56,7 @@ def main() -> int:
             children.append(sum(child_s(c) for c in cells))
     print(f"edgetrt {' '.join(command)}")
     print(f"first run (converts, host reference): {first_wall:.1f} s, not counted; then {args.rounds} runs")
-    print(f"A  wall of the run          {describe(walls, unit=' s', digits=2)}")
-    print(f"B  Σ cells' phases          {describe(phases, unit=' s', digits=2)}")
-    print(f"   Σ cells' measuring child {describe(children, unit=' s', digits=2)}")
-    print(ratio_line("wall / Σ measuring child", per_round_ratios(walls, children)))
-    ratios = per_round_ratios(walls, phases)
-    print(ratio_line("wall / Σ phases", ratios, f"<= {TARGET}", quartiles(ratios)[1] <= TARGET))
+    print_overhead(walls, phases, children, TARGET, what="Σ cells'", digits=2)
     return 0
 
 

@@ -84,3 +84,20 @@ def child_s(run: dict) -> float:
     """The measuring child's life, from its start to its exit as the supervisor saw them (``wall_s``):
     the phases plus its interpreter start, imports (numpy), statistics and exit."""
     return run["wall_s"]
+
+
+def print_overhead(walls: list[float], phases: list[float], children: list[float], target: float,
+                   what: str = "the cell's", split: bool = False, digits: int = 3) -> None:
+    """What bench_overhead.py and deploy_overhead.py print: A (wall), B (the phases) and the
+    measuring children, optionally the split of the rest, then both ratios, the target's last."""
+    from interleave import describe, per_round_ratios, quartiles, ratio_line
+
+    print(f"A  wall of the run             {describe(walls, unit=' s', digits=digits)}")
+    print(f"B  {what + ' phases':<27} {describe(phases, unit=' s', digits=digits)}")
+    print(f"   {what + ' measuring child':<27} {describe(children, unit=' s', digits=digits)}")
+    if split:
+        print(f"   host and agent (A − child)  {describe([w - c for w, c in zip(walls, children)], unit=' s')}")
+        print(f"   child − phases              {describe([c - p for c, p in zip(children, phases)], unit=' s')}")
+    print(ratio_line("wall / measuring child", per_round_ratios(walls, children)))
+    ratios = per_round_ratios(walls, phases)
+    print(ratio_line("wall / phases", ratios, f"<= {target}", quartiles(ratios)[1] <= target))

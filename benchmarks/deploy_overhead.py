@@ -32,8 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_runs import ROOT, child_s, install, isolated_env, phases_s, run_json  # noqa: E402
-from interleave import describe, machine_line, per_round_ratios, quartiles, ratio_line  # noqa: E402
+from cli_runs import ROOT, child_s, install, isolated_env, phases_s, print_overhead, run_json  # noqa: E402
+from interleave import machine_line  # noqa: E402
 
 TARGET = 1.10
 
@@ -68,14 +68,7 @@ def main() -> int:
             children.append(child_s(run))
     print(f"edgetrt {' '.join(command)}" + (" (installed from a wheel)" if args.installed else " (python -m edgetrt)"))
     print(f"first run (converts, sends the agent): {first_wall:.1f} s, not counted; then {args.rounds} runs")
-    print(f"A  wall of the run             {describe(walls, unit=' s')}")
-    print(f"B  the cell's phases           {describe(phases, unit=' s')}")
-    print(f"   the measuring child         {describe(children, unit=' s')}")
-    print(f"   host and agent (A − child)  {describe([w - c for w, c in zip(walls, children)], unit=' s')}")
-    print(f"   child − phases              {describe([c - p for c, p in zip(children, phases)], unit=' s')}")
-    print(ratio_line("wall / measuring child", per_round_ratios(walls, children)))
-    ratios = per_round_ratios(walls, phases)
-    print(ratio_line("wall / phases", ratios, f"<= {TARGET}", quartiles(ratios)[1] <= TARGET))
+    print_overhead(walls, phases, children, TARGET, split=True)
     return 0
 
 
