@@ -59,6 +59,18 @@ class Counts:
                 "sftp_requests": self.requests - self._requests}
 
 
+def two_files_and_a_counted_device(fresh_sshd, monkeypatch, tmp_path):
+    """A fresh sshd whose log counts remote commands, two artifact files, a device root."""
+    server = fresh_sshd(extra_config="LogLevel VERBOSE")
+    counts = Counts(server, monkeypatch)
+    files = []
+    for name, data in (("model.onnx", bytes(range(256)) * 1200), ("manifest.json", b'{"formats": {}}\n')):
+        path = tmp_path / name
+        path.write_bytes(data)
+        files.append(LocalFile.from_path(path))
+    return server, counts, files, str(tmp_path / "device" / ".edgetrt")
+
+
 def deploy_once(server, root: str, files: list[LocalFile]) -> str:
     with ssh_transport(server) as transport:
         session = DeviceSession(transport, root, python=sys.executable)
@@ -74,14 +86,7 @@ def deploy_once(server, root: str, files: list[LocalFile]) -> str:
 
 
 def test_an_unchanged_deploy_takes_three_remote_commands(fresh_sshd, monkeypatch, tmp_path):
-    server = fresh_sshd(extra_config="LogLevel VERBOSE")
-    counts = Counts(server, monkeypatch)
-    files = []
-    for name, data in (("model.onnx", bytes(range(256)) * 1200), ("manifest.json", b'{"formats": {}}\n')):
-        path = tmp_path / name
-        path.write_bytes(data)
-        files.append(LocalFile.from_path(path))
-    root = str(tmp_path / "device" / ".edgetrt")
+    server, counts, files, root = two_files_and_a_counted_device(fresh_sshd, monkeypatch, tmp_path)
 
     sent = deploy_once(server, root, files)
     first = counts.since_mark()
@@ -112,14 +117,7 @@ def deploy_once_merged(server, root: str, files: list[LocalFile]) -> tuple[dict,
 
 
 def test_an_unchanged_deploy_checks_its_artifact_and_runs_in_one_command(fresh_sshd, monkeypatch, tmp_path):
-    server = fresh_sshd(extra_config="LogLevel VERBOSE")
-    counts = Counts(server, monkeypatch)
-    files = []
-    for name, data in (("model.onnx", bytes(range(256)) * 1200), ("manifest.json", b'{"formats": {}}\n')):
-        path = tmp_path / name
-        path.write_bytes(data)
-        files.append(LocalFile.from_path(path))
-    root = str(tmp_path / "device" / ".edgetrt")
+    server, counts, files, root = two_files_and_a_counted_device(fresh_sshd, monkeypatch, tmp_path)
 
     sent, _ = deploy_once_merged(server, root, files)
     first = counts.since_mark()
