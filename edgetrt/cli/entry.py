@@ -172,7 +172,8 @@ def _record_environ_reads():
 
     class RecordedEnviron(base):
         def __getitem__(self, key):
-            names.add(key)
+            if isinstance(key, str):  # os.get_exec_path tries environ[b"PATH"] too, which fails
+                names.add(key)
             return base.__getitem__(self, key)
 
         def __iter__(self):
