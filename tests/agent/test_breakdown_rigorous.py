@@ -119,19 +119,25 @@ def test_warm_up_without_a_sensor_runs_nothing_and_says_why():
     assert calls == []
 
 
+def rigorous_noop(monkeypatch, tick_s: float, no_sensor: str) -> dict:
+    """A --rigorous no-op measurement on a board with no temperature sensor, its timed loop's
+    clock advancing ``tick_s`` per reading (the rule and its arithmetic are the real ones)."""
+    ticks = {"t": 0.0}
+
+    def clock():
+        ticks["t"] += tick_s
+        return ticks["t"]
+
+    monkeypatch.setattr(measure.time, "perf_counter", clock)
+    monkeypatch.setattr(measure.thermal, "board_temperature", lambda root="/": (None, no_sensor))
+    return measure.measure({"backend": "noop", "batch": 1, "warmup_ms": 0, "rigorous": True},
+                           measure.PhaseFile(None))
+
+
 def test_rigorous_times_at_least_1024_queries_and_60_s_and_gives_the_p90_interval(monkeypatch):
     # 60 s of a no-op would take a minute: time runs 1000x faster for this test (only the
     # timed loop's clocks are patched; the rule and its arithmetic are the real ones)
-    ticks = {"t": 0.0}
-
-    def fast_clock():
-        ticks["t"] += 0.001
-        return ticks["t"]
-
-    monkeypatch.setattr(measure.time, "perf_counter", fast_clock)
-    monkeypatch.setattr(measure.thermal, "board_temperature", lambda root="/": (None, "no readable thermal zone"))
-    result = measure.measure({"backend": "noop", "batch": 1, "warmup_ms": 0, "rigorous": True},
-                             measure.PhaseFile(None))
+    result = rigorous_noop(monkeypatch, tick_s=0.001, no_sensor="no readable thermal zone")
     steady = result["steady"]
     # each timed iteration reads the clock twice (2 ms here): 60 s of loop is 30,000 iterations,
     # far past the 1,024-query floor (the latencies themselves sum to half of it: 1 ms each)
@@ -143,14 +149,6 @@ def test_rigorous_times_at_least_1024_queries_and_60_s_and_gives_the_p90_interva
 
 
 def test_rigorous_never_stops_before_1024_queries(monkeypatch):
-    ticks = {"t": 0.0}
-
-    def slow_clock():  # 200 ms per iteration: 60 s would be only 300 queries
-        ticks["t"] += 0.1
-        return ticks["t"]
-
-    monkeypatch.setattr(measure.time, "perf_counter", slow_clock)
-    monkeypatch.setattr(measure.thermal, "board_temperature", lambda root="/": (None, "no sensor"))
-    result = measure.measure({"backend": "noop", "batch": 1, "warmup_ms": 0, "rigorous": True},
-                             measure.PhaseFile(None))
+    # 200 ms per iteration: 60 s would be only 300 queries
+    result = rigorous_noop(monkeypatch, tick_s=0.1, no_sensor="no sensor")
     assert result["steady"]["iterations"] == 1024

@@ -33,14 +33,20 @@ if os.environ.get("SUDO_STANDIN_REFUSE"):
 os.execv(args[1], args[1:])
 '''
 
-JETSON_CLOCKS = '''#!{python}
-# STAND-IN for jetson_clocks: the "board" is a JSON state file; --store/--restore write/read a copy.
+# What every board stand-in starts with: it loads the board (a JSON state file) and logs its call
+# with the state it found (`{shown}`: the key that program changes).
+BOARD_STANDIN = '''#!{{python}}
+# STAND-IN for {name}: {what}
 import json, os, sys
 path = os.environ["STANDIN_STATE"]
 state = json.load(open(path))
 args = sys.argv[1:]
 with open(os.environ["STANDIN_LOG"], "a") as fh:
-    fh.write(json.dumps(["jetson_clocks"] + args + [state["clocks"]]) + "\\n")
+    fh.write(json.dumps(["{name}"] + args + [state["{shown}"]]) + "\\n")
+'''
+
+JETSON_CLOCKS = BOARD_STANDIN.format(name="jetson_clocks", shown="clocks", what=(
+    'the "board" is a JSON state file; --store/--restore write/read a copy.')) + '''\
 if os.environ.get("JETSON_CLOCKS_STANDIN_FAIL") in args:
     sys.stderr.write("stand-in jetson_clocks: told to fail\\n"); sys.exit(1)
 if args[:1] == ["--store"]:
@@ -58,15 +64,9 @@ elif not args:
 json.dump(state, open(path, "w"))
 '''
 
-NVPMODEL = '''#!{python}
-# STAND-IN for nvpmodel: -q prints the mode as nvpmodel does, -m N sets it (and, like nvpmodel,
-# resets the clocks to the mode's defaults).
-import json, os, sys
-path = os.environ["STANDIN_STATE"]
-state = json.load(open(path))
-args = sys.argv[1:]
-with open(os.environ["STANDIN_LOG"], "a") as fh:
-    fh.write(json.dumps(["nvpmodel"] + args + [state["mode"]]) + "\\n")
+NVPMODEL = BOARD_STANDIN.format(name="nvpmodel", shown="mode", what=(
+    "-q prints the mode as nvpmodel does, -m N sets it (and, like nvpmodel, resets the clocks to "
+    "the mode's defaults).")) + '''\
 if args[:1] == ["-q"]:
     print("NV Fan Mode:quiet")
     print("NV Power Mode: {{}}".format(["MAXN", "5W"][state["mode"]]))
