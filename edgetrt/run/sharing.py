@@ -255,7 +255,7 @@ def cell_options(session, offers: Offers | None, cell: tuple) -> dict:
     device has none, engine_cache.take_timing_cache; sent once per device)."""
     from edgetrt.device.store import LocalFile
 
-    if offers is None or cell[1] != "tensorrt":
+    if not has_offer(offers, cell):
         return {}
     options, files = {}, []
     engines = [e for e in offers.engines if e.cell == cell]
