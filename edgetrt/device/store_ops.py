@@ -167,32 +167,59 @@ def record_path(root, sha):
     return os.path.join(root, "verified", sha)
 
 
-def read_record(root, sha):
+def read_record(root, sha, st):
+    """Whether verified/<sha> vouches for the store file whose lstat is ``st``.
+
+    It does when it names that stat key and was itself written strictly after the file last
+    changed. File times come from a coarse clock (a kernel tick, or a whole second on some file
+    systems), so a write within the tick the record was made in leaves mtime and ctime as they
+    were: such a record could be vouching for bytes that changed after the hash (git's "racy
+    clean" case), and is not trusted.
+    """
     try:
         fd = os.open(record_path(root, sha), os.O_RDONLY | NOFOLLOW)
     except OSError:
-        return None
+        return False
     try:
         fields = os.read(fd, 256).decode("ascii", "replace").split()
+        written = os.fstat(fd).st_mtime_ns
     finally:
         os.close(fd)
     if len(fields) != 6 or fields[0] != RECORD_VERSION:
-        return None
+        return False
     try:
-        return [int(f) for f in fields[1:]]
+        key = [int(f) for f in fields[1:]]
     except ValueError:
-        return None
+        return False
+    return key == stat_key(st) and written > max(st.st_mtime_ns, st.st_ctime_ns)
+
+
+# How long write_record waits for the file clock to pass the stored file's last change (a tick is
+# 1-10 ms); on a file system counting whole seconds it gives up, and the next check hashes again.
+RECORD_SETTLE_S = 0.05
 
 
 def write_record(root, sha, st, token):
-    """verified/<sha>: written under a unique name, then renamed (readers never see half)."""
+    """verified/<sha>: written under a unique name, dated after the file's last change, then
+    renamed (readers never see half, nor a record from the file's own tick)."""
     final = record_path(root, sha)
     tmp = os.path.join(root, "verified", ".{}.{}".format(sha, token))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o644)
     try:
         os.write(fd, (" ".join([RECORD_VERSION] + [str(v) for v in stat_key(st)]) + "\n").encode())
+        changed = max(st.st_mtime_ns, st.st_ctime_ns)
+        deadline = time.monotonic() + RECORD_SETTLE_S
+        while os.fstat(fd).st_mtime_ns <= changed:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                fd = None
+                os.unlink(tmp)
+                return
+            time.sleep(0.001)
+            os.utime(fd)  # now, by the same clock that dated the stored file
     finally:
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
     os.rename(tmp, final)
 
 
@@ -258,7 +285,7 @@ def check_store_file(root, sha, size, verify, token):
         unlink_if_same(path, st)
         drop_record(root, sha)
         return "missing", "size {} bytes, expected {}".format(st.st_size, size), False
-    if not verify and read_record(root, sha) == stat_key(st):
+    if not verify and read_record(root, sha, st):
         return "ok", None, False
     fd = os.open(path, os.O_RDONLY | NOFOLLOW)
     try:
@@ -452,7 +479,7 @@ def finish(root, sha, size, fd, path, digest, token):
     final = os.path.join(root, "store", sha)
     existing = lstat_or_none(final)
     if existing is not None and stat.S_ISREG(existing.st_mode) and existing.st_size == size \
-            and read_record(root, sha) == stat_key(existing):
+            and read_record(root, sha, existing):
         unlink_if_same(path, fst)  # an identical upload finished first: keep its inode
         return {"result": "ok", "sha256": digest, "kept_existing": True}
     if existing is not None and stat.S_ISDIR(existing.st_mode):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import time
 
 import pytest
 
@@ -106,10 +107,46 @@ def test_verify_hashes_a_file_whose_record_was_forged(device, tmp_path):
     st = os.lstat(path)
     record = posixpath.join(store.root, "verified", f.sha256)
     device.write(record, f"v1 {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} {st.st_dev}\n".encode())
+    later = st.st_ctime_ns + 10**9
+    os.utime(record, ns=(later, later))  # dated after the file's change, as a real record is
     assert store.ensure_files([f]).bytes_sent == 0  # the record says "verified": one round trip
     stats = store.ensure_files([f], recheck=True)
     assert stats.bytes_sent == 4000 and stats.rehashed == 1 and len(stats.repaired) == 1
     assert device.read(path) == f.path.read_bytes()
+
+
+def test_a_record_from_the_files_own_clock_tick_is_not_trusted(device, tmp_path):
+    """A change within the tick a record was written in leaves mtime and ctime as recorded
+    (file times come from a coarse clock): such a record is hashed past, never believed."""
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "x", 4000, seed=2)
+    store.ensure_files([f])
+    path = store.store_path(f.sha256)
+    record = posixpath.join(store.root, "verified", f.sha256)
+    recorded = os.stat(record).st_mtime_ns
+    assert recorded > max(os.lstat(path).st_mtime_ns, os.lstat(path).st_ctime_ns)  # dated after
+    device.write(path, b"z" * 4000)
+    st = os.lstat(path)
+    device.write(record, f"v1 {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} {st.st_dev}\n".encode())
+    os.utime(record, ns=(st.st_ctime_ns, st.st_ctime_ns))  # the record and the change: one tick
+    stats = store.ensure_files([f])
+    assert (stats.bytes_sent, stats.rehashed, len(stats.repaired)) == (4000, 1, 1)
+    assert device.read(path) == f.path.read_bytes()
+
+
+def test_no_record_is_written_while_the_file_clock_has_not_passed_the_change(tmp_path, monkeypatch):
+    """On a file system whose clock does not move past the file's change within the settle time
+    (whole seconds, say), no record is left: the next check hashes the file again."""
+    from edgetrt.device import store_ops
+
+    store_ops.layout(str(tmp_path))
+    st = os.lstat(tmp_path)
+    future = time.time_ns() + 3600 * 10**9
+    monkeypatch.setattr(store_ops, "RECORD_SETTLE_S", 0.01)
+    fake = type("St", (), {"st_size": 1, "st_mtime_ns": future, "st_ctime_ns": future,
+                           "st_ino": st.st_ino, "st_dev": st.st_dev})()
+    store_ops.write_record(str(tmp_path), "a" * 64, fake, "t")
+    assert os.listdir(tmp_path / "verified") == []
 
 
 def test_a_store_file_of_the_wrong_size_is_replaced(device, tmp_path):
