@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_runs import ROOT, child_s, install, isolated_env, phases_s, print_overhead, run_json  # noqa: E402
+from cli_runs import child_s, install, isolated_env, phases_s, print_overhead, run_json  # noqa: E402
 from interleave import machine_line  # noqa: E402
 
 TARGET = 1.10
@@ -53,9 +53,7 @@ def main() -> int:
         cli = None
         if args.installed:
             cli = [str(install(Path(tmp) / "venv", Path(tmp)) / "edgetrt")]
-            env.pop("PYTHONPATH")
-            # a wheel holds the package only: the tree's device files and recipes named explicitly
-            env.update(EDGETRT_DEVICES=str(ROOT / "devices"), EDGETRT_RECIPES=str(ROOT / "recipes"))
+            env.pop("PYTHONPATH")  # the wheel's own package, its device files and recipes
         first_wall, _ = run_json(command, env, command=cli)
         walls, phases, children = [], [], []
         for _ in range(args.rounds):

@@ -83,7 +83,7 @@ def models_cmd(json_out: bool = JsonOpt):
 
 
 def devices_cmd(json_out: bool = JsonOpt):
-    """List device files (devices/ and ~/.config/edgetrt/devices/)."""
+    """List device files (the shipped ones and ~/.config/edgetrt/devices/)."""
     from edgetrt import api
     from edgetrt.cli import render
 

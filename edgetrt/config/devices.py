@@ -1,4 +1,4 @@
-"""Device files: devices/<name>.yaml (and ~/.config/edgetrt/devices/) → frozen :class:`DeviceSpec`."""
+"""Device files: data/devices/<name>.yaml (and ~/.config/edgetrt/devices/) → frozen :class:`DeviceSpec`."""
 
 from __future__ import annotations
 

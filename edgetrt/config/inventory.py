@@ -4,7 +4,7 @@
 ``--device``, ``--inventory`` and ``--limit`` mean on ``deploy``, ``bench`` and ``doctor device``:
 
 - ``names`` is a comma-separated list; each item is an inventory host, a device file
-  (``devices/NAME.yaml``, ``~/.config/edgetrt/devices/NAME.yaml``), or ``@GROUP`` for every host
+  (``data/devices/NAME.yaml``, ``~/.config/edgetrt/devices/NAME.yaml``), or ``@GROUP`` for every host
   of an inventory group (``@all`` for all of them). With an inventory, its host wins over a device
   file of the same name.
 - ``limit`` is an Ansible host pattern applied to that selection: globs (``nano*``), ``:`` or

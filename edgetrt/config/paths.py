@@ -14,12 +14,16 @@ DATA_DIR = PACKAGE_DIR / "data"
 
 def data_text(name: str) -> str:
     return (DATA_DIR / name).read_text(encoding="utf-8")
-#: the repository (or source tree) holding recipes/ and devices/ next to the package
+#: the directory holding the package (a source tree, or site-packages): mounted into an NGC
+#: container so that the container's Python runs this same edgetrt
 SOURCE_ROOT = PACKAGE_DIR.parent
+#: the device files and model recipes edgetrt ships: package data, so an installed wheel has them
+SHIPPED_DEVICES = DATA_DIR / "devices"
+SHIPPED_RECIPES = DATA_DIR / "recipes"
 
 
 def recipe_dirs() -> list[Path]:
-    dirs = [SOURCE_ROOT / "recipes"]
+    dirs = [SHIPPED_RECIPES]
     extra = os.environ.get("EDGETRT_RECIPES")
     if extra:
         dirs.insert(0, Path(extra))
@@ -31,7 +35,7 @@ def recipe_dirs() -> list[Path]:
 
 def device_dirs() -> list[Path]:
     """Later directories override earlier ones (the user's own devices win)."""
-    dirs = [SOURCE_ROOT / "devices", config_home() / "devices"]
+    dirs = [SHIPPED_DEVICES, config_home() / "devices"]
     extra = os.environ.get("EDGETRT_DEVICES")
     if extra:
         dirs.append(Path(extra))

@@ -1,4 +1,4 @@
-"""Model recipes: recipes/<name>.yaml → validated, frozen :class:`Recipe`."""
+"""Model recipes: data/recipes/<name>.yaml → validated, frozen :class:`Recipe`."""
 
 from __future__ import annotations
 

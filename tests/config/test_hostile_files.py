@@ -22,7 +22,7 @@ from edgetrt.config.yamlfile import MAX_DEPTH, load_yaml
 from edgetrt.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-RECIPE = (REPO / "recipes" / "mobilenet_v1.yaml").read_text()
+RECIPE = (REPO / "edgetrt" / "data" / "recipes" / "mobilenet_v1.yaml").read_text()
 DEVICE = "name: {name}\nprofile: nano\nconnection:\n  host: 10.0.0.9\n  user: me\n"
 
 
