@@ -2,6 +2,7 @@
 
     agent probe [--root /]          device facts
     agent run --job FILE|-          supervised measurements (one child process per run)
+    agent session --root ROOT       probe, store check, then run: lines on stdin (cmd_session)
     agent measure SPEC RESULT PHASE (internal: the child that does the timing)
     agent version
 """
@@ -107,12 +108,6 @@ def _stop_on_signals():
 
 
 def cmd_run(args):
-    from .supervise import run_supervised
-    from .backends.tensorrt.retry import spec_after_killed_build
-    from .device_lock import MeasureLock
-    from .power.lock import LockRefused
-    from .protocol import failed_result
-
     _stop_on_signals()
     if args.job == "-":
         # The first line holds the job. With --stop-on-eof the host keeps stdin open while the
@@ -124,6 +119,18 @@ def cmd_run(args):
         with open(args.job) as fh:
             raw = fh.read()
     job = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+    return _run_job(job, args.progress)
+
+
+def _run_job(job, progress=False, prestarted=None):
+    """Each run of ``job`` in a supervised child, one after the other; one "run" document.
+    ``prestarted``: a child already started (cmd_session), given the first run it fits."""
+    from .supervise import run_supervised
+    from .backends.tensorrt.retry import spec_after_killed_build
+    from .device_lock import MeasureLock
+    from .power.lock import LockRefused
+    from .protocol import failed_result
+
     entry = entry_command()
     results = []
     # Measurements on one device never overlap; should this process die, the kernel drops the lock.
@@ -138,21 +145,76 @@ def cmd_run(args):
             # Clocks and power mode as asked while this spec runs, put back however it ends.
             with board:
                 result = _run_with_retry(run_supervised, spec_after_killed_build, entry, spec,
-                                         timeout_s, limit, job.get("workdir"))
+                                         timeout_s, limit, job.get("workdir"), prestarted)
         except LockRefused as exc:
             result = failed_result(spec, "error", str(exc))
         if board.wanted:
             result.setdefault("power", {})["lock"] = board.record
-        if args.progress:
+        if progress:
             sys.stderr.write("edgetrt-agent: {} {} b{}: {}\n".format(
                 result.get("backend"), result.get("precision"), result.get("batch"),
                 result.get("status")))
             sys.stderr.flush()
         results.append(result)
+    if prestarted is not None:
+        prestarted.stop()  # no run took it (a no-op when one did)
     lock.release()
     _emit({"kind": "run", "python": platform.python_version(), "agent": _bundle_id(),
            "runs": lock.annotate(results)})
     return 0
+
+
+def cmd_session(args):
+    """One process for a deploy's first contact: the probe, then the store check and assembly of
+    the artifact the host names, then its job, each on the host's next line of stdin.
+
+    The host learns what to send only from the probe (which forms the device needs), so it asks
+    for them after reading it; this saves the second remote command, and its two interpreter
+    starts (the store's helper and the agent), that the check and the first run otherwise take.
+    With --prestart the first run's measuring child starts before the probe. Lines out: the
+    probe, the store's answer (store_ops.prepare: files, "materialized", "seconds"), and, when
+    every file was in the store and the artifact assembled, the run document. Anything else
+    (end of input, files missing) ends the session after the store's answer; the host then sends
+    what is missing and runs the job as a command of its own.
+    """
+    import time
+
+    from . import store_ops
+    from .probe import probe
+
+    _stop_on_signals()
+    prestarted = None
+    if args.prestart:
+        from .supervise import prestart
+
+        prestarted = prestart(entry_command(), args.prestart, args.memory_limit_mb)
+    try:
+        facts = probe(root="/", run_commands=True, tensorrt_modules=not args.no_tensorrt_modules)
+        _emit({"kind": "probe", "facts": facts})
+        line = store_ops.read_line(0)
+        if not line.strip():
+            return 0  # the host needed only the probe
+        began = time.time()
+        try:
+            out = store_ops.prepare(args.root, args.verify, json.loads(line))
+        except store_ops.Refused as exc:
+            sys.stderr.write(str(exc) + "\n")
+            return 4
+        except OSError as exc:  # one line for the host's error message, as the store's helper
+            sys.stderr.write("{}: {}\n".format(exc.filename or "prepare", exc.strerror or exc))
+            return 4
+        built = out.get("materialized", {}).get("state") in ("built", "reused")
+        ready = built and all(f["state"] == "ok" for f in out["files"].values())
+        out["seconds"] = time.time() - began
+        store_ops.emit(out)
+        if not ready:
+            return 0
+        job = json.loads(store_ops.read_line(0) or "{}")
+        _stop_when_host_goes(sys.stdin.buffer)
+        return _run_job(job, prestarted=prestarted)
+    finally:
+        if prestarted is not None:
+            prestarted.stop()  # a no-op once a run took it
 
 
 def _board_settings(spec, workdir):
@@ -164,8 +226,10 @@ def _board_settings(spec, workdir):
                          power_mode=spec.get("power_mode"), required=explicit, state_dir=workdir)
 
 
-def _run_with_retry(run_supervised, spec_after_killed_build, entry, spec, timeout_s, limit, workdir):
-    result = run_supervised(entry, spec, timeout_s=timeout_s, memory_limit_mb=limit, workdir=workdir)
+def _run_with_retry(run_supervised, spec_after_killed_build, entry, spec, timeout_s, limit, workdir,
+                    prestarted=None):
+    result = run_supervised(entry, spec, timeout_s=timeout_s, memory_limit_mb=limit, workdir=workdir,
+                            prestarted=prestarted)
     retry = spec_after_killed_build(spec, result)
     if retry is not None:
         # A TensorRT child killed during its first build: its second and last (retry.py).
@@ -176,9 +240,14 @@ def _run_with_retry(run_supervised, spec_after_killed_build, entry, spec, timeou
 
 
 def cmd_measure(args):
-    from .measure import main as measure_main
+    if args.prestarted:
+        from .measure import prestarted_main
 
-    code = measure_main(args.rest, wait_for_go=args.wait_for_go)
+        code = prestarted_main(args.prestarted)
+    else:
+        from .measure import main as measure_main
+
+        code = measure_main(args.rest, wait_for_go=args.wait_for_go)
     # The result is written and renamed, the runner closed: end here, without the interpreter's
     # teardown of the runtime's modules and objects (40-180 ms after ONNX Runtime on this host),
     # which nothing reads and which the supervisor would count in the child's wall time.
@@ -202,9 +271,17 @@ def build_parser():
     r.add_argument("--stop-on-eof", action="store_true",
                    help="with --job -: stop every run and exit when stdin ends after the job line")
     r.set_defaults(func=cmd_run)
+    se = sub.add_parser("session", help="probe, then check an artifact and run its job (lines on stdin)")
+    se.add_argument("--root", required=True, help="the edgetrt root on this device")
+    se.add_argument("--verify", action="store_true", help="hash every store file")
+    se.add_argument("--no-tensorrt-modules", action="store_true", help="as probe's")
+    se.add_argument("--prestart", metavar="BACKEND", help="start the first run's measuring child now")
+    se.add_argument("--memory-limit-mb", type=int, help="the runs' address-space limit (for --prestart)")
+    se.set_defaults(func=cmd_session)
     m = sub.add_parser("measure", help=argparse.SUPPRESS)
     m.add_argument("rest", nargs="*")
     m.add_argument("--wait-for-go", action="store_true", help=argparse.SUPPRESS)
+    m.add_argument("--prestarted", metavar="BACKEND", help=argparse.SUPPRESS)
     m.set_defaults(func=cmd_measure)
     v = sub.add_parser("version", help="print the agent's identity")
     v.set_defaults(func=cmd_version)

@@ -282,6 +282,28 @@ def _wait_for_go():
         sys.exit(1)
 
 
+def prestarted_main(backend):
+    """``measure --prestarted BACKEND``: started by ``agent session`` before its probe, so this
+    interpreter's start and the imports a ``BACKEND`` run always needs (its runner's module, numpy
+    where that runner takes arrays) overlap the probe and the host's answer. Then one line on
+    stdin names the run's files (``{"spec", "result", "phase"}``), and it goes on as ``main``:
+    the supervisor's go still comes before anything is timed. End of input first: the supervisor
+    had no run for it."""
+    from .backends import only_runner
+
+    try:
+        runner = only_runner(backend)  # TensorRT's is chosen per spec: nothing more imported
+        if runner is not None and runner.needs_numpy:
+            import numpy  # noqa: F401 - imported now, found imported by measure()
+    except Exception:  # noqa: BLE001 - a missing runtime is the run's to report, as without prestart
+        pass
+    line = sys.stdin.buffer.readline()
+    if not line.strip():
+        return 1
+    files = json.loads(line.decode("utf-8"))
+    return main([files["spec"], files["result"], files["phase"]], wait_for_go=True)
+
+
 def main(argv, wait_for_go=False):
     """``measure SPEC_JSON RESULT_PATH [PHASE_PATH]``; exit 0 when a result file was written.
     ``wait_for_go``: wait for the supervisor's go before the first measured phase."""

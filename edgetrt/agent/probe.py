@@ -96,9 +96,12 @@ def probe(root="/", run_commands=True, tensorrt_modules=True):
     reader = _Reader(root)
     live = os.path.abspath(root) == os.path.abspath(os.sep)
     facts = {}
+    # dpkg-query runs while the files are read (on a Jetson it lists ~2000 packages: the probe's
+    # slowest part)
+    listing = _start(DPKG_QUERY, reader.notes) if live and run_commands else None
     _hardware(reader, facts)
     _l4t(reader, facts)
-    packages, package_source = _packages(reader, live and run_commands)
+    packages, package_source = _packages(reader, listing)
     _tensorrt(reader, facts, packages, package_source, live, tensorrt_modules)
     _cuda(reader, facts, packages, package_source)
     _cudnn(reader, facts, packages, package_source)
@@ -177,10 +180,11 @@ def _l4t(reader, facts):
         facts["jetpack"] = _fact(jetpack, "table: l4t[{}]".format(release["l4t"]))
 
 
-def _packages(reader, run_command):
-    """{package: version} from dpkg-query (live device) or /var/lib/dpkg/status; and its source."""
-    if run_command:
-        output = _run(DPKG_QUERY, reader.notes)
+def _packages(reader, listing):
+    """{package: version} from dpkg-query (``listing``, started on a live device) or
+    /var/lib/dpkg/status; and its source."""
+    if listing is not None:
+        output = _finish(listing, reader.notes)
         if output is not None:
             packages = dpkg.parse_package_list(output)
             if packages:
@@ -193,11 +197,21 @@ def _packages(reader, run_command):
 
 def _run(argv, notes):
     """stdout of a command, or None (with a note) when it cannot run or fails."""
+    process = _start(argv, notes)
+    return None if process is None else _finish(process, notes)
+
+
+def _start(argv, notes):
     try:
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except (IOError, OSError) as error:
         notes.append("could not run {}: {}".format(argv[0], error))
         return None
+
+
+def _finish(process, notes):
+    """_run's answer for a process _start started."""
+    argv = process.args
     try:
         out, err = process.communicate(timeout=_COMMAND_TIMEOUT_S)
     except subprocess.TimeoutExpired:

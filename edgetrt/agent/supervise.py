@@ -100,13 +100,71 @@ def _oom_killer_named(pid, since):
     return any(pattern.search(t) for t in texts)
 
 
+class Prestarted(object):
+    """A measuring child started before its run is known (``agent session``, before the probe):
+    ``measure --prestarted BACKEND``, under the memory limit the host said its runs have. Its
+    start overlaps the probe; :func:`run_supervised` hands it the first run that fits it."""
+
+    def __init__(self, entry_cmd, backend, memory_limit_mb):
+        self.backend, self.memory_limit_mb = backend, memory_limit_mb
+        self.started = time.time()
+        self.child = _spawn(list(entry_cmd) + ["measure", "--prestarted", backend], memory_limit_mb)
+        self.done = False  # handed to a run, or stopped: never used or signalled again
+
+    def fits(self, spec, memory_limit_mb):
+        return not self.done and spec.get("backend") == self.backend \
+            and memory_limit_mb == self.memory_limit_mb and self.child[0].poll() is None
+
+    def take(self, spec_path, result_path, phase_path):
+        """The child, told its run's files; None when it is gone (a new one is started then)."""
+        proc = self.child[0]
+        line = json.dumps({"spec": spec_path, "result": result_path, "phase": phase_path}) + "\n"
+        try:
+            proc.stdin.write(line.encode("utf-8"))
+            proc.stdin.flush()
+        except (IOError, OSError):
+            self.stop()
+            return None
+        self.done = True
+        return self.child
+
+    def stop(self):
+        if not self.done:
+            self.done = True
+            proc = self.child[0]
+            _stop_child(proc)
+            _ACTIVE.discard(proc.pid)
+
+
+def prestart(entry_cmd, backend, memory_limit_mb=None):
+    return Prestarted(entry_cmd, backend, memory_limit_mb)
+
+
+def _spawn(argv, memory_limit_mb):
+    """(process, its stdout chunks, its stderr chunks, their reader threads) of a measuring child."""
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,  # a timeout kills the whole process group (build workers too)
+        preexec_fn=_limit_memory(memory_limit_mb) if memory_limit_mb else None,
+    )
+    _ACTIVE.add(proc.pid)  # start_new_session: the child's pid is its process group
+    out_chunks, err_chunks = [], []
+    readers = [threading.Thread(target=_drain, args=(proc.stdout, out_chunks)),
+               threading.Thread(target=_drain, args=(proc.stderr, err_chunks))]
+    for t in readers:
+        t.daemon = True
+        t.start()
+    return proc, out_chunks, err_chunks, readers
+
+
 def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workdir=None,
-                   tegrastats_program=None):
+                   tegrastats_program=None, prestarted=None):
     """Run ``entry_cmd + ['measure', ...]`` for ``spec``; return the run's result dict.
 
     ``entry_cmd`` starts this agent (``[python, agent.pyz]`` or ``[python, -m, edgetrt.agent]``).
     Where ``tegrastats`` exists (a Jetson; or ``tegrastats_program``), it samples the board while
-    the child runs and the result carries its summary under ``"tegrastats"``.
+    the child runs and the result carries its summary under ``"tegrastats"``. ``prestarted``: a
+    :class:`Prestarted` child, used when it fits the spec (else stopped, and a child started).
     """
     sampler = None
     tmp = tempfile.mkdtemp(prefix="edgetrt-run-", dir=workdir)
@@ -118,19 +176,17 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
         with open(spec_path, "w") as fh:
             json.dump(spec, fh)
         started = time.time()
-        proc = subprocess.Popen(
-            list(entry_cmd) + ["measure", spec_path, result_path, phase_path, "--wait-for-go"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True,  # a timeout kills the whole process group (build workers too)
-            preexec_fn=_limit_memory(memory_limit_mb) if memory_limit_mb else None,
-        )
-        _ACTIVE.add(proc.pid)  # start_new_session: the child's pid is its process group
-        out_chunks, err_chunks = [], []
-        readers = [threading.Thread(target=_drain, args=(proc.stdout, out_chunks)),
-                   threading.Thread(target=_drain, args=(proc.stderr, err_chunks))]
-        for t in readers:
-            t.daemon = True
-            t.start()
+        child = None
+        if prestarted is not None and not prestarted.done:
+            if prestarted.fits(spec, memory_limit_mb):
+                child = prestarted.take(spec_path, result_path, phase_path)
+            else:
+                prestarted.stop()
+        ahead_s = started - prestarted.started if child is not None else None  # (only a taken one)
+        if child is None:
+            child = _spawn(list(entry_cmd) + ["measure", spec_path, result_path, phase_path, "--wait-for-go"],
+                           memory_limit_mb)
+        proc, out_chunks, err_chunks, readers = child
         # While the child starts (its interpreter, numpy, the backend's modules), read the board's
         # state and start the sampler; the child waits for this go before its first measured phase
         # (measure._wait_for_go), so both still come before anything is timed.
@@ -183,6 +239,9 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
                           "memory_limit_mb": memory_limit_mb, "timeout_s": timeout_s}
         if phase_detail:
             result["exit"]["phase_detail"] = phase_detail  # e.g. which build attempt (retry.py)
+        if ahead_s is not None:
+            # started this long before its run was known (wall_s counts from then on, not before)
+            result["exit"]["prestarted_s"] = round(ahead_s, 3)
         if result["status"] != "ok":
             result["stderr_tail"] = stderr_text.strip().splitlines()[-20:]
         return result

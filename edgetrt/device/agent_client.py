@@ -299,6 +299,23 @@ class AgentClient:
             facts.setdefault("notes", []).extend(notes)
         return facts
 
+    #: the agent's session (cmd_session): probe, then an artifact's check and its job, on stdin
+    SESSION_ARGS = ["session"]
+
+    @classmethod
+    def session_args(cls, root: str, tensorrt_modules: bool, verify: bool, prestart: str | None,
+                     memory_limit_mb: int | None) -> list[str]:
+        args = cls.SESSION_ARGS + ["--root", root]
+        if verify:
+            args.append("--verify")
+        if not tensorrt_modules:
+            args.append("--no-tensorrt-modules")
+        if prestart:
+            args += ["--prestart", prestart]
+        if memory_limit_mb:
+            args += ["--memory-limit-mb", str(int(memory_limit_mb))]
+        return args
+
     #: the agent's run command: the job on stdin, which stays open while the runs last
     RUN_ARGS = ["run", "--job", "-", "--stop-on-eof"]
 

@@ -18,7 +18,15 @@ from edgetrt.config.devices import DeviceSpec
 from edgetrt.device.agent_bundle import AgentBundle, build_agent_bundle
 from edgetrt.device.agent_client import AgentClient, RunResult
 from edgetrt.device.store import DeviceStore, LocalFile, TransferStats, check_remote_root
-from edgetrt.device.transport import LocalTransport, ProgressCallback, Transport
+from edgetrt.device.transport import CommandResult, LocalTransport, ProgressCallback, RemoteProcess, Transport
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """What DeviceSession.probe needs to know of the cell that will follow it."""
+
+    backend: str
+    memory_limit_mb: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,11 @@ def open_session(device: DeviceSpec, options: ConnectOptions = ConnectOptions())
         # The local device runs the agent with this interpreter (it has the runtimes); over SSH,
         # with the python the device file names.
         python = None if device.is_local and not options.host else device.python
-        yield DeviceSession(transport, root, python=python, verify_store=options.verify_store)
+        session = DeviceSession(transport, root, python=python, verify_store=options.verify_store)
+        try:
+            yield session
+        finally:
+            session._end_held()
 
 
 def expand_root(root: str, home: str) -> str:
@@ -95,6 +107,8 @@ class DeviceSession:
         self.store = DeviceStore(transport, self.root, python=self.python)  # its helper needs Python too
         self._bundle: AgentBundle | None = None
         self._agent_uploaded = False
+        #: the agent's session (probe(first_run=...)) waiting for the first cell's artifact and job
+        self._held: RemoteProcess | None = None
         #: everything this session sent to the device's store (the agent included)
         self.sent = TransferStats(0, 0, 0, 0.0)
 
@@ -114,6 +128,7 @@ class DeviceSession:
 
     def upload(self, files: list[LocalFile], progress: ProgressCallback | None = None) -> TransferStats:
         """The agent and ``files`` into the store (files already there and verified are skipped)."""
+        self._end_held()
         agent = [] if self._agent_uploaded else [self._agent_file()]  # checked once per session
         stats = self._add_sent(self.store.ensure_files(agent + list(files), progress=progress,
                                                        recheck=self.verify_store))
@@ -123,6 +138,7 @@ class DeviceSession:
     def upload_artifact(self, files: list[LocalFile], directory_id: str, entries: list[tuple[str, str]],
                         progress: ProgressCallback | None = None) -> tuple[TransferStats, str]:
         """:meth:`upload`, then :meth:`assemble`: one remote command when nothing has to be sent."""
+        self._end_held()
         agent = [] if self._agent_uploaded else [self._agent_file()]
         stats, remote_dir = self.store.ensure_artifact(agent + list(files), directory_id, entries, progress=progress,
                                                        recheck=self.verify_store)
@@ -140,6 +156,7 @@ class DeviceSession:
 
     def assemble(self, directory_id: str, entries: list[tuple[str, str]]) -> str:
         """A directory on the device of links into the store: ``entries`` = (relative path, sha256)."""
+        self._end_held()
         return self.store.materialize(directory_id, entries)
 
     def store_path(self, sha256: str) -> str:
@@ -148,6 +165,7 @@ class DeviceSession:
     # ---- the agent ---------------------------------------------------------------------------
     @property
     def agent(self) -> AgentClient:
+        self._end_held()
         if not self._agent_uploaded:
             self.upload([])
         return self._agent_client()
@@ -155,9 +173,16 @@ class DeviceSession:
     def _agent_client(self) -> AgentClient:
         return AgentClient(self.transport, [self.python, self.store.store_path(self.bundle.sha256)], self.python)
 
-    def probe(self, tensorrt_modules: bool = True) -> dict:
+    def probe(self, tensorrt_modules: bool = True, first_run: FirstRun | None = None) -> dict:
         """The device's facts; ``tensorrt_modules=False`` when no TensorRT run is planned (the
-        agent then imports no TensorRT module: AgentClient.probe_args)."""
+        agent then imports no TensorRT module: AgentClient.probe_args).
+
+        ``first_run``: a cell will follow (upload_artifact_and_run). The probe is then made by an
+        agent session that stays to check and assemble that cell's artifact and run it: one
+        remote command, one agent process, its measuring child started before the probe."""
+        self._end_held()
+        if first_run is not None:
+            return self._probe_held(tensorrt_modules, first_run)
         if self._agent_uploaded:
             return self.agent.probe(tensorrt_modules=tensorrt_modules)
         # First contact: the agent's check in the store and the probe in one remote command
@@ -171,6 +196,31 @@ class DeviceSession:
         if answer is None:
             return client.probe(tensorrt_modules=tensorrt_modules)
         return client.probe(answer, tensorrt_modules=tensorrt_modules)
+
+    def _probe_held(self, tensorrt_modules: bool, first_run: FirstRun) -> dict:
+        client = self._agent_client()
+        args = client.session_args(self.root, tensorrt_modules, self.verify_store, first_run.backend,
+                                   first_run.memory_limit_mb)
+        agent = [] if self._agent_uploaded else [self._agent_file()]
+        stats, held = self.store.start_checked(agent, client.argv(args), recheck=self.verify_store)
+        self._agent_uploaded = True
+        self._add_sent(stats)
+        try:
+            line = held.readline(timeout=client.PROBE_TIMEOUT_S)
+            answer = (CommandResult(held.argv, 0, line, b"", 0.0) if line.strip() else held.wait(timeout=10))
+            facts = client.probe(answer, tensorrt_modules=tensorrt_modules)
+        except BaseException:
+            held.close()
+            raise
+        self._held = held
+        return facts
+
+    def _end_held(self) -> None:
+        """End the agent's session if it still waits (its stdin closed: it exits, and stops the
+        measuring child it started)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            held.close()
 
     def run(self, spec: dict, timeout_s: float, memory_limit_mb: int | None = None) -> RunResult:
         specs = [dict(spec, timeout_s=timeout_s, memory_limit_mb=memory_limit_mb)]
@@ -188,10 +238,20 @@ class DeviceSession:
         remote command when nothing has to be sent (the store's helper checks the files, assembles
         the artifact and becomes the agent): (stats, the directory, the result). The result is
         None when a file had to be sent: the caller then runs ``spec`` itself."""
-        agent = [] if self._agent_uploaded else [self._agent_file()]
         client = self._agent_client()
         specs = [dict(spec, artifact_dir=self.store.artifact_path(directory_id), timeout_s=timeout_s,
                       memory_limit_mb=memory_limit_mb)]
+        if self._held is not None:
+            held, self._held = self._held, None
+            stats, remote_dir, answer = self.store.continue_artifact_then_run(
+                held, files, directory_id, entries, client.job_line(specs, self._workdir()),
+                timeout=client.run_timeout(specs, timeout_s), max_stdout=client.MAX_ANSWER_BYTES, progress=progress)
+            self._add_sent(stats)
+            if answer is None:
+                return stats, remote_dir, None
+            doc, notes = client.read(answer, client.SESSION_ARGS, "run")
+            return stats, remote_dir, client.run_results(doc, notes, specs)[0]
+        agent = [] if self._agent_uploaded else [self._agent_file()]
         stats, remote_dir, answer = self.store.ensure_artifact_then_run(
             agent + list(files), directory_id, entries, client.argv(client.RUN_ARGS),
             stdin=client.job_line(specs, self._workdir()), recheck=self.verify_store,
@@ -210,4 +270,5 @@ class DeviceSession:
                 "python": self.python}
 
     def close(self) -> None:
+        self._end_held()
         self.transport.close()

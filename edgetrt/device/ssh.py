@@ -329,14 +329,15 @@ class SSHTransport(Transport):
                                  f"{exc or type(exc).__name__}") from exc
         return CommandResult(argv, code, out, err, time.monotonic() - started, stdout_truncated=truncated)
 
-    def start(self, argv: Sequence[str], stdin: bytes | None = None) -> RemoteProcess:
+    def start(self, argv: Sequence[str], stdin: bytes | None = None, hold_stdin: bool = False) -> RemoteProcess:
         argv = tuple(argv)
         try:
             chan = self.connection.open_session(timeout=self.connect_timeout)
             chan.exec_command(shlex.join(argv))
             if stdin:
                 chan.sendall(stdin)
-            chan.shutdown_write()
+            if not hold_stdin:
+                chan.shutdown_write()
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise TransportError(f"running {argv[0]} on {self.name} failed: "
                                  f"{exc or type(exc).__name__}") from exc

@@ -64,6 +64,9 @@ class ChannelProcess(RemoteProcess):
         chan, deadline = self._chan, time.monotonic() + timeout
         try:
             while b"\n" not in self._out:
+                if len(self._out) > self.MAX_LINE:
+                    raise TransportError(f"{self.argv[0]} on {self._device} wrote a line longer than "
+                                         f"{self.MAX_LINE >> 20} MiB")
                 if chan.recv_ready():
                     self._out += chan.recv(1 << 16)
                 elif chan.recv_stderr_ready():
@@ -81,18 +84,27 @@ class ChannelProcess(RemoteProcess):
             raise self._failed(exc) from exc
         return self._line(self._out)
 
-    def wait(self, timeout: float | None = None) -> CommandResult:
+    def write(self, data: bytes) -> None:
+        try:
+            self._chan.sendall(data)
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._failed(exc) from exc
+
+    def wait(self, timeout: float | None = None, max_stdout: int | None = None) -> CommandResult:
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            out, err, _ = collect(self._chan, deadline)
+            out, err, truncated = collect(self._chan, deadline, max_stdout)
             if out is None:
                 raise TransportError(f"{self.argv[0]} on {self._device} did not finish "
                                      f"within {timeout:g} s")
-            code = self._chan.recv_exit_status()
+            code = -1 if truncated else self._chan.recv_exit_status()
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._failed(exc) from exc
+        if truncated:
+            self.close()
         return CommandResult(self.argv, code, self._taken + bytes(self._out) + out,
-                             bytes(self._err) + err, time.monotonic() - self._started)
+                             bytes(self._err) + err, time.monotonic() - self._started,
+                             stdout_truncated=truncated)
 
     def close(self) -> None:
         try:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from edgetrt.device.transport import CommandResult, ProgressCallback, Transport
+from edgetrt.device.transport import CommandResult, ProgressCallback, RemoteProcess, Transport
 from edgetrt.errors import TransportError, UsageError
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -38,8 +38,9 @@ MANIFEST_NAME = ".edgetrt-artifact.json"
 #: a device path longer than this is no path (PATH_MAX on Linux is 4096)
 MAX_ROOT = 1024
 
-#: the device side of every store operation (edgetrt/device/store_ops.py), sent with each call
-OPS_SOURCE = (Path(__file__).with_name("store_ops.py")).read_text(encoding="utf-8")
+#: the device side of every store operation (edgetrt/agent/store_ops.py), sent with each call; the
+#: agent carries the same file, and runs it in its own process in `agent session`
+OPS_SOURCE = (Path(__file__).resolve().parents[1] / "agent" / "store_ops.py").read_text(encoding="utf-8")
 #: a follower that sees no new byte for this long gives up; the host then hashes the part itself
 FOLLOW_STALL_SECONDS = 20.0
 #: how long the device may take to start python3 and take the part file
@@ -288,6 +289,67 @@ class DeviceStore:
                            rehashed=checked.rehashed + stats.rehashed), remote_dir, None
         remote_dir = self._materialized(artifact_id, final, doc["materialized"])
         return replace(checked, seconds=float(doc.get("seconds") or 0.0)), remote_dir, replace(result, stdout=rest)
+
+    def start_checked(self, files: Iterable[LocalFile], argv: Sequence[str], *, recheck: bool = False,
+                      progress: ProgressCallback | None = None) -> tuple[TransferStats, RemoteProcess]:
+        """:meth:`ensure_files`, then ``argv`` started on the device with its stdin held (the
+        agent's session): one remote command when every file is verified there (the helper checks
+        them, prints its answer and becomes ``argv``). A missing file is sent first, and the
+        helper started again. (stats, the process, past the helper's line)."""
+        started = time.monotonic()
+        todo = self._unique(files)
+        request = json.dumps(self._prepare_request(todo)).encode() + b"\n"
+        argv = self._ops_argv("prepare", self.root, "1" if recheck else "0", "--then", *argv)
+        sent = None
+        while True:
+            proc = self.transport.start(argv, stdin=request, hold_stdin=True)
+            try:
+                missing, checked = self._checked(todo, self._line_doc(proc, "prepare", PREPARE_TIMEOUT))
+            except BaseException:
+                proc.close()
+                raise
+            if not missing:
+                stats = checked if sent is None else sent
+                return replace(stats, seconds=time.monotonic() - started), proc
+            proc.close()
+            if sent is not None:
+                raise TransportError(f"the store on {self.transport.name} lost {Path(missing[0][0].path).name} "
+                                     "right after it was sent")
+            # the check just made hashed what ``recheck`` asks (and recorded it): not hashed again
+            sent = self.ensure_files(todo, progress)
+            sent = replace(sent, repaired=checked.repaired + sent.repaired,
+                           links_removed=checked.links_removed + sent.links_removed,
+                           rehashed=checked.rehashed + sent.rehashed)
+
+    def continue_artifact_then_run(self, session: RemoteProcess, files: Iterable[LocalFile], artifact_id: str,
+                                   entries: Sequence[tuple[str, str]], job: bytes, *, timeout: float | None = None,
+                                   max_stdout: int | None = None, progress: ProgressCallback | None = None
+                                   ) -> tuple[TransferStats, str, CommandResult | None]:
+        """:meth:`ensure_artifact_then_run`, asked of an agent ``session`` (start_checked) that
+        already answered its probe: the artifact's check and assembly, then ``job``, as its next
+        two lines, in the process that probed. When a file is missing the session ends, and
+        :meth:`ensure_artifact` sends it: the result is None then, and the caller runs the job."""
+        started = time.monotonic()
+        todo = self._unique(files)
+        final, request = self._materialize_request(artifact_id, entries)
+        prepare = dict(self._prepare_request(todo), materialize=dict(request, id=artifact_id))
+        try:
+            session.write(json.dumps(prepare).encode() + b"\n")
+            doc = self._line_doc(session, "prepare", PREPARE_TIMEOUT)
+            missing, checked = self._checked(todo, doc)
+            if missing or "materialized" not in doc:
+                session.close()
+                stats, remote_dir = self.ensure_artifact(todo, artifact_id, entries, progress)
+                return replace(stats, seconds=time.monotonic() - started, repaired=checked.repaired + stats.repaired,
+                               links_removed=checked.links_removed + stats.links_removed,
+                               rehashed=checked.rehashed + stats.rehashed), remote_dir, None
+            remote_dir = self._materialized(artifact_id, final, doc["materialized"])
+            session.write(job)
+            result = session.wait(timeout=timeout, max_stdout=max_stdout)
+        finally:
+            session.close()
+        return (replace(checked, seconds=float(doc.get("seconds") or 0.0)), remote_dir,
+                replace(result, stdout=session.unread(result)))
 
     def ensure_artifact(self, files: Iterable[LocalFile], artifact_id: str, entries: Sequence[tuple[str, str]],
                         progress: ProgressCallback | None = None, *, recheck: bool = False) -> tuple[TransferStats, str]:

@@ -51,14 +51,26 @@ class RemoteProcess(abc.ABC):
     """A command started on the device whose output is read while it runs (see Transport.start)."""
 
     argv: tuple[str, ...] = ()
+    #: the longest line readline() takes: a device that writes without a newline cannot exhaust
+    #: this host (the agent's longest line, a run document, is bounded well under it)
+    MAX_LINE = 1 << 24
 
     @abc.abstractmethod
     def readline(self, timeout: float) -> bytes:
         """The next line of stdout (without its newline); b"" once output ended without one."""
 
     @abc.abstractmethod
-    def wait(self, timeout: float | None = None) -> CommandResult:
-        """Collect the rest of the output and the exit status (what readline() took included)."""
+    def wait(self, timeout: float | None = None, max_stdout: int | None = None) -> CommandResult:
+        """Collect the rest of the output and the exit status (what readline() took included);
+        past ``max_stdout`` bytes of the rest, stop reading and the command (stdout_truncated)."""
+
+    def write(self, data: bytes) -> None:
+        """More input, for a command started with ``hold_stdin`` (a session's next request)."""
+        raise NotImplementedError
+
+    def unread(self, result: CommandResult) -> bytes:
+        """What ``result`` (this process's wait()) holds of stdout beyond the lines readline() took."""
+        return result.stdout[len(self._taken):]
 
     @abc.abstractmethod
     def close(self) -> None:
@@ -95,9 +107,10 @@ class Transport(abc.ABC):
         """
 
     @abc.abstractmethod
-    def start(self, argv: Sequence[str], stdin: bytes | None = None) -> RemoteProcess:
+    def start(self, argv: Sequence[str], stdin: bytes | None = None, hold_stdin: bool = False) -> RemoteProcess:
         """Start ``argv`` and return at once; its output is read while it runs. ``stdin`` is all
-        its standard input (then end-of-file)."""
+        its standard input (then end-of-file); with ``hold_stdin`` its first input, more following
+        by RemoteProcess.write, and end-of-file only when the process is closed or this host goes."""
 
     @abc.abstractmethod
     def home(self) -> str:
@@ -185,9 +198,9 @@ class LocalTransport(Transport):
         for proc in list(self._running):
             _stop(proc)
 
-    def start(self, argv, stdin=None):
+    def start(self, argv, stdin=None, hold_stdin=False):
         try:
-            return _LocalProcess(list(argv), stdin)
+            return _LocalProcess(list(argv), stdin, hold_stdin, self._running)
         except FileNotFoundError as exc:
             raise TransportError(f"cannot run {argv[0]!r} on the local device: {exc.strerror}") from exc
 
@@ -311,62 +324,92 @@ def _collect_process(proc, stdin, timeout, max_stdout, hold_stdin):
 
 
 class _LocalProcess(RemoteProcess):
-    def __init__(self, argv: list[str], stdin: bytes | None = None):
+    def __init__(self, argv: list[str], stdin: bytes | None = None, hold_stdin: bool = False,
+                 running: set | None = None):
         self.argv = tuple(argv)
         self._started = time.monotonic()
-        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
+        piped = stdin is not None or hold_stdin
+        self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if stdin is not None:
+        # the transport's close() (Ctrl-C) stops it like any command of run()
+        self._running = running if running is not None else set()
+        self._running.add(self._proc)
+        if stdin:
             # Small (a request document) and read whole by the command before it writes: no deadlock.
-            try:
-                self._proc.stdin.write(stdin)
-            except BrokenPipeError:
-                pass  # it exited first: its output says why
+            self.write(stdin)
+        if piped and not hold_stdin:
             self._proc.stdin.close()
         self._out, self._err = bytearray(), bytearray()
         self._open = {self._proc.stdout.fileno(): self._out, self._proc.stderr.fileno(): self._err}
         self._selector = selectors.DefaultSelector()
         for fd in self._open:
             self._selector.register(fd, selectors.EVENT_READ)
+        self._truncated = False
 
-    def _pump(self, deadline: float | None, want_line: bool) -> bool:
-        """Read what is ready until a line (want_line) or both pipes end; False on the deadline."""
+    def write(self, data):
+        try:
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # it exited (or was closed) first: its output says why
+
+    def _pump(self, deadline: float | None, want_line: bool, cap: int | None = None) -> bool:
+        """Read what is ready until a line (want_line) or both pipes end; False on the deadline.
+        Past ``cap`` bytes of stdout the command is killed and the rest not kept."""
         while self._open and not (want_line and b"\n" in self._out):
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return False
             for key, _ in self._selector.select(remaining):
                 data = os.read(key.fd, 1 << 16)
-                if data:
-                    self._open[key.fd] += data
-                else:
+                if not data:
                     self._selector.unregister(key.fd)
                     del self._open[key.fd]
+                    continue
+                sink = self._open[key.fd]
+                limit = (cap if cap is not None else 1 << 62) if sink is self._out else 1 << 20
+                if len(sink) + len(data) > limit:
+                    if sink is self._out:
+                        sink += data[:max(0, limit - len(sink))]
+                        self._truncated = True
+                        self._proc.kill()
+                        return True
+                    continue  # stderr past its first MiB: dropped (it only feeds error lines)
+                sink += data
         return True
 
     def readline(self, timeout):
-        if not self._pump(time.monotonic() + timeout, True):
+        if not self._pump(time.monotonic() + timeout, True, self.MAX_LINE):
             raise TransportError(f"{self.argv[0]} on the local device said nothing within {timeout:g} s")
+        if self._truncated:
+            raise TransportError(f"{self.argv[0]} on the local device wrote a line longer than "
+                                 f"{self.MAX_LINE >> 20} MiB")
         line = self._line(self._out)
         if line is None:
             line, self._out[:] = bytes(self._out), b""
             self._taken += line
         return line
 
-    def wait(self, timeout=None):
+    def wait(self, timeout=None, max_stdout=None):
         deadline = None if timeout is None else time.monotonic() + timeout
-        if not self._pump(deadline, False):
+        if not self._pump(deadline, False, None if max_stdout is None else len(self._out) + max_stdout):
             raise TransportError(f"{self.argv[0]} on the local device did not finish within {timeout:g} s")
         code = self._proc.wait()
+        self._running.discard(self._proc)
         return CommandResult(self.argv, code, self._taken + bytes(self._out), bytes(self._err),
-                             time.monotonic() - self._started)
+                             time.monotonic() - self._started, stdout_truncated=self._truncated)
 
     def close(self):
         self._selector.close()
-        for pipe in (self._proc.stdout, self._proc.stderr):
-            pipe.close()
+        for pipe in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            try:
+                if pipe:
+                    pipe.close()
+            except OSError:
+                pass
         try:
-            self._proc.wait(timeout=10)  # it notices the closed pipe (store_ops polls for it)
+            self._proc.wait(timeout=10)  # it notices the closed pipes (store_ops polls for them)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
+        self._running.discard(self._proc)

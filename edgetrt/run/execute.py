@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from edgetrt.convert.artifacts import MANIFEST, Artifact
 from edgetrt.device.agent_client import RunResult
-from edgetrt.device.session import ConnectOptions, DeviceSession, open_session
+from edgetrt.device.session import ConnectOptions, DeviceSession, FirstRun, open_session
 from edgetrt.device.store import LocalFile
 from edgetrt.errors import AgentError, EdgetrtError, TransportError
 from edgetrt.hashing import sha256_file
@@ -99,7 +99,7 @@ def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Pr
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="device")
     try:
         # 1. Reach and probe every device (refused hosts and unreachable boards known now).
-        list(pool.map(lambda run: _connect(run, opened, connect, progress.device(run.name), alone), runs))
+        list(pool.map(lambda run: _connect(plan, run, opened, connect, progress.device(run.name), alone), runs))
         # 2. Convert each model once, in every form any device needs.
         conversions = {}
         for opts in plan.models:
@@ -154,7 +154,8 @@ def execute(plan: Plan, connect: ConnectOptions = ConnectOptions(), progress: Pr
 
 # ---- steps ---------------------------------------------------------------------------------------
 
-def _connect(run: DeviceRun, opened: dict, connect, progress, alone: bool) -> None:
+
+def _connect(plan: Plan, run: DeviceRun, opened: dict, connect, progress, alone: bool) -> None:
     """Open the device's session and probe it; a failure is the device's (or, alone, the command's)."""
     progress.stage(f"connecting to {run.name}")
     manager = open_session(run.plan.device, connect)
@@ -170,8 +171,12 @@ def _connect(run: DeviceRun, opened: dict, connect, progress, alone: bool) -> No
     try:
         run.address, run.root = session.address, session.root
         progress.stage(f"probing {session.address}")
-        # Only a TensorRT cell needs what importing the TensorRT module tells (its bindings, path)
-        run.probe = session.probe(tensorrt_modules="tensorrt" in run.plan.backends)
+        # Only a TensorRT cell needs what importing the TensorRT module tells (its bindings, path).
+        # The agent that probes stays for the first cell (its artifact's check and its run).
+        first = next((cell for opts in plan.models for cell in run.plan.cells(opts.model, plan.sources[opts.model])),
+                     None)
+        run.probe = session.probe(tensorrt_modules="tensorrt" in run.plan.backends,
+                                  first_run=FirstRun(first.backend, plan.measure.memory_limit_mb) if first else None)
         run.agent = session.agent_identity()
         from edgetrt.diagnose.device_check import profile_contradictions
 

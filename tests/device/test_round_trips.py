@@ -11,6 +11,10 @@ deploy and bench run a model's first cell through upload_artifact_and_run: the h
 and assembles the artifact becomes the agent that runs the cell, so an unchanged deploy is two
 remote commands; when a file is missing, it costs one command more than the two steps apart (the
 check, then the check that takes the files as they arrive, then the run).
+
+And they probe with the first cell named (probe(first_run=...)): the agent that probes stays, and
+checks, assembles and runs the first cell as its next requests, so an unchanged deploy is one
+remote command.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pytest
 
 from sshd_server import ssh_transport
 
-from edgetrt.device.session import DeviceSession
+from edgetrt.device.session import DeviceSession, FirstRun
 from edgetrt.device.store import LocalFile
 
 pytestmark = pytest.mark.ssh
@@ -149,3 +153,40 @@ def test_a_store_file_changed_on_the_device_is_sent_again_before_the_probe(fresh
     sent = deploy_once(server, str(root), files)
     assert sent["files_sent"] == 1 and sent["repaired"] and sent["repaired"][0]["sha256"] == agent.name
     assert hashlib.sha256(agent.read_bytes()).hexdigest() == agent.name  # the real agent again
+
+
+def deploy_once_held(server, root: str, files: list[LocalFile]) -> tuple[dict, object]:
+    with ssh_transport(server) as transport:
+        session = DeviceSession(transport, root, python=sys.executable)
+        session.probe(first_run=FirstRun("noop"))
+        entries = [(f.path.name, f.sha256) for f in files]
+        _, remote_dir, result = session.upload_artifact_and_run(files, "artifact-1", entries, NOOP, timeout_s=120)
+        if result is None:  # a file was sent: the run is the caller's
+            result = session.run(dict(NOOP, artifact_dir=remote_dir), timeout_s=120)
+        assert result.status == "ok", result.message
+        assert sorted(p.name for p in Path(remote_dir).iterdir()) == sorted(
+            [".edgetrt-artifact.json"] + [f.path.name for f in files])
+        return session.sent.to_dict(), result
+
+
+def test_an_unchanged_deploy_probes_checks_and_runs_in_one_command(fresh_sshd, monkeypatch, tmp_path):
+    server, counts, files, root = two_files_and_a_counted_device(fresh_sshd, monkeypatch, tmp_path)
+
+    sent, result = deploy_once_held(server, root, files)
+    first = counts.since_mark()
+    assert sent["files_sent"] == 3
+    # the agent: a check that finds it missing, its upload, the session; the artifact: the
+    # session's check finds its files missing and ends, then the check that takes them as they
+    # arrive and assembles; the run
+    assert first["commands"] == 3 + 1 + 1, first
+    assert "prestarted_s" not in result.exit  # run by a run command of its own
+
+    counts.mark()
+    sent, result = deploy_once_held(server, root, files)
+    again = counts.since_mark()
+    assert sent["bytes_sent"] == 0 and sent["files_skipped"] == 3
+    assert again == {"commands": 1, "sftp_sessions": 1, "sftp_requests": 1}, again
+    from edgetrt.device.agent_bundle import build_agent_bundle
+
+    assert result.agent == build_agent_bundle().sha256
+    assert result.exit["prestarted_s"] >= 0  # the child started before the probe measured the cell

@@ -137,7 +137,7 @@ def test_a_record_from_the_files_own_clock_tick_is_not_trusted(device, tmp_path)
 def test_no_record_is_written_while_the_file_clock_has_not_passed_the_change(tmp_path, monkeypatch):
     """On a file system whose clock does not move past the file's change within the settle time
     (whole seconds, say), no record is left: the next check hashes the file again."""
-    from edgetrt.device import store_ops
+    from edgetrt.agent import store_ops
 
     store_ops.layout(str(tmp_path))
     st = os.lstat(tmp_path)

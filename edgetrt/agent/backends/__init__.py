@@ -28,6 +28,11 @@ def _load(target):
     return getattr(importlib.import_module("." + module_name, __name__), attribute)
 
 
+def only_runner(backend):
+    """The runner class of a backend that has one (None for one chosen per device: TensorRT)."""
+    return _load(RUNNERS[backend]) if backend in RUNNERS else None
+
+
 def runner_for(backend, options=None):
     """``(runner class, choice)`` for ``backend`` on this device.
 
