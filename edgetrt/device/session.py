@@ -18,7 +18,8 @@ from edgetrt.config.devices import DeviceSpec
 from edgetrt.device.agent_bundle import AgentBundle, build_agent_bundle
 from edgetrt.device.agent_client import AgentClient, RunResult
 from edgetrt.device.store import DeviceStore, LocalFile, TransferStats, check_remote_root
-from edgetrt.device.transport import CommandResult, LocalTransport, ProgressCallback, RemoteProcess, Transport
+from edgetrt.device.transport import (CommandResult, LineTooLong, LocalTransport, ProgressCallback, RemoteProcess,
+                                      Transport)
 
 
 @dataclass(frozen=True)
@@ -206,8 +207,12 @@ class DeviceSession:
         self._agent_uploaded = True
         self._add_sent(stats)
         try:
-            line = held.readline(timeout=client.PROBE_TIMEOUT_S)
-            answer = (CommandResult(held.argv, 0, line, b"", 0.0) if line.strip() else held.wait(timeout=10))
+            try:
+                line = held.readline(timeout=client.PROBE_TIMEOUT_S)
+                answer = (CommandResult(held.argv, 0, line, b"", 0.0) if line.strip() else held.wait(timeout=10))
+            except LineTooLong:
+                # the agent client's own refusal of an answer past its size cap (an AgentError)
+                answer = CommandResult(held.argv, 0, b"", b"", 0.0, stdout_truncated=True)
             facts = client.probe(answer, tensorrt_modules=tensorrt_modules)
         except BaseException:
             held.close()

@@ -10,7 +10,7 @@ import time
 
 import paramiko
 
-from edgetrt.device.transport import CommandResult, RemoteProcess
+from edgetrt.device.transport import CommandResult, LineTooLong, RemoteProcess
 from edgetrt.errors import TransportError
 
 
@@ -65,8 +65,8 @@ class ChannelProcess(RemoteProcess):
         try:
             while b"\n" not in self._out:
                 if len(self._out) > self.MAX_LINE:
-                    raise TransportError(f"{self.argv[0]} on {self._device} wrote a line longer than "
-                                         f"{self.MAX_LINE >> 20} MiB")
+                    raise LineTooLong(f"{self.argv[0]} on {self._device} wrote a line longer than "
+                                      f"{self.MAX_LINE >> 20} MiB")
                 if chan.recv_ready():
                     self._out += chan.recv(1 << 16)
                 elif chan.recv_stderr_ready():

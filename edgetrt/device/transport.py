@@ -47,6 +47,10 @@ class CommandResult:
         return "\n".join(text[-lines:])
 
 
+class LineTooLong(TransportError):
+    """A device wrote more than RemoteProcess.MAX_LINE bytes without a newline."""
+
+
 class RemoteProcess(abc.ABC):
     """A command started on the device whose output is read while it runs (see Transport.start)."""
 
@@ -382,8 +386,8 @@ class _LocalProcess(RemoteProcess):
         if not self._pump(time.monotonic() + timeout, True, self.MAX_LINE):
             raise TransportError(f"{self.argv[0]} on the local device said nothing within {timeout:g} s")
         if self._truncated:
-            raise TransportError(f"{self.argv[0]} on the local device wrote a line longer than "
-                                 f"{self.MAX_LINE >> 20} MiB")
+            raise LineTooLong(f"{self.argv[0]} on the local device wrote a line longer than "
+                              f"{self.MAX_LINE >> 20} MiB")
         line = self._line(self._out)
         if line is None:
             line, self._out[:] = bytes(self._out), b""

@@ -48,13 +48,31 @@ def fake_agent(tmp_path: Path, command: str, answer: str) -> Path:
     script = tmp_path / "fake-python"
     script.write_text(textwrap.dedent(f"""\
         #!{sys.executable}
-        import os, sys
-        if len(sys.argv) > 2 and sys.argv[2] == {command!r}:
-            if {command!r} == "run":
-                sys.stdin.buffer.readline()
+        import os, subprocess, sys
+        def answer():
             with open({str(body)!r}, "rb") as fh:
                 sys.stdout.buffer.write(fh.read() + b"\\n")
             sys.exit(0)
+        asked = sys.argv[2] if len(sys.argv) > 2 else None
+        if asked == {command!r} or (asked == "session" and {command!r} == "probe"):
+            if asked == "run":
+                sys.stdin.buffer.readline()
+            answer()
+        if asked == "session" and {command!r} == "run":
+            # the real session's probe and store answer, then the crafted run document
+            real = subprocess.Popen([{sys.executable!r}] + sys.argv[1:], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE)
+            for forward in (True, False):  # the probe, then the store's answer; the job not sent
+                sys.stdout.buffer.write(real.stdout.readline())
+                sys.stdout.buffer.flush()
+                line = sys.stdin.buffer.readline()
+                if not line:
+                    sys.exit(0)
+                if forward:
+                    real.stdin.write(line)
+                    real.stdin.flush()
+            real.kill()
+            answer()
         os.execv({sys.executable!r}, [{sys.executable!r}] + sys.argv[1:])
         """))
     script.chmod(0o755)
@@ -134,7 +152,7 @@ def test_a_gigabyte_of_output_is_refused_and_the_host_stays_small(sshd, deployer
     script.write_text(textwrap.dedent(f"""\
         #!{sys.executable}
         import os, sys
-        if len(sys.argv) > 2 and sys.argv[2] == "probe":
+        if len(sys.argv) > 2 and sys.argv[2] in ("probe", "session"):
             block = b"x" * (1 << 20)
             try:
                 for _ in range(1024):
