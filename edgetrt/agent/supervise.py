@@ -140,10 +140,27 @@ def prestart(entry_cmd, backend, memory_limit_mb=None):
     return Prestarted(entry_cmd, backend, memory_limit_mb)
 
 
+#: set in a measuring child's environment where the device's is silent. numpy does no linear
+#: algebra in a run (inputs, top-k), but OpenBLAS starts one thread per core when numpy is
+#: imported: ~30-60 ms of the child's start on this host's two cores, before anything is timed.
+#: No runtime measured here uses OpenBLAS (ONNX Runtime has MLAS, TensorFlow Eigen and oneDNN,
+#: TensorRT the GPU). A run records what was set (exit.env).
+CHILD_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def child_env():
+    """(the measuring child's environment, what of CHILD_ENV was set in it)."""
+    env = dict(os.environ)
+    added = dict((k, v) for k, v in CHILD_ENV.items() if k not in env)
+    env.update(added)
+    return env, added
+
+
 def _spawn(argv, memory_limit_mb):
     """(process, its stdout chunks, its stderr chunks, their reader threads) of a measuring child."""
+    env, _ = child_env()
     proc = subprocess.Popen(
-        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         start_new_session=True,  # a timeout kills the whole process group (build workers too)
         preexec_fn=_limit_memory(memory_limit_mb) if memory_limit_mb else None,
     )
@@ -239,6 +256,9 @@ def run_supervised(entry_cmd, spec, timeout_s=600.0, memory_limit_mb=None, workd
                           "memory_limit_mb": memory_limit_mb, "timeout_s": timeout_s}
         if phase_detail:
             result["exit"]["phase_detail"] = phase_detail  # e.g. which build attempt (retry.py)
+        added = child_env()[1]
+        if added:
+            result["exit"]["env"] = added
         if ahead_s is not None:
             # started this long before its run was known (wall_s counts from then on, not before)
             result["exit"]["prestarted_s"] = round(ahead_s, 3)

@@ -39,6 +39,9 @@ CHILD = textwrap.dedent('''
         sys.stderr.write("[E] [TRT] The engine plan file is not compatible with this version of "
                          "TensorRT, expecting library version 8.2.1 got 8.0.1, please rebuild.\\n")
         os.kill(os.getpid(), signal.SIGSEGV)
+    elif how == "env":
+        json.dump({"backend": "x", "precision": "fp32", "batch": 1, "status": "ok", "steady": None,
+                   "message": os.environ.get("OPENBLAS_NUM_THREADS", "unset")}, open(result_path, "w"))
     elif how == "exit3":
         sys.stderr.write("something broke\\n")
         sys.exit(3)
@@ -62,6 +65,15 @@ def test_ok_result_is_passed_through_with_peak_memory(entry):
     assert result["status"] == "ok"
     assert result["peak_memory_mb"] > 1
     assert result["exit"]["returncode"] == 0
+
+
+def test_the_child_gets_one_openblas_thread_unless_the_device_says_otherwise(entry, monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    result = run(entry, "env")
+    assert result["message"] == "1" and result["exit"]["env"] == {"OPENBLAS_NUM_THREADS": "1"}
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    result = run(entry, "env")
+    assert result["message"] == "4" and "env" not in result["exit"]
 
 
 def test_segfault_is_crashed_and_names_the_phase(entry):
