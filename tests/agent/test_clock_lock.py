@@ -41,6 +41,10 @@ import json, os, sys
 path = os.environ["STANDIN_STATE"]
 state = json.load(open(path))
 args = sys.argv[1:]
+def save(state):  # renamed into place: the test reads the board while the agent runs
+    with open(path + ".new", "w") as fh:
+        json.dump(state, fh)
+    os.replace(path + ".new", path)
 with open(os.environ["STANDIN_LOG"], "a") as fh:
     fh.write(json.dumps(["{name}"] + args + [state["{shown}"]]) + "\\n")
 '''
@@ -61,7 +65,7 @@ elif args[:1] == ["--show"]:
     print("NV Power Mode: {{}}".format(["MAXN", "5W"][state["mode"]]))
 elif not args:
     state["clocks"] = "locked"
-json.dump(state, open(path, "w"))
+save(state)
 '''
 
 NVPMODEL = BOARD_STANDIN.format(name="nvpmodel", shown="mode", what=(
@@ -74,7 +78,7 @@ if args[:1] == ["-q"]:
 elif args[:1] == ["-m"]:
     state["mode"] = int(args[1])
     state["clocks"] = "dynamic"
-json.dump(state, open(path, "w"))
+save(state)
 '''
 
 
@@ -106,15 +110,22 @@ def board(tmp_path):
             job = {"runs": [dict({"backend": "noop", "batch": 1, "warmup_ms": 10, "min_seconds": 0.2}, **spec)],
                    "workdir": str(tmp_path)}
             argv = [sys.executable, "-m", "edgetrt.agent", "run", "--job", "-"] + (["--stop-on-eof"] if stop_on_eof else [])
-            return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    env=dict(env, **(extra_env or {})), cwd=str(REPO), **popen), job
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    env=dict(env, **(extra_env or {})), cwd=str(REPO), **popen)
+            started.append(proc)
+            return proc, job
 
         def run(self, spec, extra_env=None):
             proc, job = self.agent(spec, extra_env)
             out, err = proc.communicate((json.dumps(job) + "\n").encode(), timeout=120)
             assert proc.returncode == 0, err.decode()
             return json.loads(out.decode().splitlines()[-1])["runs"][0]
-    return Board()
+    started = []
+    yield Board()
+    for proc in started:  # a failed test must not leave an agent measuring (and holding the lock)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def names(calls):
