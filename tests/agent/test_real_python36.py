@@ -9,6 +9,7 @@ Python TensorRT paths under the same interpreter: test_stock_jetpack.py.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -76,3 +77,34 @@ def test_supervised_runs_end_as_they_should_on_python36(py36, bundle, tmp_path):
     assert ort["status"] == "error" and "onnxruntime is not installed" in ort["message"]
     assert trt["status"] == "error" and "python3-libnvinfer" in trt["message"]
     assert slow["status"] == "timeout"
+
+
+def test_the_agent_session_probes_checks_and_runs_on_python36(py36, tmp_path):
+    """`agent session` (probe, the store check and assembly, the job; its child prestarted) under
+    the Nano's interpreter, driven by the host's DeviceSession as a deploy drives it."""
+    from edgetrt.device.session import DeviceSession, FirstRun
+    from edgetrt.device.store import LocalFile
+    from edgetrt.device.transport import LocalTransport
+
+    noop = {"backend": "noop", "precision": "fp32", "batch": 1, "warmup_ms": 0, "min_iterations": 2,
+            "min_seconds": 0}
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"formats": {}}\n')
+    files = [LocalFile.from_path(manifest)]
+    entries = [(f.path.name, f.sha256) for f in files]
+    root = str(tmp_path / "device")
+    results = []
+    for _ in range(2):  # a first deploy (the file sent, the run a command of its own), then unchanged
+        session = DeviceSession(LocalTransport(), root, python=py36)
+        facts = session.probe(tensorrt_modules=False, first_run=FirstRun("noop"))
+        assert facts["facts"]["python"]["value"].startswith("3.6.")
+        stats, remote_dir, result = session.upload_artifact_and_run(files, "artifact-1", entries, noop, timeout_s=120)
+        if result is None:
+            result = session.run(dict(noop, artifact_dir=remote_dir), timeout_s=120)
+        session.close()
+        assert result.status == "ok", result.message
+        results.append((stats.bytes_sent, result))
+    (first_sent, first), (again_sent, again) = results
+    assert first_sent > 0 and "prestarted_s" not in first.exit
+    assert again_sent == 0 and again.exit["prestarted_s"] >= 0
+    assert again.exit["env"] == {"OPENBLAS_NUM_THREADS": "1"} or "OPENBLAS_NUM_THREADS" in os.environ
