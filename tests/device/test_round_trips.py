@@ -106,10 +106,13 @@ def test_an_unchanged_deploy_takes_three_remote_commands(fresh_sshd, monkeypatch
     assert again == {"commands": 3, "sftp_sessions": 1, "sftp_requests": 1}, again
 
 
-def deploy_once_merged(server, root: str, files: list[LocalFile]) -> tuple[dict, object]:
+def deploy_once_merged(server, root: str, files: list[LocalFile], first_run: FirstRun | None = None
+                       ) -> tuple[dict, object]:
+    """A deploy's device work as run/execute.py does it: probe (with ``first_run``: the agent's
+    session, which stays for the cell), then the model's first cell through upload_artifact_and_run."""
     with ssh_transport(server) as transport:
         session = DeviceSession(transport, root, python=sys.executable)
-        session.probe()
+        session.probe(first_run=first_run)
         entries = [(f.path.name, f.sha256) for f in files]
         _, remote_dir, result = session.upload_artifact_and_run(files, "artifact-1", entries, NOOP, timeout_s=120)
         if result is None:  # a file was sent: the run is the caller's
@@ -155,24 +158,10 @@ def test_a_store_file_changed_on_the_device_is_sent_again_before_the_probe(fresh
     assert hashlib.sha256(agent.read_bytes()).hexdigest() == agent.name  # the real agent again
 
 
-def deploy_once_held(server, root: str, files: list[LocalFile]) -> tuple[dict, object]:
-    with ssh_transport(server) as transport:
-        session = DeviceSession(transport, root, python=sys.executable)
-        session.probe(first_run=FirstRun("noop"))
-        entries = [(f.path.name, f.sha256) for f in files]
-        _, remote_dir, result = session.upload_artifact_and_run(files, "artifact-1", entries, NOOP, timeout_s=120)
-        if result is None:  # a file was sent: the run is the caller's
-            result = session.run(dict(NOOP, artifact_dir=remote_dir), timeout_s=120)
-        assert result.status == "ok", result.message
-        assert sorted(p.name for p in Path(remote_dir).iterdir()) == sorted(
-            [".edgetrt-artifact.json"] + [f.path.name for f in files])
-        return session.sent.to_dict(), result
-
-
 def test_an_unchanged_deploy_probes_checks_and_runs_in_one_command(fresh_sshd, monkeypatch, tmp_path):
     server, counts, files, root = two_files_and_a_counted_device(fresh_sshd, monkeypatch, tmp_path)
 
-    sent, result = deploy_once_held(server, root, files)
+    sent, result = deploy_once_merged(server, root, files, FirstRun("noop"))
     first = counts.since_mark()
     assert sent["files_sent"] == 3
     # the agent: a check that finds it missing, its upload, the session; the artifact: the
@@ -182,7 +171,7 @@ def test_an_unchanged_deploy_probes_checks_and_runs_in_one_command(fresh_sshd, m
     assert "prestarted_s" not in result.exit  # run by a run command of its own
 
     counts.mark()
-    sent, result = deploy_once_held(server, root, files)
+    sent, result = deploy_once_merged(server, root, files, FirstRun("noop"))
     again = counts.since_mark()
     assert sent["bytes_sent"] == 0 and sent["files_skipped"] == 3
     assert again == {"commands": 1, "sftp_sessions": 1, "sftp_requests": 1}, again
