@@ -246,27 +246,24 @@ class DeviceSession:
         client = self._agent_client()
         specs = [dict(spec, artifact_dir=self.store.artifact_path(directory_id), timeout_s=timeout_s,
                       memory_limit_mb=memory_limit_mb)]
+        job, timeout = client.job_line(specs, self._workdir()), client.run_timeout(specs, timeout_s)
         if self._held is not None:
             held, self._held = self._held, None
+            args = client.SESSION_ARGS
             stats, remote_dir, answer = self.store.continue_artifact_then_run(
-                held, files, directory_id, entries, client.job_line(specs, self._workdir()),
-                timeout=client.run_timeout(specs, timeout_s), max_stdout=client.MAX_ANSWER_BYTES, progress=progress)
-            self._add_sent(stats)
-            if answer is None:
-                return stats, remote_dir, None
-            doc, notes = client.read(answer, client.SESSION_ARGS, "run")
-            return stats, remote_dir, client.run_results(doc, notes, specs)[0]
-        agent = [] if self._agent_uploaded else [self._agent_file()]
-        stats, remote_dir, answer = self.store.ensure_artifact_then_run(
-            agent + list(files), directory_id, entries, client.argv(client.RUN_ARGS),
-            stdin=client.job_line(specs, self._workdir()), recheck=self.verify_store,
-            timeout=client.run_timeout(specs, timeout_s), max_stdout=client.MAX_ANSWER_BYTES, hold_stdin=True,
-            progress=progress)
-        self._agent_uploaded = True
+                held, files, directory_id, entries, job, timeout=timeout, max_stdout=client.MAX_ANSWER_BYTES,
+                progress=progress)
+        else:
+            agent = [] if self._agent_uploaded else [self._agent_file()]
+            args = client.RUN_ARGS
+            stats, remote_dir, answer = self.store.ensure_artifact_then_run(
+                agent + list(files), directory_id, entries, client.argv(args), stdin=job, recheck=self.verify_store,
+                timeout=timeout, max_stdout=client.MAX_ANSWER_BYTES, hold_stdin=True, progress=progress)
+            self._agent_uploaded = True
         self._add_sent(stats)
         if answer is None:
             return stats, remote_dir, None
-        doc, notes = client.read(answer, client.RUN_ARGS, "run")
+        doc, notes = client.read(answer, args, "run")
         return stats, remote_dir, client.run_results(doc, notes, specs)[0]
 
     def agent_identity(self) -> dict:

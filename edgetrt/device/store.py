@@ -284,9 +284,7 @@ class DeviceStore:
         if missing or "materialized" not in doc:
             # the check just made hashed what ``recheck`` asks (and recorded it): not hashed again
             stats, remote_dir = self.ensure_artifact(todo, artifact_id, entries, progress)
-            return replace(stats, seconds=time.monotonic() - started, repaired=checked.repaired + stats.repaired,
-                           links_removed=checked.links_removed + stats.links_removed,
-                           rehashed=checked.rehashed + stats.rehashed), remote_dir, None
+            return replace(_after_check(checked, stats), seconds=time.monotonic() - started), remote_dir, None
         remote_dir = self._materialized(artifact_id, final, doc["materialized"])
         return replace(checked, seconds=float(doc.get("seconds") or 0.0)), remote_dir, replace(result, stdout=rest)
 
@@ -316,10 +314,7 @@ class DeviceStore:
                 raise TransportError(f"the store on {self.transport.name} lost {Path(missing[0][0].path).name} "
                                      "right after it was sent")
             # the check just made hashed what ``recheck`` asks (and recorded it): not hashed again
-            sent = self.ensure_files(todo, progress)
-            sent = replace(sent, repaired=checked.repaired + sent.repaired,
-                           links_removed=checked.links_removed + sent.links_removed,
-                           rehashed=checked.rehashed + sent.rehashed)
+            sent = _after_check(checked, self.ensure_files(todo, progress))
 
     def continue_artifact_then_run(self, session: RemoteProcess, files: Iterable[LocalFile], artifact_id: str,
                                    entries: Sequence[tuple[str, str]], job: bytes, *, timeout: float | None = None,
@@ -340,9 +335,7 @@ class DeviceStore:
             if missing or "materialized" not in doc:
                 session.close()
                 stats, remote_dir = self.ensure_artifact(todo, artifact_id, entries, progress)
-                return replace(stats, seconds=time.monotonic() - started, repaired=checked.repaired + stats.repaired,
-                               links_removed=checked.links_removed + stats.links_removed,
-                               rehashed=checked.rehashed + stats.rehashed), remote_dir, None
+                return replace(_after_check(checked, stats), seconds=time.monotonic() - started), remote_dir, None
             remote_dir = self._materialized(artifact_id, final, doc["materialized"])
             session.write(job)
             result = session.wait(timeout=timeout, max_stdout=max_stdout)
@@ -570,6 +563,14 @@ class DeviceStore:
             raise TransportError(f"cannot build artifact {artifact_id} on {self.transport.name}: "
                                  f"unexpected answer {state!r}")
         return final
+
+
+def _after_check(checked: TransferStats, stats: TransferStats) -> TransferStats:
+    """``stats`` of the upload that followed a check, with what that check repaired, unlinked and
+    hashed (the upload's own check found those already done)."""
+    return replace(stats, repaired=checked.repaired + stats.repaired,
+                   links_removed=checked.links_removed + stats.links_removed,
+                   rehashed=checked.rehashed + stats.rehashed)
 
 
 def _upload_failed(f: LocalFile, device: str, exc: TransportError) -> TransportError:
