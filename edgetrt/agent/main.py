@@ -197,17 +197,11 @@ def cmd_session(args):
         began = time.time()
         try:
             out = store_ops.prepare(args.root, args.verify, json.loads(line))
-        except store_ops.Refused as exc:
-            sys.stderr.write(str(exc) + "\n")
-            return 4
-        except OSError as exc:  # one line for the host's error message, as the store's helper
-            sys.stderr.write("{}: {}\n".format(exc.filename or "prepare", exc.strerror or exc))
-            return 4
-        built = out.get("materialized", {}).get("state") in ("built", "reused")
-        ready = built and all(f["state"] == "ok" for f in out["files"].values())
+        except (store_ops.Refused, OSError) as exc:
+            return store_ops.refused(exc, "prepare")
         out["seconds"] = time.time() - began
         store_ops.emit(out)
-        if not ready:
+        if not store_ops.complete(out):
             return 0
         job = json.loads(store_ops.read_line(0) or "{}")
         _stop_when_host_goes(sys.stdin.buffer)

@@ -69,8 +69,7 @@ def main(argv):
             # With --then, only the request's line: the rest of stdin is COMMAND's (a job, say)
             request = json.loads(read_line(0) if then else sys.stdin.read())
             out = prepare(args[0], args[1] == "1", request)
-            built = out.get("materialized", {"state": "built"}).get("state") in ("built", "reused")
-            if then and built and all(f["state"] == "ok" for f in out["files"].values()):
+            if then and complete(out):
                 out["seconds"] = time.time() - began  # the host cannot tell this share of COMMAND's time
                 emit(out)
                 sys.stderr.flush()
@@ -86,14 +85,27 @@ def main(argv):
             out = materialize(args[0], args[1], json.loads(sys.stdin.read()))
         else:
             raise Refused("unknown store operation " + repr(op))
-    except Refused as exc:
-        sys.stderr.write(str(exc) + "\n")
-        return 4
-    except OSError as exc:  # one line for the host's error message, not a traceback
-        sys.stderr.write("{}: {}\n".format(exc.filename or op, exc.strerror or exc))
-        return 4
+    except (Refused, OSError) as exc:
+        return refused(exc, op)
     emit(out)
     return 0
+
+
+def complete(out):
+    """Whether prepare's answer found every file in the store and built (or reused) the artifact,
+    when one was asked for: what it takes to go on to the command that uses them."""
+    built = out.get("materialized", {"state": "built"}).get("state") in ("built", "reused")
+    return built and all(f["state"] == "ok" for f in out["files"].values())
+
+
+def refused(exc, op):
+    """A Refused or an OSError as one line on stderr for the host's error message (no
+    traceback); the exit status 4 that says so."""
+    if isinstance(exc, Refused):
+        sys.stderr.write(str(exc) + "\n")
+    else:
+        sys.stderr.write("{}: {}\n".format(exc.filename or op, exc.strerror or exc))
+    return 4
 
 
 def read_line(fd):
