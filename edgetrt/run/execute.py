@@ -173,8 +173,7 @@ def _connect(plan: Plan, run: DeviceRun, opened: dict, connect, progress, alone:
         progress.stage(f"probing {session.address}")
         # Only a TensorRT cell needs what importing the TensorRT module tells (its bindings, path).
         # The agent that probes stays for the first cell (its artifact's check and its run).
-        first = next((cell for opts in plan.models for cell in run.plan.cells(opts.model, plan.sources[opts.model])),
-                     None)
+        first = next((cell for _, cell in _device_cells(plan, run)), None)
         run.probe = session.probe(tensorrt_modules="tensorrt" in run.plan.backends,
                                   first_run=FirstRun(first.backend, plan.measure.memory_limit_mb) if first else None)
         run.agent = session.agent_identity()
@@ -258,10 +257,14 @@ def _model_name(conversion: Conversion) -> str | None:
     return conversion.artifact.manifest["model"] if conversion.artifact is not None else None
 
 
+def _device_cells(plan: Plan, run: DeviceRun) -> list[tuple[ModelOptions, Cell]]:
+    """The device's cells, in the order they run: each model's in turn."""
+    return [(opts, cell) for opts in plan.models for cell in run.plan.cells(opts.model, plan.sources[opts.model])]
+
+
 def _run_device(plan: Plan, run: DeviceRun, session: DeviceSession, conversions, images, progress,
                 alone: bool, stopped: threading.Event | None = None, offers: sharing.Offers | None = None) -> None:
-    cells = [(opts, cell) for opts in plan.models
-             for cell in run.plan.cells(opts.model, plan.sources[opts.model])]
+    cells = _device_cells(plan, run)
     uploaded: dict[str, tuple[str, str | None]] = {}
     started_steps = False
     for opts, cell in cells:
