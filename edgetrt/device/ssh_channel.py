@@ -14,6 +14,17 @@ from edgetrt.device.transport import CommandResult, LineTooLong, RemoteProcess
 from edgetrt.errors import TransportError
 
 
+def wait_readable(chan: paramiko.Channel, timeout: float) -> None:
+    """Wait until ``chan`` has something to read, at most ``timeout`` seconds. The device may close
+    the channel in between (paramiko then closes the pipe select() waits on: EBADF): that is an
+    answer too, which the caller's next look at the channel reads."""
+    try:
+        select.select([chan], [], [], timeout)
+    except (OSError, ValueError):
+        if not chan.closed:
+            raise
+
+
 def collect(chan: paramiko.Channel, deadline: float | None, max_stdout: int | None = None):
     """(stdout, stderr, truncated) once the command ends; (None, None, False) past ``deadline``.
 
@@ -43,7 +54,7 @@ def collect(chan: paramiko.Channel, deadline: float | None, max_stdout: int | No
         if chan.eof_received or chan.closed:
             chan.status_event.wait(wait)  # output done; only the exit status is missing
         else:
-            select.select([chan], [], [], wait)
+            wait_readable(chan, wait)
 
 
 class ChannelProcess(RemoteProcess):
@@ -79,7 +90,7 @@ class ChannelProcess(RemoteProcess):
                     raise TransportError(f"{self.argv[0]} on {self._device} said nothing "
                                          f"within {timeout:g} s")
                 else:
-                    select.select([chan], [], [], 0.05)
+                    wait_readable(chan, 0.05)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._failed(exc) from exc
         return self._line(self._out)

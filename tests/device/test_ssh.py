@@ -320,3 +320,28 @@ def test_a_cut_at_a_random_offset_keeps_what_arrived_and_the_retry_sends_only_th
     assert stats.bytes_sent <= size - data_through + (1 << 20)
     assert hashlib.sha256(final.read_bytes()).hexdigest() == f.sha256
     assert _parts(root) == []
+
+
+class _ChannelDouble:
+    """A double of a paramiko Channel whose pipe is already closed (its fd no longer open)."""
+
+    def __init__(self, closed):
+        import socket
+
+        self.closed = closed
+        sock = socket.socket()
+        self._fd = sock.fileno()
+        sock.close()
+
+    def fileno(self):
+        return self._fd
+
+
+def test_waiting_on_a_channel_the_device_just_closed_is_not_an_error():
+    """CI caught it in the 20-deploy test: the device closed the channel between the look at it
+    and select(), and select() said EBADF; a closed channel is an answer, an open one's error is not."""
+    from edgetrt.device.ssh_channel import wait_readable
+
+    wait_readable(_ChannelDouble(closed=True), 0.01)
+    with pytest.raises((OSError, ValueError)):
+        wait_readable(_ChannelDouble(closed=False), 0.01)
