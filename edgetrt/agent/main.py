@@ -177,17 +177,22 @@ def cmd_session(args):
     (end of input, files missing) ends the session after the store's answer; the host then sends
     what is missing and runs the job as a command of its own.
     """
+    prestarted = None
+    if args.prestart:
+        # Forked first, before this process imports anything more, so that the child's own
+        # imports (numpy) overlap all of the probe (child_process.py).
+        from .child_process import fork_prestarted
+
+        forked = fork_prestarted(args.prestart, args.memory_limit_mb)
+        from .supervise import prestart
+
+        prestarted = prestart(entry_command(), args.prestart, args.memory_limit_mb, forked)
+    _stop_on_signals()
     import time
 
     from . import store_ops
     from .probe import probe
 
-    _stop_on_signals()
-    prestarted = None
-    if args.prestart:
-        from .supervise import prestart
-
-        prestarted = prestart(entry_command(), args.prestart, args.memory_limit_mb)
     try:
         facts = probe(root="/", run_commands=True, tensorrt_modules=not args.no_tensorrt_modules)
         _emit({"kind": "probe", "facts": facts})
@@ -234,6 +239,9 @@ def _run_with_retry(run_supervised, spec_after_killed_build, entry, spec, timeou
 
 
 def cmd_measure(args):
+    from .child_process import name_this_process
+
+    name_this_process()
     if args.prestarted:
         from .measure import prestarted_main
 

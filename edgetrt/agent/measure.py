@@ -283,9 +283,10 @@ def _wait_for_go():
 
 
 def prestarted_main(backend):
-    """``measure --prestarted BACKEND``: started by ``agent session`` before its probe, so this
-    interpreter's start and the imports a ``BACKEND`` run always needs (its runner's module, numpy
-    where that runner takes arrays) overlap the probe and the host's answer. Then one line on
+    """``measure --prestarted BACKEND``: forked by ``agent session`` before its probe
+    (child_process.fork_prestarted; started as a command where fork is refused), so the imports
+    a ``BACKEND`` run always needs (its runner's module, numpy where that runner takes arrays)
+    overlap the probe and the host's answer. Then one line on
     stdin names the run's files (``{"spec", "result", "phase"}``), and it goes on as ``main``:
     the supervisor's go still comes before anything is timed. End of input first: the supervisor
     had no run for it."""

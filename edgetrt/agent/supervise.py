@@ -15,6 +15,8 @@ import tempfile
 import threading
 import time
 
+from .child_process import child_env, limit_memory
+
 _KERNEL_LOGS = ("/var/log/kern.log", "/var/log/syslog")
 
 # Process groups of the measuring children now running, and their scratch directories: stop_all()
@@ -62,15 +64,6 @@ def stop_all():
             pass
 
 
-def _limit_memory(limit_mb):
-    def apply():
-        # Address-space limit: allocations beyond it fail (MemoryError / bad_alloc) instead of
-        # dragging the whole board into swap or the OOM killer.
-        limit = int(limit_mb * 1024 * 1024)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    return apply
-
-
 def _drain(stream, sink, cap=1 << 20):
     total = 0
     for chunk in iter(lambda: stream.read(65536), b""):
@@ -103,12 +96,16 @@ def _oom_killer_named(pid, since):
 class Prestarted(object):
     """A measuring child started before its run is known (``agent session``, before the probe):
     ``measure --prestarted BACKEND``, under the memory limit the host said its runs have. Its
-    start overlaps the probe; :func:`run_supervised` hands it the first run that fits it."""
+    start overlaps the probe; :func:`run_supervised` hands it the first run that fits it.
+    ``forked``: the child already forked (child_process.fork_prestarted); else one is started."""
 
-    def __init__(self, entry_cmd, backend, memory_limit_mb):
+    def __init__(self, entry_cmd, backend, memory_limit_mb, forked=None):
         self.backend, self.memory_limit_mb = backend, memory_limit_mb
-        self.started = time.time()
-        self.child = _spawn(list(entry_cmd) + ["measure", "--prestarted", backend], memory_limit_mb)
+        if forked is not None:
+            self.started, self.child = forked.started, _attach(forked)
+        else:
+            self.started = time.time()
+            self.child = _spawn(list(entry_cmd) + ["measure", "--prestarted", backend], memory_limit_mb)
         self.done = False  # handed to a run, or stopped: never used or signalled again
 
     def fits(self, spec, memory_limit_mb):
@@ -136,24 +133,8 @@ class Prestarted(object):
             _ACTIVE.discard(proc.pid)
 
 
-def prestart(entry_cmd, backend, memory_limit_mb=None):
-    return Prestarted(entry_cmd, backend, memory_limit_mb)
-
-
-#: set in a measuring child's environment where the device's is silent. numpy does no linear
-#: algebra in a run (inputs, top-k), but OpenBLAS starts one thread per core when numpy is
-#: imported: ~30-60 ms of the child's start on this host's two cores, before anything is timed.
-#: No runtime measured here uses OpenBLAS (ONNX Runtime has MLAS, TensorFlow Eigen and oneDNN,
-#: TensorRT the GPU). A run records what was set (exit.env).
-CHILD_ENV = {"OPENBLAS_NUM_THREADS": "1"}
-
-
-def child_env():
-    """(the measuring child's environment, what of CHILD_ENV was set in it)."""
-    env = dict(os.environ)
-    added = dict((k, v) for k, v in CHILD_ENV.items() if k not in env)
-    env.update(added)
-    return env, added
+def prestart(entry_cmd, backend, memory_limit_mb=None, forked=None):
+    return Prestarted(entry_cmd, backend, memory_limit_mb, forked)
 
 
 def _spawn(argv, memory_limit_mb):
@@ -162,9 +143,14 @@ def _spawn(argv, memory_limit_mb):
     proc = subprocess.Popen(
         argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         start_new_session=True,  # a timeout kills the whole process group (build workers too)
-        preexec_fn=_limit_memory(memory_limit_mb) if memory_limit_mb else None,
+        preexec_fn=(lambda: limit_memory(memory_limit_mb)) if memory_limit_mb else None,
     )
-    _ACTIVE.add(proc.pid)  # start_new_session: the child's pid is its process group
+    return _attach(proc)
+
+
+def _attach(proc):
+    """_spawn's tuple for a started child (a Popen, or child_process.ForkedChild)."""
+    _ACTIVE.add(proc.pid)  # a session of its own: the child's pid is its process group
     out_chunks, err_chunks = [], []
     readers = [threading.Thread(target=_drain, args=(proc.stdout, out_chunks)),
                threading.Thread(target=_drain, args=(proc.stderr, err_chunks))]

@@ -11,26 +11,34 @@ import threading
 import time
 from pathlib import Path
 
+from edgetrt.agent.child_process import CHILD_NAME
 from edgetrt.device.session import DeviceSession, FirstRun
 from edgetrt.device.store import LocalFile
 from edgetrt.device.transport import LocalTransport
 
+MEASURING_CHILD = CHILD_NAME.decode()
 NOOP = {"backend": "noop", "precision": "fp32", "batch": 1, "warmup_ms": 0, "min_iterations": 1, "min_seconds": 0}
 
 
 def processes_under(root: Path) -> list[str]:
-    """Command lines of the processes that name ``root`` (the agent's zipapp lives in its store)."""
+    """"NAME: COMMAND LINE" of the processes that name ``root`` (the agent's zipapp lives in its
+    store); a measuring child's name is edgetrt-measure (a forked one has its agent's command line)."""
     found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
             cmdline = Path("/proc", pid, "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+            name = Path("/proc", pid, "comm").read_text().strip()
         except OSError:
             continue
         if str(root) in cmdline:
-            found.append(cmdline)
+            found.append(f"{name}: {cmdline}")
     return found
+
+
+def measuring(process: str) -> bool:
+    return process.startswith(f"{MEASURING_CHILD}: ")
 
 
 def gone_soon(root: Path, seconds: float = 10.0) -> list[str]:
@@ -60,7 +68,7 @@ def test_a_session_with_no_cell_after_its_probe_leaves_nothing_running(tmp_path)
     root, session, _, _ = session_with_artifact(tmp_path)
     facts = session.probe(first_run=FirstRun("noop"))
     assert facts["facts"]["python"]["value"]
-    assert any("--prestarted" in c for c in processes_under(root))  # the child waits for its run
+    assert any(measuring(c) and " session " in c for c in processes_under(root))  # forked, waiting
     session.close()
     assert gone_soon(root) == []
 
@@ -98,7 +106,7 @@ def test_the_host_going_away_mid_run_stops_the_session_and_its_child(tmp_path):
     worker = threading.Thread(target=run)
     worker.start()
     deadline = time.monotonic() + 30
-    while not any(" measure " in c and "--prestarted" in c for c in processes_under(root)) \
+    while not any(measuring(c) for c in processes_under(root)) \
             and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(1.0)  # the run is under way
