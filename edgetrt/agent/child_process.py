@@ -76,6 +76,18 @@ class ForkedChild(object):
             return None
         return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
+    def kill(self):
+        """SIGKILL its process group and reap it (a child nobody will use)."""
+        import signal
+
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        for stream in (self.stdin, self.stdout, self.stderr):
+            stream.close()
+
 
 def fork_prestarted(backend, memory_limit_mb=None):
     """A ForkedChild that goes on as ``measure --prestarted BACKEND`` (measure.prestarted_main),

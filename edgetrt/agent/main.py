@@ -7,13 +7,14 @@
     agent version
 """
 
-import argparse
-import json
 import os
-import platform
 import sys
 
 from .protocol import PROTOCOL_VERSION
+
+# Only os and sys at the top (and the protocol's constants): `session --prestart` forks its
+# measuring child before anything else is imported (main, _fork_first), so what the child does
+# not need (argparse, json, platform) is imported by the functions that use it.
 
 
 def _zipapp():
@@ -36,14 +37,22 @@ def entry_command():
     return [sys.executable, "-m", __package__]
 
 
+def _python_version():
+    import platform
+
+    return platform.python_version()
+
+
 def _emit(doc):
+    import json
+
     doc.setdefault("protocol", PROTOCOL_VERSION)
     sys.stdout.write(json.dumps(doc, sort_keys=True) + "\n")
     sys.stdout.flush()
 
 
 def cmd_version(args):
-    _emit({"kind": "version", "python": platform.python_version(),
+    _emit({"kind": "version", "python": _python_version(),
            "agent": _bundle_id(), "entry": entry_command()})
     return 0
 
@@ -108,6 +117,8 @@ def _stop_on_signals():
 
 
 def cmd_run(args):
+    import json
+
     _stop_on_signals()
     if args.job == "-":
         # The first line holds the job. With --stop-on-eof the host keeps stdin open while the
@@ -159,7 +170,7 @@ def _run_job(job, progress=False, prestarted=None):
     if prestarted is not None:
         prestarted.stop()  # no run took it (a no-op when one did)
     lock.release()
-    _emit({"kind": "run", "python": platform.python_version(), "agent": _bundle_id(),
+    _emit({"kind": "run", "python": _python_version(), "agent": _bundle_id(),
            "runs": lock.annotate(results)})
     return 0
 
@@ -179,15 +190,12 @@ def cmd_session(args):
     """
     prestarted = None
     if args.prestart:
-        # Forked first, before this process imports anything more, so that the child's own
-        # imports (numpy) overlap all of the probe (child_process.py).
-        from .child_process import fork_prestarted
-
-        forked = fork_prestarted(args.prestart, args.memory_limit_mb)
         from .supervise import prestart
 
-        prestarted = prestart(entry_command(), args.prestart, args.memory_limit_mb, forked)
+        prestarted = prestart(entry_command(), args.prestart, args.memory_limit_mb,
+                              _forked_for(args.prestart, args.memory_limit_mb))
     _stop_on_signals()
+    import json
     import time
 
     from . import store_ops
@@ -259,6 +267,8 @@ def cmd_measure(args):
 
 
 def build_parser():
+    import argparse
+
     parser = argparse.ArgumentParser(prog="edgetrt-agent")
     sub = parser.add_subparsers(dest="command")
     p = sub.add_parser("probe", help="print device facts")
@@ -290,10 +300,59 @@ def build_parser():
     return parser
 
 
+#: the child _fork_first forked: ((backend, memory limit), its child_process.ForkedChild)
+_FORKED = []
+
+
+def _fork_first(argv):
+    """``session --prestart BACKEND [--memory-limit-mb N]``, as the host writes it: fork the
+    measuring child now, before argparse and the rest are imported (child_process.py). Any
+    other spelling is left to cmd_session, which forks after parsing."""
+    if argv[:1] != ["session"] or "--prestart" not in argv[:-1]:
+        return
+    backend = argv[argv.index("--prestart") + 1]
+    limit = None
+    if "--memory-limit-mb" in argv[:-1]:
+        try:
+            limit = int(argv[argv.index("--memory-limit-mb") + 1])
+        except ValueError:
+            return  # argparse will refuse it
+    from .child_process import fork_prestarted
+
+    _FORKED.append(((backend, limit), fork_prestarted(backend, limit)))
+
+
+def _forked_for(backend, memory_limit_mb):
+    """The child _fork_first forked, when it is the one these parsed arguments ask for; else one
+    forked now (None where fork is refused: supervise then starts one as a command)."""
+    from .child_process import fork_prestarted
+
+    if _FORKED:
+        (asked, child) = _FORKED.pop()
+        if asked == (backend, memory_limit_mb):
+            return child
+        if child is not None:
+            child.kill()
+    return fork_prestarted(backend, memory_limit_mb)
+
+
 def main(argv=None):
+    """The agent's command line; ``argv`` None: started as a program (``python AGENT.pyz ...``),
+    which may end with os._exit. Given ``argv`` (a test, in its own process): SystemExit."""
+    as_program = argv is None
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _fork_first(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         sys.exit(2)
-    sys.exit(args.func(args))
+    code = args.func(args)
+    if as_program and args.func in (cmd_session, cmd_run):
+        # The answer is written and flushed, the children reaped, the lock released: end
+        # without the interpreter's teardown (~10 ms), which the host waits for before it
+        # reads the answer as complete.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
+    sys.exit(code)
