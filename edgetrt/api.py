@@ -14,6 +14,7 @@ from pathlib import Path
 from edgetrt import __version__
 from edgetrt.config.devices import load_device, load_devices
 from edgetrt.config.homes import HELP_PART
+from edgetrt.config.yamlfile import CACHE_PART as PARSED_PART
 from edgetrt.device.session import ConnectOptions
 from edgetrt.errors import EdgetrtError, UsageError  # noqa: F401  (the CLI's error types)
 from edgetrt.progress import NULL_PROGRESS, Progress
@@ -510,7 +511,9 @@ CACHE_PARTS = (("artifacts", "converted models (SavedModel, ONNX, FP16, INT8), m
                (GRAPHS_PART, "the memory preflight's figures of each ONNX graph and batch, by the files' SHA-256",
                 True),
                (HELP_PART, "--help texts as typer printed them, replayed while nothing they were made from "
-                "changed (edgetrt/cli/entry.py)", True))
+                "changed (edgetrt/cli/entry.py)", True),
+               (PARSED_PART, "what device files, recipes and profiles parsed to, by their text's SHA-256 "
+                "(edgetrt/config/yamlfile.py)", True))
 
 
 def cache_report(clean: bool = False, dry_run: bool = True) -> dict:

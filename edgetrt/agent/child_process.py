@@ -77,16 +77,21 @@ class ForkedChild(object):
         return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
 
     def kill(self):
-        """SIGKILL its process group and reap it (a child nobody will use)."""
-        import signal
-
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        except OSError:
-            pass
+        """kill_group, and its pipes closed (a child nobody will use)."""
+        kill_group(self.pid)
         for stream in (self.stdin, self.stdout, self.stderr):
             stream.close()
+
+
+def kill_group(pid):
+    """SIGKILL a measuring child's process group (its session: build workers too) and reap it."""
+    import signal
+
+    try:
+        os.killpg(pid, signal.SIGKILL)
+        os.wait4(pid, 0)
+    except OSError:
+        pass
 
 
 def fork_prestarted(backend, memory_limit_mb=None):

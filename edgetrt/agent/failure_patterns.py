@@ -8,7 +8,6 @@ agent's zipapp and is read with pkgutil, which works from inside a zip.
 
 import collections
 import json
-import pkgutil
 import re
 
 TABLE_FILE = "data/failure_patterns.json"
@@ -52,6 +51,8 @@ def text_shows(kind, text):
 
 def _read_table():
     try:
+        import pkgutil  # ~5 ms to import: only when the table is read
+
         data = pkgutil.get_data(__package__ or __name__, TABLE_FILE)
     except (IOError, OSError, ImportError) as error:
         raise FailureTableError("cannot read the agent's {}: {}".format(TABLE_FILE, error))

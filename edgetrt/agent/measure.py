@@ -10,9 +10,8 @@ import os
 import resource
 import sys
 import time
-import traceback
 
-from . import outcome, stats
+from . import stats
 from .power import thermal, warmup
 from .protocol import RIGOROUS, failed_result
 from .backends import BackendUnavailable, UnsupportedPrecision, runner_for
@@ -316,16 +315,18 @@ def main(argv, wait_for_go=False):
     try:
         result = measure(spec, phase, partial, ready=_wait_for_go if wait_for_go else None)
     except MemoryError:
-        result = outcome.failed_result(spec, "oom", "MemoryError: the process ran out of memory")
+        result = failed_result(spec, "oom", "MemoryError: the process ran out of memory")
     except (BackendUnavailable, UnsupportedPrecision) as exc:
-        result = outcome.failed_result(spec, "error", str(exc))
+        result = failed_result(spec, "error", str(exc))
     except RuntimeReported as exc:  # TensorRT's, CUDA's or trtexec's own words: no traceback
         text = "{}: {}".format(type(exc).__name__, exc)
-        result = outcome.failed_result(spec, outcome.classify_exception_text(text), _one_line(text))
+        result = failed_result(spec, _classified(text), _one_line(text))
     except Exception as exc:  # a runtime's own error: classify its text, keep the trace on stderr
+        import traceback
+
         traceback.print_exc()
         text = "{}: {}".format(type(exc).__name__, exc)
-        result = outcome.failed_result(spec, outcome.classify_exception_text(text), _one_line(text))
+        result = failed_result(spec, _classified(text), _one_line(text))
     runner = partial.get("runner")
     if runner is not None and result["status"] != "ok":
         # How far it got: which path, the engine built or found, the phases already timed.
@@ -337,6 +338,14 @@ def main(argv, wait_for_go=False):
         json.dump(result, fh)
     os.rename(tmp, result_path)
     return 0
+
+
+def _classified(text):
+    # The failure table only for a failed run: reading and compiling it is no part of a child's
+    # start, which comes before its measurement and after the probe (prestarted_main).
+    from . import outcome
+
+    return outcome.classify_exception_text(text)
 
 
 def _one_line(text, limit=400):

@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from .child_process import child_env, limit_memory
+from .child_process import child_env, kill_group, limit_memory
 
 _KERNEL_LOGS = ("/var/log/kern.log", "/var/log/syslog")
 
@@ -299,11 +299,7 @@ def _wait(proc, deadline):
 
 def _stop_child(proc):
     """SIGKILL the child's process group and reap it (before any waiter thread exists)."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-        os.wait4(proc.pid, 0)
-    except OSError:
-        pass
+    kill_group(proc.pid)
 
 
 def _phase_label(phase, detail):

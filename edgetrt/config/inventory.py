@@ -31,9 +31,7 @@ from typing import Any
 
 from edgetrt.config.devices import Connection, DeviceSpec, device_files, load_device
 from edgetrt.config.host_patterns import match_pattern
-from edgetrt.config.inventory_formats import parse_inventory_file
 from edgetrt.config.inventory_model import ALL, Encrypted, HostVar, Inventory
-from edgetrt.config.inventory_vars import read_vars_dirs
 from edgetrt.config.profiles import load_profiles
 from edgetrt.errors import ConfigError, UsageError
 
@@ -53,6 +51,10 @@ _PATTERN_CHARACTERS = set("*?[]!&~:")
 
 def read_inventory(path: Path | str) -> Inventory:
     """An Ansible INI or YAML inventory file (and its group_vars/, host_vars/), checked."""
+    # PyYAML with them: only a command given an inventory reads one
+    from edgetrt.config.inventory_formats import parse_inventory_file
+    from edgetrt.config.inventory_vars import read_vars_dirs
+
     inventory = parse_inventory_file(Path(path))
     read_vars_dirs(inventory)
     return inventory.finish()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import yaml
-
 from edgetrt.agent import jetson
 from edgetrt.config import paths
 from edgetrt.errors import InternalError
@@ -57,7 +55,9 @@ def _jetson_facts(name: str, entry: dict) -> dict:
 @lru_cache(maxsize=1)
 def load_profiles() -> dict[str, dict]:
     """{profile name: facts} with every key of FACT_KEYS (None where unknown until probed)."""
-    raw = yaml.safe_load(paths.data_text("profiles.yaml"))
+    from edgetrt.config.yamlfile import load_yaml
+
+    raw = load_yaml(paths.DATA_DIR / "profiles.yaml").data
     profiles = {}
     for name, entry in raw.items():
         facts = dict.fromkeys(FACT_KEYS)

@@ -1,16 +1,23 @@
-"""YAML files read safely, with file:line in every error and a "did you mean" for unknown keys."""
+"""YAML files read safely, with file:line in every error and a "did you mean" for unknown keys.
+
+What a file parsed to is kept in the host cache by its text (see _cached): importing PyYAML and
+parsing cost ~15 ms of every command that reads a device file, a recipe or the profiles, and the
+files rarely change. PyYAML is imported only when a text is parsed.
+"""
 
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
-
 from edgetrt.config.files import CONFIG_FILE_LIMIT, read_text_capped
 from edgetrt.errors import ConfigError
+
+#: the host cache's part holding parsed texts
+CACHE_PART = "parsed"
 
 
 @dataclass
@@ -35,10 +42,13 @@ MAX_NODES = 20_000
 #: characters in one scalar (a description is a sentence; Python's int() refuses 4300 digits)
 MAX_SCALAR = 4096
 
-try:  # libyaml: the same YAML, parsed about 20x faster than the pure-Python parser
-    _Loader = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+def _loader():
+    import yaml
+
+    try:  # libyaml: the same YAML, parsed about 20x faster than the pure-Python parser
+        return yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+        return yaml.SafeLoader
 
 
 def _check_events(text: str, path: Path) -> None:
@@ -49,6 +59,8 @@ def _check_events(text: str, path: Path) -> None:
     name, so ``&a [*b, *b, ...]`` chains are refused after MAX_NODES, in linear time, and an alias
     used inside its own anchor (``&n [*n]``) is refused as recursive.
     """
+    import yaml
+
     stack: list[list] = []  # open collections: [anchor, expanded size so far]
     open_anchors: dict[str, int] = {}
     sizes: dict[str, int] = {}
@@ -67,7 +79,7 @@ def _check_events(text: str, path: Path) -> None:
                               "aliases); a configuration file is never this large",
                               hint="aliases that repeat aliases grow exponentially (a YAML bomb)")
 
-    for event in yaml.parse(text, Loader=_Loader):
+    for event in yaml.parse(text, Loader=_loader()):
         if isinstance(event, yaml.ScalarEvent):
             if len(event.value) > MAX_SCALAR:
                 raise ConfigError(f"{where(event)}: a value of {len(event.value)} characters "
@@ -97,6 +109,8 @@ def _check_events(text: str, path: Path) -> None:
 
 def _record_lines(node, prefix, lines, path, seen):
     """Line of every key and item; duplicate and non-text keys refused. Depth is bounded above."""
+    import yaml
+
     if id(node) in seen:  # an alias: its lines were recorded where it was defined
         return
     seen.add(id(node))
@@ -129,10 +143,93 @@ def load_yaml(path: Path, limit: int = CONFIG_FILE_LIMIT) -> YamlDoc:
     """Read and parse one YAML file; every failure is one ConfigError naming ``path:line``."""
     path = Path(path)
     text = read_text_capped(path, limit, "the YAML file")
+    kept = _cached(text)
+    if kept is not None:
+        return YamlDoc(path, *kept)
+    doc = _parse(path, text)
+    _keep(text, doc)
+    return doc
+
+
+# ---- parsed texts, kept by content ----------------------------------------------------------
+# A record is named by the SHA-256 of the text and of what parsing it depends on: the record's
+# format, this Python (marshal's), this module and PyYAML's files as they are now (size and
+# mtime). So an edited file is another text, and a changed parser another name; nothing is ever
+# trusted by a file's stat alone. Only what parsed without error is kept; a record that cannot be
+# read or unmarshalled is parsed anew, a cache that cannot be written is skipped. marshal, as the
+# help cache's records (cli/entry.py): what is kept is plain data, in the user's own cache.
+
+#: bumped when a record's layout changes
+RECORD_FORMAT = 1
+_SIGNATURE: list[bytes] = []
+
+
+def _signature() -> bytes:
+    if not _SIGNATURE:
+        import importlib.util
+        import sys
+
+        parts = [str(RECORD_FORMAT), sys.version]
+        spec = importlib.util.find_spec("yaml")
+        for file in (__file__, spec.origin if spec and spec.origin else None):
+            try:
+                st = os.stat(file) if file else None
+            except OSError:
+                st = None
+            parts.append(f"{file}:{st.st_size}:{st.st_mtime_ns}" if st else f"{file}:-")
+        _SIGNATURE.append("\0".join(parts).encode())
+    return _SIGNATURE[0]
+
+
+def _record_path(text: str) -> Path:
+    import hashlib
+
+    from edgetrt.config import paths
+
+    digest = hashlib.sha256(_signature() + b"\0" + text.encode("utf-8", "surrogatepass")).hexdigest()
+    return paths.cache_home() / CACHE_PART / f"{digest[:40]}.marshal"
+
+
+def _cached(text: str) -> tuple | None:
+    import marshal
+
+    try:
+        data, lines = marshal.loads(_record_path(text).read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+    return (data, lines) if isinstance(lines, dict) else None
+
+
+def _keep(text: str, doc: YamlDoc) -> None:
+    import marshal
+    import tempfile
+
+    try:
+        record = marshal.dumps((doc.data, doc.lines))
+    except ValueError:
+        return  # a value marshal cannot hold (a YAML timestamp): parsed again next time
+    path = _record_path(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(record)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        pass  # a read-only or full cache: the next run parses again
+
+
+def _parse(path: Path, text: str) -> YamlDoc:
+    import yaml
+
     lines: dict[tuple, int] = {}
     try:
         _check_events(text, path)
-        loader = _Loader(text)
+        loader = _loader()(text)
         try:
             node = loader.get_single_node()
             if node is not None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +43,8 @@ def _sources(root: Path):
 def bundle_bytes(source: Path = AGENT_SOURCE, bytecode: bool = True) -> bytes:
     """The zipapp: __main__.py, the agent's sources and data, and (``bytecode``) each module's
     checked hash-based .pyc for this interpreter."""
+    import zipfile  # only when a bundle is built (once per agent sources), not per deploy
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         def add(name: str, data: bytes) -> None:

@@ -124,3 +124,49 @@ def test_an_agent_session_whose_fork_is_refused_starts_its_child_as_a_command(tm
         print(json.dumps({"measure": b"measure" in cmdline, "prestarted": b"--prestarted" in cmdline}))
     """))
     assert look == {"measure": True, "prestarted": True}
+
+
+def test_the_session_forks_before_parsing_only_for_the_host_s_own_spelling():
+    """agent main's early fork (_fork_first) reads `--prestart B [--memory-limit-mb N]` as the host
+    writes them; any other spelling is left to the parsed arguments (cmd_session forks then), and
+    an early child that does not match them is killed, never used."""
+    look = run_script(textwrap.dedent("""
+        import json
+        from edgetrt.agent import child_process, main
+
+        forks = []
+
+        class Child(object):
+            def __init__(self, backend, limit):
+                self.asked, self.killed = (backend, limit), False
+
+            def kill(self):
+                self.killed = True
+
+        def fake_fork(backend, limit=None):
+            forks.append(Child(backend, limit))
+            return forks[-1]
+
+        child_process.fork_prestarted = fake_fork
+        seen = {}
+        for name, argv in [
+                ("host", ["session", "--root", "/r", "--no-tensorrt-modules", "--prestart", "onnxruntime",
+                          "--memory-limit-mb", "900"]),
+                ("equals", ["session", "--root", "/r", "--prestart=onnxruntime"]),
+                ("bad-limit", ["session", "--prestart", "noop", "--memory-limit-mb", "lots"]),
+                ("no-prestart", ["session", "--root", "/r"]),
+                ("probe", ["probe", "--prestart", "noop"])]:
+            del forks[:]
+            del main._FORKED[:]
+            main._fork_first(argv)
+            seen[name] = [list(c.asked) for c in forks]
+        # the parsed arguments ask for another child than the one forked early
+        del forks[:]
+        main._fork_first(["session", "--prestart", "noop", "--prestart", "tf"])
+        early = forks[0]
+        taken = main._forked_for("tf", None)
+        seen["mismatch"] = {"early_killed": early.killed, "taken": list(taken.asked)}
+        print(json.dumps(seen))
+    """))
+    assert look == {"host": [["onnxruntime", 900]], "equals": [], "bad-limit": [], "no-prestart": [],
+                    "probe": [], "mismatch": {"early_killed": True, "taken": ["tf", None]}}

@@ -131,6 +131,8 @@ def test_the_table_loads_from_the_agent_zipapp(tmp_path):
 
 def test_a_broken_table_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(failure_patterns, "_cache", {})
-    monkeypatch.setattr(failure_patterns.pkgutil, "get_data", lambda package, name: b'{"findings": [{"code": "X"}]}')
+    import pkgutil  # what failure_patterns reads the table with, when it first reads it
+
+    monkeypatch.setattr(pkgutil, "get_data", lambda package, name: b'{"findings": [{"code": "X"}]}')
     with pytest.raises(failure_patterns.FailureTableError, match="bad entry 'X'"):
         failure_patterns.load_failure_kinds()
