@@ -246,18 +246,28 @@ def _run_with_retry(run_supervised, spec_after_killed_build, entry, spec, timeou
     return result
 
 
-def cmd_measure(args):
+def measure_command(argv):
+    """``measure SPEC RESULT [PHASE] [--wait-for-go]`` or ``measure --prestarted BACKEND``: the
+    supervisor's own command for a measuring child, read here without argparse. So a started
+    child holds what a forked one (child_process.fork_prestarted) holds when its run begins, and
+    their peak memory (ru_maxrss) is comparable: argparse and what it imports are ~2 MB."""
     from .child_process import name_this_process
 
     name_this_process()
-    if args.prestarted:
+    wait_for_go = "--wait-for-go" in argv
+    rest = [a for a in argv if a != "--wait-for-go"]
+    if rest[:1] == ["--prestarted"] and len(rest) == 2:
         from .measure import prestarted_main
 
-        code = prestarted_main(args.prestarted)
-    else:
+        code = prestarted_main(rest[1])
+    elif 2 <= len(rest) <= 3 and not any(a.startswith("--") for a in rest):
         from .measure import main as measure_main
 
-        code = measure_main(args.rest, wait_for_go=args.wait_for_go)
+        code = measure_main(rest, wait_for_go=wait_for_go)
+    else:
+        sys.stderr.write("edgetrt-agent measure: expected SPEC RESULT [PHASE] [--wait-for-go] or "
+                         "--prestarted BACKEND, not {}\n".format(" ".join(argv)))
+        code = 2
     # The result is written and renamed, the runner closed: end here, without the interpreter's
     # teardown of the runtime's modules and objects (40-180 ms after ONNX Runtime on this host),
     # which nothing reads and which the supervisor would count in the child's wall time.
@@ -290,11 +300,6 @@ def build_parser():
     se.add_argument("--prestart", metavar="BACKEND", help="start the first run's measuring child now")
     se.add_argument("--memory-limit-mb", type=int, help="the runs' address-space limit (for --prestart)")
     se.set_defaults(func=cmd_session)
-    m = sub.add_parser("measure", help=argparse.SUPPRESS)
-    m.add_argument("rest", nargs="*")
-    m.add_argument("--wait-for-go", action="store_true", help=argparse.SUPPRESS)
-    m.add_argument("--prestarted", metavar="BACKEND", help=argparse.SUPPRESS)
-    m.set_defaults(func=cmd_measure)
     v = sub.add_parser("version", help="print the agent's identity")
     v.set_defaults(func=cmd_version)
     return parser
@@ -341,6 +346,8 @@ def main(argv=None):
     which may end with os._exit. Given ``argv`` (a test, in its own process): SystemExit."""
     as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["measure"]:
+        measure_command(argv[1:])  # never returns
     _fork_first(argv)
     parser = build_parser()
     args = parser.parse_args(argv)

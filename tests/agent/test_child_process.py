@@ -11,6 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 FORK_AND_LOOK = textwrap.dedent("""
@@ -170,3 +172,11 @@ def test_the_session_forks_before_parsing_only_for_the_host_s_own_spelling():
     """))
     assert look == {"host": [["onnxruntime", 900]], "equals": [], "bad-limit": [], "no-prestart": [],
                     "probe": [], "mismatch": {"early_killed": True, "taken": ["tf", None]}}
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["a"], ["--prestarted"], ["a", "b", "c", "d"]])
+def test_a_measure_command_the_supervisor_never_writes_is_one_line_and_exit_2(argv):
+    proc = subprocess.run([sys.executable, "-m", "edgetrt.agent", "measure", *argv], capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("edgetrt-agent measure: expected ")
