@@ -411,6 +411,13 @@ def take_part(root, sha, size, token, candidate):
     return fd, mine, 0
 
 
+#: While a file arrives, what has arrived is flushed to the disk every this many bytes, so that
+#: the fsync before its rename (finish) waits for the last part only: the disk writes while the
+#: network sends, not after it (here the fsync of a 200 MB upload took 75 ms of its ~0.9 s; on
+#: a Jetson's SD card, which writes 20-40 MB/s, it would take seconds).
+FLUSH_EVERY = 16 << 20
+
+
 def host_gone(poller):
     """True once the host's end of our stdout is closed (its SSH session or process ended)."""
     for _fd, events in poller.poll(0):
@@ -444,6 +451,8 @@ def follow_one(root, sha, size, token, candidate, stall, poller):
             block = os.pread(fd, min(1 << 20, size - done), done)
             if block:
                 h.update(block)
+                if (done + len(block)) // FLUSH_EVERY != done // FLUSH_EVERY:
+                    getattr(os, "fdatasync", os.fsync)(fd)
                 done += len(block)
                 idle = 0.0
                 continue

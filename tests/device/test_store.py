@@ -310,3 +310,29 @@ def test_check_then_run_leaves_the_rest_of_stdin_to_the_command(device, tmp_path
     echo = [sys.executable, "-c", "import sys; sys.stdout.write(sys.stdin.read())"]
     _, _, result = store.ensure_artifact_then_run([a], "art", [("x", a.sha256)], echo, stdin=b"the job\nline two\n")
     assert result.stdout == b"the job\nline two\n"
+
+
+def test_what_arrives_is_flushed_to_disk_while_it_arrives(tmp_path, monkeypatch):
+    """The follower flushes every FLUSH_EVERY bytes as the upload comes, so the fsync before the
+    rename waits for the last part only (the disk writes while the network sends)."""
+    import hashlib
+    import select
+
+    from edgetrt.agent import store_ops
+
+    root = str(tmp_path / "root")
+    store_ops.layout(root)
+    monkeypatch.setattr(store_ops, "FLUSH_EVERY", 1 << 20)
+    data = os.urandom((5 << 20) + 123)
+    sha = hashlib.sha256(data).hexdigest()
+    part = tmp_path / "root" / "tmp" / f"{sha}.abcdef12.part"
+    part.write_bytes(data)  # all of it already arrived
+    fd = os.open(part, os.O_RDWR)
+    monkeypatch.setattr(store_ops, "take_part", lambda *args: (fd, str(part), 0))
+    flushed = []
+    real_fdatasync = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda f: (flushed.append(f), real_fdatasync(f)))
+    outcome = store_ops.follow_one(root, sha, len(data), "abcdef12", None, 5.0, select.poll())
+    assert outcome["result"] == "ok"
+    assert flushed == [fd] * 5  # at 1, 2, 3, 4 and 5 MiB; the rest by finish()'s fsync
+    assert (tmp_path / "root" / "store" / sha).read_bytes() == data
