@@ -59,12 +59,13 @@ def clean_env() -> dict:
     return env
 
 
-def run_json(args: list[str], env: dict, timeout: float = 3600, command: list[str] | None = None) -> tuple[float, dict]:
+def run_json(args: list[str], env: dict, timeout: float = 3600, command: list[str] | None = None,
+             cwd: Path = ROOT) -> tuple[float, dict]:
     """(wall seconds of `python -m edgetrt ARGS`, or of ``command`` ARGS, its --json document); a
-    failed run raises."""
+    failed run raises. ``cwd``: the tree whose edgetrt `python -m` runs (its first sys.path entry)."""
     started = time.perf_counter()
     proc = subprocess.run([*(command or [sys.executable, "-m", "edgetrt"]), *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=timeout)
+                          env=env, cwd=cwd, timeout=timeout)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"edgetrt {' '.join(args)} exited {proc.returncode}: {proc.stderr[-2000:]}")

@@ -21,6 +21,13 @@ and the report's own split of the rest: A − child is the host's and the agent'
 argument parsing, probe, store check, the agent process), child − phases the measuring
 process's own. Printed over the rounds (median, IQR, min–max); the target last: wall / phases
 ≤ 1.10.
+
+    python benchmarks/deploy_overhead.py --against DIR [--rounds 12]
+
+compares two trees in one run: DIR (another checkout, e.g. `git archive REV | tar -x -C DIR`)
+and this one, each with its own throwaway HOME and cache, one deploy of each per round, the
+order alternating. Printed per tree: the overhead (wall − phases) and wall / phases; last the
+per-round ratio of the overheads, this tree / DIR.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cli_runs import child_s, install, isolated_env, phases_s, print_overhead, run_json  # noqa: E402
+from cli_runs import ROOT, child_s, install, isolated_env, phases_s, print_overhead, run_json  # noqa: E402
 from interleave import machine_line  # noqa: E402
 
 TARGET = 1.10
@@ -45,8 +52,12 @@ def main() -> int:
     parser.add_argument("--model", default="mobilenet_v2")
     parser.add_argument("--installed", action="store_true",
                         help="run the console script of a wheel of this tree installed in a throwaway venv")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="another tree to compare with this one, interleaved (python -m edgetrt of each)")
     args = parser.parse_args()
     print(machine_line())
+    if args.against:
+        return against(args.against.resolve(), args.model, args.backend, args.rounds)
     command = ["deploy", args.model, "--device", "local", "--backend", args.backend, "--weights", "random", "--json"]
     with tempfile.TemporaryDirectory(prefix="edgetrt-deploy-overhead-") as tmp:
         env = isolated_env(Path(tmp))
@@ -67,6 +78,41 @@ def main() -> int:
     print(f"edgetrt {' '.join(command)}" + (" (installed from a wheel)" if args.installed else " (python -m edgetrt)"))
     print(f"first run (converts, sends the agent): {first_wall:.1f} s, not counted; then {args.rounds} runs")
     print_overhead(walls, phases, children, TARGET, split=True)
+    return 0
+
+
+def against(other: Path, model: str, backend: str, rounds: int) -> int:
+    from interleave import describe, interleave, per_round_ratios, ratio_line
+
+    command = ["deploy", model, "--device", "local", "--backend", backend, "--weights", "random", "--json"]
+    trees = {"DIR": other, "this tree": ROOT}
+    overheads: dict[str, list[float]] = {name: [] for name in trees}
+    ratios: dict[str, list[float]] = {name: [] for name in trees}
+    with tempfile.TemporaryDirectory(prefix="edgetrt-deploy-against-") as tmp:
+        envs = {}
+        for i, (name, tree) in enumerate(trees.items()):
+            env = isolated_env(Path(tmp) / str(i))
+            env["PYTHONPATH"] = str(tree)
+            envs[name] = env
+            run_json(command, env, cwd=tree)  # converts and sends the agent: not counted
+
+        def one(name):
+            def run() -> float:
+                wall, report = run_json(command, envs[name], cwd=trees[name])
+                (cell,) = report["runs"]
+                assert cell["status"] == "ok" and report["conversion"]["cached"] is True, cell["message"]
+                overheads[name].append(wall - phases_s(cell))
+                ratios[name].append(wall / phases_s(cell))
+                return wall
+            return run
+
+        interleave({name: one(name) for name in trees}, rounds)
+    print(f"edgetrt {' '.join(command)} (python -m edgetrt of each tree); {rounds} rounds, order alternating")
+    print(f"DIR is {other}; this tree is {ROOT}")
+    for name in trees:
+        print(f"{name:<10} wall − phases {describe(overheads[name], unit=' s')}")
+        print(f"{name:<10} wall / phases {describe(ratios[name], digits=3)}")
+    print(ratio_line("overhead, this tree / DIR", per_round_ratios(overheads["this tree"], overheads["DIR"])))
     return 0
 
 

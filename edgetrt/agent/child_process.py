@@ -99,11 +99,13 @@ def fork_prestarted(backend, memory_limit_mb=None):
     or None where fork is refused (the caller then starts one with subprocess)."""
     sys.stdout.flush()
     sys.stderr.flush()
-    pipes = [os.pipe() for _ in range(3)]  # (read, write) each: stdin, stdout, stderr
-    started = time.time()
+    pipes = []  # (read, write) each: stdin, stdout, stderr
     try:
+        for _ in range(3):
+            pipes.append(os.pipe())
+        started = time.time()
         pid = os.fork()
-    except OSError:
+    except OSError:  # no descriptors or processes left: the caller's way is slower, not wrong
         for read, write in pipes:
             os.close(read)
             os.close(write)

@@ -194,6 +194,10 @@ def cmd_session(args):
 
         prestarted = prestart(entry_command(), args.prestart, args.memory_limit_mb,
                               _forked_for(args.prestart, args.memory_limit_mb))
+    while _FORKED:  # forked early for arguments argparse read otherwise: nobody's child
+        child = _FORKED.pop()[1]
+        if child is not None:
+            child.kill()
     _stop_on_signals()
     import json
     import time

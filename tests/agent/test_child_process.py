@@ -95,7 +95,8 @@ def test_the_child_environment_is_what_its_runtime_reads():
     assert run_script(ENVIRONMENT_SEEN, {"OPENBLAS_NUM_THREADS": "4"}) == {"child": "4", "parent": "4"}
 
 
-def test_a_refused_fork_leaves_nothing_open_and_says_none():
+@pytest.mark.parametrize("refused", ["fork", "second pipe"])
+def test_a_refused_fork_leaves_nothing_open_and_says_none(refused):
     look = run_script(textwrap.dedent("""
         import json, os
         from edgetrt.agent import child_process
@@ -103,11 +104,22 @@ def test_a_refused_fork_leaves_nothing_open_and_says_none():
         def refuse():
             raise BlockingIOError(11, "Resource temporarily unavailable")
 
+        real_pipe, pipes = os.pipe, []
+
+        def pipe_then_none():
+            if pipes:
+                raise OSError(24, "Too many open files")
+            pipes.append(real_pipe())
+            return pipes[-1]
+
         before = sorted(os.listdir("/proc/self/fd"))
-        os.fork = refuse
+        if REFUSED == "fork":
+            os.fork = refuse
+        else:
+            os.pipe = pipe_then_none
         child = child_process.fork_prestarted("noop")
         print(json.dumps({"child": child, "leaked": len(os.listdir("/proc/self/fd")) - len(before)}))
-    """))
+    """).replace("REFUSED", repr(refused)))
     assert look == {"child": None, "leaked": 0}
 
 
