@@ -189,15 +189,11 @@ def cmd_session(args):
     what is missing and runs the job as a command of its own.
     """
     prestarted = None
+    forked = _forked_for(args.prestart, args.memory_limit_mb)
     if args.prestart:
         from .supervise import prestart
 
-        prestarted = prestart(entry_command(), args.prestart, args.memory_limit_mb,
-                              _forked_for(args.prestart, args.memory_limit_mb))
-    while _FORKED:  # forked early for arguments argparse read otherwise: nobody's child
-        child = _FORKED.pop()[1]
-        if child is not None:
-            child.kill()
+        prestarted = prestart(entry_command(), args.prestart, args.memory_limit_mb, forked)
     _stop_on_signals()
     import json
     import time
@@ -333,15 +329,18 @@ def _fork_first(argv):
 
 def _forked_for(backend, memory_limit_mb):
     """The child _fork_first forked, when it is the one these parsed arguments ask for; else one
-    forked now (None where fork is refused: supervise then starts one as a command)."""
-    from .child_process import fork_prestarted
-
+    forked now, or None (no ``backend`` asked for one, or fork is refused: supervise then starts
+    one as a command). An early child they do not ask for is killed: nobody's child."""
     if _FORKED:
-        (asked, child) = _FORKED.pop()
+        asked, child = _FORKED.pop()
         if asked == (backend, memory_limit_mb):
             return child
         if child is not None:
             child.kill()
+    if not backend:
+        return None
+    from .child_process import fork_prestarted
+
     return fork_prestarted(backend, memory_limit_mb)
 
 

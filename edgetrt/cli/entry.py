@@ -31,7 +31,7 @@ import marshal
 import os
 import sys
 
-from edgetrt.config.homes import HELP_PART, cache_home_dir
+from edgetrt.config.homes import HELP_PART, cache_home_dir, save_record
 
 #: bumped when a record's layout changes (an older record then simply fails to match)
 RECORD_FORMAT = 1
@@ -158,7 +158,7 @@ def _run_and_record(path, key):
         files |= {os.path.dirname(f) for f in files} | {os.path.abspath(p or ".") for p in sys.path}
         help_dir = os.path.dirname(path)
         deps = tuple((f, _signature(f)) for f in sorted(files) if not f.startswith(help_dir + os.sep))
-        _save(path, (RECORD_FORMAT, key, env, env_all[0], deps, captured[0], captured[1]))
+        save_record(path, (RECORD_FORMAT, key, env, env_all[0], deps, captured[0], captured[1]))
     sys.exit(code)
 
 
@@ -184,24 +184,6 @@ def _record_environ_reads():
     RecordedEnviron.restore = base
     os.environ.__class__ = RecordedEnviron
     return RecordedEnviron, whole
-
-
-def _save(path, record):
-    """Write ``record`` to a temporary file and rename it into place; a cache that cannot be
-    written leaves no record (the next help runs typer again)."""
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-        try:
-            with io.open(fd, "wb") as fh:
-                fh.write(marshal.dumps(record))
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except (OSError, ValueError):
-        pass
 
 
 def _signature(path):

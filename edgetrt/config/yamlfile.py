@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from edgetrt.config.files import CONFIG_FILE_LIMIT, read_text_capped
+from edgetrt.config.homes import save_record
 from edgetrt.errors import ConfigError
 
 #: the host cache's part holding parsed texts
@@ -143,11 +144,12 @@ def load_yaml(path: Path, limit: int = CONFIG_FILE_LIMIT) -> YamlDoc:
     """Read and parse one YAML file; every failure is one ConfigError naming ``path:line``."""
     path = Path(path)
     text = read_text_capped(path, limit, "the YAML file")
-    kept = _cached(text)
+    record = _record_path(text)
+    kept = _cached(record)
     if kept is not None:
         return YamlDoc(path, *kept)
     doc = _parse(path, text)
-    _keep(text, doc)
+    save_record(str(record), (doc.data, doc.lines))  # none for a value marshal cannot hold
     return doc
 
 
@@ -156,8 +158,8 @@ def load_yaml(path: Path, limit: int = CONFIG_FILE_LIMIT) -> YamlDoc:
 # format, this Python (marshal's), this module and PyYAML's files as they are now (size and
 # mtime). So an edited file is another text, and a changed parser another name; nothing is ever
 # trusted by a file's stat alone. Only what parsed without error is kept; a record that cannot be
-# read or unmarshalled is parsed anew, a cache that cannot be written is skipped. marshal, as the
-# help cache's records (cli/entry.py): what is kept is plain data, in the user's own cache.
+# read or unmarshalled is parsed anew, a cache that cannot be written is skipped. marshal, written as the
+# help cache's records are (homes.save_record): what is kept is plain data, in the user's own cache.
 
 #: bumped when a record's layout changes
 RECORD_FORMAT = 1
@@ -190,37 +192,14 @@ def _record_path(text: str) -> Path:
     return paths.cache_home() / CACHE_PART / f"{digest[:40]}.marshal"
 
 
-def _cached(text: str) -> tuple | None:
+def _cached(record: Path) -> tuple | None:
     import marshal
 
     try:
-        data, lines = marshal.loads(_record_path(text).read_bytes())
+        data, lines = marshal.loads(record.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         return None
     return (data, lines) if isinstance(lines, dict) else None
-
-
-def _keep(text: str, doc: YamlDoc) -> None:
-    import marshal
-    import tempfile
-
-    try:
-        record = marshal.dumps((doc.data, doc.lines))
-    except ValueError:
-        return  # a value marshal cannot hold (a YAML timestamp): parsed again next time
-    path = _record_path(text)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(record)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        pass  # a read-only or full cache: the next run parses again
 
 
 def _parse(path: Path, text: str) -> YamlDoc:
