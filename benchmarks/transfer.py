@@ -1,6 +1,6 @@
 """Upload throughput: edgetrt's DeviceStore over SSHTransport vs OpenSSH scp, in one run.
 
-    python benchmarks/transfer.py [--mb 200] [--rounds 7]
+    python benchmarks/transfer.py [--mb 200] [--rounds 7] [--login-rc]
 
 Starts a throwaway sshd on 127.0.0.1 (tests/device/sshd_server.py), makes a random file, and in
 each round uploads it with DeviceStore.ensure_files (into an emptied store: the whole file is sent,
@@ -9,6 +9,13 @@ hashed on the device while it arrives, verified and renamed) and with ``scp -o C
 each tool's MB/s (median, IQR, min–max over the rounds), then an unchanged redeploy (bytes,
 seconds), and last the per-round ratio edgetrt/scp of throughputs (= scp's seconds / edgetrt's).
 The connection is made outside the timed part for edgetrt, as scp's handshake is tiny too.
+
+edgetrt's upload starts one remote command (the store's helper, which hashes the file as it
+arrives); scp starts none (OpenSSH 9's scp speaks SFTP). Each remote command starts the login
+user's shell, which on this machine runs ~/.bashrc, and that runs `pyenv init` (0.23 s per
+command here, 2026-12-02; a Jetson's ~/.bashrc returns at once for a non-interactive shell). As in
+fleet.py, the device's sshd sets SHLVL=1 for its sessions, so bash skips ~/.bashrc as it does for
+any nested shell; `--login-rc` keeps it. The time one remote command takes to start is printed.
 
 Both sides run on this machine and share its CPUs with sshd, so the figures are CPU-bound
 (encryption + Python per-packet work), not network-bound; on a real Jetson link the network
@@ -77,10 +84,25 @@ def scp_upload(server: SSHServer, f: LocalFile, dest: Path) -> float:
     return time.perf_counter() - started
 
 
+def command_start(server: SSHServer) -> float:
+    """Seconds one remote command takes on the open connection: the shell's start and its exit."""
+    target = SSHTarget("127.0.0.1", server.port, server.user, (server.client_key,))
+    with SSHTransport(target, known_hosts=server.known_hosts, system_known_hosts=None) as t:
+        t.home()
+        seconds = []
+        for _ in range(5):
+            started = time.perf_counter()
+            t.run(["true"])
+            seconds.append(time.perf_counter() - started)
+    return quartiles(seconds)[1]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mb", type=int, default=200, help="file size in MiB (default 200)")
     parser.add_argument("--rounds", type=int, default=7, help="rounds of one upload per tool (default 7)")
+    parser.add_argument("--login-rc", action="store_true",
+                        help="let the device's shell run this machine's ~/.bashrc (see above)")
     parser.add_argument("--cipher", help="force an SSH cipher for edgetrt (tuning experiments)")
     parser.add_argument("--block-kib", type=int, help="SFTP write size in KiB (tuning experiments)")
     parser.add_argument("--in-flight", type=int, help="SFTP writes in flight unacknowledged (tuning)")
@@ -103,7 +125,7 @@ def main() -> int:
     print(machine_line())
     with tempfile.TemporaryDirectory(prefix="edgetrt-bench-") as tmp:
         tmp = Path(tmp)
-        server = SSHServer.start(tmp / "sshd")
+        server = SSHServer.start(tmp / "sshd", extra_config="" if args.login_rc else "SetEnv SHLVL=1")
         try:
             f = make_file(tmp / "payload.bin", args.mb)
             mb = f.size / 1e6
@@ -130,6 +152,8 @@ def main() -> int:
             with SSHTransport(target, known_hosts=server.known_hosts, system_known_hosts=None) as t:
                 t.home()
                 again = DeviceStore(t, root, python=DEVICE_PYTHON).ensure_files([f])
+            print(f"remote command  {command_start(server):.3f} s to run `true` (median of 5); the "
+                  f"device's shell {'runs' if args.login_rc else 'skips (SHLVL=1)'} ~/.bashrc")
             print(f"unchanged run   {again.bytes_sent} bytes sent, {again.seconds:.3f} s "
                   f"({again.files_skipped} file skipped)")
             ratios = per_round_ratios(seconds["scp"], seconds["edgetrt"])

@@ -256,15 +256,36 @@ def _sha256():
     return hashlib.sha256()
 
 
+#: what one read hashes at most
+READ_SIZE = 1 << 20
+
+
+def read_buffer():
+    """One buffer for every read of a hashing loop. os.pread allocates a new bytes object per call
+    and shrinks it to what arrived: a follower that keeps up reads a little at a time, and each
+    fresh 1 MiB allocation faults its pages in again (0.2 s of system time per 200 MB here)."""
+    return memoryview(bytearray(READ_SIZE))
+
+
+def pread_into(fd, view, offset):
+    """Read into ``view`` at ``offset``; the byte count (0 at the end of the file)."""
+    preadv = getattr(os, "preadv", None)  # Python 3.7+; the Nano's 3.6 seeks, then reads
+    if preadv is not None:
+        return preadv(fd, [view], offset)
+    os.lseek(fd, offset, os.SEEK_SET)
+    return os.readv(fd, [view])
+
+
 def sha256_fd(fd, size=None):
     h = _sha256()
+    buf = read_buffer()
     offset = 0
     while size is None or offset < size:
-        block = os.pread(fd, 1 << 20 if size is None else min(1 << 20, size - offset), offset)
-        if not block:
+        n = pread_into(fd, buf if size is None else buf[:min(READ_SIZE, size - offset)], offset)
+        if not n:
             break
-        h.update(block)
-        offset += len(block)
+        h.update(buf[:n])
+        offset += n
     return h.hexdigest()
 
 
@@ -446,14 +467,15 @@ def follow_one(root, sha, size, token, candidate, stall, poller):
         print("ready {}".format(offset))
         sys.stdout.flush()
         h = _sha256()
+        buf = read_buffer()
         done, idle = 0, 0.0
         while done < size:
-            block = os.pread(fd, min(1 << 20, size - done), done)
-            if block:
-                h.update(block)
-                if (done + len(block)) // FLUSH_EVERY != done // FLUSH_EVERY:
+            n = pread_into(fd, buf[:min(READ_SIZE, size - done)], done)
+            if n:
+                h.update(buf[:n])
+                if (done + n) // FLUSH_EVERY != done // FLUSH_EVERY:
                     getattr(os, "fdatasync", os.fsync)(fd)
-                done += len(block)
+                done += n
                 idle = 0.0
                 continue
             if host_gone(poller):

@@ -108,3 +108,23 @@ def test_the_agent_session_probes_checks_and_runs_on_python36(py36, tmp_path):
     assert first_sent > 0 and "prestarted_s" not in first.exit
     assert again_sent == 0 and again.exit["prestarted_s"] >= 0
     assert again.exit["env"] == {"OPENBLAS_NUM_THREADS": "1"} or "OPENBLAS_NUM_THREADS" in os.environ
+
+
+def test_the_store_follows_resumes_and_rehashes_on_python36(py36, tmp_path):
+    """The store's device side under the Nano's interpreter, which has no os.preadv: a file of
+    several read buffers, resumed from a part that ends inside one, then hashed again (--verify)."""
+    from edgetrt.device.store import DeviceStore, LocalFile
+    from edgetrt.device.transport import LocalTransport
+
+    path = tmp_path / "weights.bin"
+    path.write_bytes(os.urandom((3 << 20) + 5))
+    f = LocalFile.from_path(path)
+    store = DeviceStore(LocalTransport(), str(tmp_path / "device"), python=py36)
+    store.ensure_files([])
+    part = store.part_path(f.sha256)
+    with open(part, "wb") as out:
+        out.write(path.read_bytes()[:(1 << 20) + 4321])
+    assert store.ensure_files([f]).bytes_sent == f.size - (1 << 20) - 4321
+    with open(store.store_path(f.sha256), "rb") as stored:
+        assert stored.read() == path.read_bytes()
+    assert store.ensure_files([f], recheck=True).rehashed == 1

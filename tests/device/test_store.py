@@ -249,6 +249,24 @@ def test_upload_is_verified_even_when_the_overlapping_hash_gives_up(device, tmp_
     assert device.listdir(posixpath.join(store.root, "tmp")) == []
 
 
+def test_a_file_many_buffers_long_arrives_whole_and_resumes_mid_buffer(device, tmp_path, monkeypatch):
+    """The upload refills one read buffer (ssh.READ_BLOCK) and cuts it into SFTP writes; the
+    device's follower reads into one buffer of its own (store_ops.READ_SIZE, 1 MiB). Sizes here
+    divide neither, and the resumed part ends inside a buffer."""
+    from edgetrt.device import ssh as ssh_module
+
+    monkeypatch.setattr(ssh_module, "READ_BLOCK", 100_003)
+    monkeypatch.setattr(ssh_module, "SFTP_WRITE_BLOCK", 30_011)
+    store = DeviceStore(device.transport, device.root)
+    f = make_file(tmp_path, "big", (2 << 20) + 777, seed=None)
+    store.ensure_files([])
+    device.write(store.part_path(f.sha256), f.path.read_bytes()[:1_234_567])
+    stats = store.ensure_files([f])
+    assert stats.bytes_sent == f.size - 1_234_567
+    assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
+    assert store.ensure_files([f], recheck=True).rehashed == 1  # hashed again whole, and still right
+
+
 def test_a_full_device_disk_is_named_before_any_byte_is_sent(tmp_path):
     """A real 20 MB tmpfs as the device disk: a 30 MB upload is refused up front, with the numbers."""
     import subprocess
