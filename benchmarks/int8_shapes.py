@@ -77,7 +77,14 @@ def main() -> int:
     ort_shaped(artifact.path / "model.onnx", work / "model.int8.ort.onnx", images, input_name)
     models = {"fp32": artifact.path / "model.onnx", "int8 for TensorRT (edgetrt's)": artifact.path / "model.int8.onnx",
               "int8 for ONNX Runtime's CPU": work / "model.int8.ort.onnx"}
-    sessions = {k: ort.InferenceSession(str(v), providers=["CPUExecutionProvider"]) for k, v in models.items()}
+    # As the agent's runner: exact INT8 kernels where this CPU's fast ones would saturate (no VNNI)
+    from edgetrt.agent.backends.onnxrt_runner import int8_session_config
+
+    opts = ort.SessionOptions()
+    for key, value in int8_session_config():
+        opts.add_session_config_entry(key, value)
+    sessions = {k: ort.InferenceSession(str(v), opts, providers=["CPUExecutionProvider"])
+                for k, v in models.items()}
 
     def timed(session, feed):
         def measure():
@@ -91,8 +98,9 @@ def main() -> int:
             return statistics.median(latencies)
         return measure
 
+    exact_note = " (exact INT8 kernels: this CPU has no VNNI)" if int8_session_config() else ""
     print(f"{manifest['model']} ({(manifest.get('weights') or {}).get('kind')} weights), onnxruntime "
-          f"{ort.__version__} CPUExecutionProvider, {args.rounds} rounds of {args.seconds:g} s per model and batch")
+          f"{ort.__version__} CPUExecutionProvider{exact_note}, {args.rounds} rounds of {args.seconds:g} s per model and batch")
     ratios = {}
     for batch in [int(b) for b in args.batches.split(",")]:
         feed = {input_name: np.random.RandomState(0).uniform(-1, 1, [batch] + manifest["inputs"][0]["shape"][1:])

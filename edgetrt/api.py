@@ -269,7 +269,8 @@ def _with_measures(result, artifacts: dict):
         return result
     from edgetrt.convert.quantize import int8_note
 
-    return result.with_(measures=int8_note(artifacts[result.model].manifest.get("int8")))
+    return result.with_(measures=int8_note(artifacts[result.model].manifest.get("int8"),
+                                           bool((result.facts or {}).get("int8_exact_kernels"))))
 
 
 def _device_formats(run, plan, conversion) -> list[str]:

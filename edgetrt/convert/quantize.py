@@ -58,13 +58,20 @@ SHAPE_NOTES = {
 }
 
 
-def int8_note(int8_block: dict | None) -> str | None:
+#: said after the shape's note where ONNX Runtime ran the cell with its exact INT8 kernels
+#: (agent/backends/onnxrt_runner.py: the fast ones saturate on x86 CPUs without VNNI)
+EXACT_KERNELS_NOTE = ("; this CPU has no VNNI, so ONNX Runtime ran it with its exact, slower INT8 kernels "
+                      "(its fast ones saturate there and give wrong answers)")
+
+
+def int8_note(int8_block: dict | None, exact_kernels: bool = False) -> str | None:
     """What a cell running this artifact's INT8 model measures (``manifest["int8"]``), or None.
     Artifacts made before "shaped_for" was recorded hold the same TensorRT-shaped Q/DQ model."""
     if not int8_block:
         return None
     shape = int8_block.get("shaped_for") or (SHAPED_FOR if int8_block.get("format") == "QDQ" else None)
-    return SHAPE_NOTES.get(shape)
+    note = SHAPE_NOTES.get(shape)
+    return note + EXACT_KERNELS_NOTE if note and exact_kernels else note
 
 
 def default_calibration_dir() -> Path:

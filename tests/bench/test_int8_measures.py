@@ -12,7 +12,7 @@ from bench_records import _record, ok_cell, nano_probe  # noqa: E402
 from edgetrt.api import _with_measures  # noqa: E402
 from edgetrt.bench.report import render_report  # noqa: E402
 from edgetrt.convert.artifacts import Artifact  # noqa: E402
-from edgetrt.convert.quantize import SHAPE_NOTES, int8_note  # noqa: E402
+from edgetrt.convert.quantize import EXACT_KERNELS_NOTE, SHAPE_NOTES, int8_note  # noqa: E402
 from edgetrt.device.agent_client import RunResult  # noqa: E402
 
 TENSORRT_SHAPED = {"method": "onnxruntime.quantize_static", "format": "QDQ", "shaped_for": "tensorrt"}
@@ -33,6 +33,15 @@ def test_only_onnxruntime_int8_cells_carry_it():
     said = {k: _with_measures(r, {"m": artifact}).measures for k, r in cells.items()}
     assert said == {("onnxruntime", "int8"): SHAPE_NOTES["tensorrt"], ("onnxruntime", "fp32"): None,
                     ("tensorrt", "int8"): None}
+
+
+def test_a_cell_run_with_the_exact_kernels_says_so():
+    # the runner's fact (agent/backends/onnxrt_runner.py) where the CPU has no VNNI
+    artifact = Artifact(Path("/nowhere"), {"model": "m", "int8": TENSORRT_SHAPED, "files": []})
+    exact = RunResult("onnxruntime", "int8", 1, "ok", model="m", facts={"int8_exact_kernels": True})
+    fast = RunResult("onnxruntime", "int8", 1, "ok", model="m", facts={"int8_exact_kernels": False})
+    assert _with_measures(exact, {"m": artifact}).measures == SHAPE_NOTES["tensorrt"] + EXACT_KERNELS_NOTE
+    assert _with_measures(fast, {"m": artifact}).measures == SHAPE_NOTES["tensorrt"]
 
 
 def test_the_report_says_it_once_under_the_latency_table():

@@ -7,6 +7,11 @@ an in-sample check of the quantizer, not an accuracy figure for the model.
 
 from __future__ import annotations
 
+import json
+import platform
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +26,15 @@ WEIGHTS = REPO / "tests" / "data" / "mobilenet_2_5_128_tf.h5"
 
 
 def _session(path):
+    """A CPU session whose INT8 arithmetic is exact on this CPU, as the agent's runner makes it."""
     import onnxruntime as ort
 
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    from edgetrt.agent.backends.onnxrt_runner import int8_session_config
+
+    opts = ort.SessionOptions()
+    for key, value in int8_session_config():
+        opts.add_session_config_entry(key, value)
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def _agreement(fp32_path, int8_path, size, mode):
@@ -200,3 +211,77 @@ def test_default_calibration_set_is_the_repo_photos():
     from edgetrt.convert.quantize import default_calibration_dir
 
     assert default_calibration_dir() == PHOTOS
+
+
+# -- ONNX Runtime's INT8 kernels on x86 CPUs without VNNI ------------------------------------------
+
+CPUINFO = REPO / "tests" / "data" / "cpuinfo"
+QEMU = shutil.which("qemu-x86_64")
+# Runs the agent's ONNX Runtime runner on the INT8 model, reading the CPU flags from argv[2].
+_RUN_INT8 = """
+import sys, numpy as np
+from edgetrt.agent.backends import onnxrt_runner
+onnxrt_runner.CPUINFO = sys.argv[2]
+runner = onnxrt_runner.OnnxRuntimeRunner(sys.argv[1], precision="int8",
+                                         options={"providers": ["CPUExecutionProvider"]})
+with runner:
+    out = runner.infer({"input": np.load(sys.argv[3])})[0]
+np.save(sys.argv[4], out)
+print(runner.facts["int8_exact_kernels"])
+"""
+
+
+@pytest.mark.parametrize("name, machine, exact", [
+    ("amd-epyc-zen4-vnni.txt", "x86_64", False),
+    ("x86-avx2-no-vnni.txt", "x86_64", True),
+    ("x86-avx2-no-vnni.txt", "aarch64", False),  # the option exists for x86 kernels only
+])
+def test_exact_int8_kernels_are_asked_for_where_the_cpu_lacks_vnni(name, machine, exact):
+    from edgetrt.agent.backends.onnxrt_runner import int8_session_config
+
+    config = int8_session_config(machine, (CPUINFO / name).read_text())
+    assert config == ([("session.x64quantprecision", "1")] if exact else [])
+
+
+def test_unreadable_cpu_flags_on_x86_get_the_exact_kernels(tmp_path, monkeypatch):
+    from edgetrt.agent.backends import onnxrt_runner
+
+    monkeypatch.setattr(onnxrt_runner, "CPUINFO", str(tmp_path / "missing"))
+    assert onnxrt_runner.int8_session_config("x86_64") == [("session.x64quantprecision", "1")]
+
+
+@pytest.fixture(scope="module")
+def tiny_int8_artifact(tmp_path_factory):
+    from edgetrt.convert.quantize import quantize_qdq
+
+    art = tmp_path_factory.mktemp("tiny-int8")
+    _tiny_conv_model(art / "model.onnx")
+    quantize_qdq(art / "model.onnx", art / "model.int8.onnx", PHOTOS, "tf", "random")
+    (art / "manifest.json").write_text(json.dumps(
+        {"formats": {"onnx": "model.onnx", "onnx_int8": "model.int8.onnx"}}))
+    x = load_images(image_files(PHOTOS), 16, "tf")
+    np.save(art / "x.npy", x)
+    return art, _session(art / "model.onnx").run(None, {"input": x})[0]
+
+
+@pytest.mark.skipif(QEMU is None or platform.machine() != "x86_64",
+                    reason="needs qemu-x86_64 (Debian's qemu-user) on an x86_64 machine")
+@pytest.mark.parametrize("flags, exact", [("x86-avx2-no-vnni.txt", True), ("amd-epyc-zen4-vnni.txt", False)])
+def test_int8_on_an_emulated_cpu_without_vnni_is_exact_only_with_the_exact_kernels(
+        tiny_int8_artifact, tmp_path, flags, exact):
+    """QEMU emulates an AMD EPYC Rome (AVX2, no VNNI), whose CPUID ONNX Runtime reads to pick its
+    kernels; the runner reads the flags file given. With the true flags it asks for the exact
+    kernels and agrees with FP32; told the CPU has VNNI, it does not, and the saturating kernels
+    show (the CI machine, an EPYC without VNNI, measured max |d| 0.096 of 0.606 on this model)."""
+    art, ref = tiny_int8_artifact
+    out = tmp_path / "out.npy"
+    proc = subprocess.run([QEMU, "-cpu", "EPYC-Rome", sys.executable, "-c", _RUN_INT8, str(art),
+                           str(CPUINFO / flags), str(art / "x.npy"), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split()[-1] == str(exact)
+    error = float(np.abs(np.load(out) - ref).max())
+    if exact:
+        assert error < 0.05 * np.abs(ref).max(), error
+    else:
+        assert error > 0.1 * np.abs(ref).max(), error
