@@ -10,8 +10,9 @@ each tool's MB/s (median, IQR, min–max over the rounds), then an unchanged red
 seconds), and last the per-round ratio edgetrt/scp of throughputs (= scp's seconds / edgetrt's).
 The connection is made outside the timed part for edgetrt, as scp's handshake is tiny too.
 
-edgetrt's upload starts one remote command (the store's helper, which hashes the file as it
-arrives); scp starts none (OpenSSH 9's scp speaks SFTP). Each remote command starts the login
+edgetrt's upload starts one remote command (the store's helper, which receives the file on its
+stdin and writes and hashes it as it arrives); scp starts none (OpenSSH 9's scp speaks SFTP to
+sshd's own SFTP server). Each remote command starts the login
 user's shell, which on this machine runs ~/.bashrc, and that runs `pyenv init` (0.23 s per
 command here, 2026-12-02; a Jetson's ~/.bashrc returns at once for a non-interactive shell). As in
 fleet.py, the device's sshd sets SHLVL=1 for its sessions, so bash skips ~/.bashrc as it does for
@@ -45,7 +46,6 @@ from sshd_server import SSHServer, sshd_missing_reason  # noqa: E402
 from edgetrt.device import ssh as ssh_module  # noqa: E402
 from edgetrt.device.hostspec import SSHTarget  # noqa: E402
 from edgetrt.device.ssh import SSHTransport  # noqa: E402
-from edgetrt.device import store as store_module  # noqa: E402
 from edgetrt.device.store import DeviceStore, LocalFile  # noqa: E402
 
 
@@ -104,10 +104,6 @@ def main() -> int:
     parser.add_argument("--login-rc", action="store_true",
                         help="let the device's shell run this machine's ~/.bashrc (see above)")
     parser.add_argument("--cipher", help="force an SSH cipher for edgetrt (tuning experiments)")
-    parser.add_argument("--block-kib", type=int, help="SFTP write size in KiB (tuning experiments)")
-    parser.add_argument("--in-flight", type=int, help="SFTP writes in flight unacknowledged (tuning)")
-    parser.add_argument("--no-overlap", action="store_true",
-                        help="hash on the device after the upload instead of during it (experiments)")
     args = parser.parse_args()
     reason = sshd_missing_reason()
     if reason:
@@ -115,13 +111,6 @@ def main() -> int:
         return 2
     if args.cipher:
         ssh_module.PREFERRED_CIPHERS = (args.cipher,)
-    if args.block_kib:
-        ssh_module.SFTP_WRITE_BLOCK = args.block_kib << 10
-    if args.in_flight:
-        ssh_module.WRITES_IN_FLIGHT = args.in_flight
-    if args.no_overlap:
-        store_module.FOLLOW_STALL_SECONDS = 0.0  # the follower gives up at once; the store hashes afterwards
-
     print(machine_line())
     with tempfile.TemporaryDirectory(prefix="edgetrt-bench-") as tmp:
         tmp = Path(tmp)
@@ -143,8 +132,7 @@ def main() -> int:
             print(f"file            {args.mb} MiB random ({mb:.0f} MB; MB/s below are 10^6 bytes/s), "
                   f"{args.rounds} rounds, order rotated")
             print(f"edgetrt store   {describe([mb / s for s in seconds['edgetrt']], unit=' MB/s', digits=1)}; "
-                  f"cipher {', '.join(sorted(ciphers))}, SFTP writes {ssh_module.SFTP_WRITE_BLOCK >> 10} KiB, "
-                  f"{ssh_module.WRITES_IN_FLIGHT} in flight")
+                  f"cipher {', '.join(sorted(ciphers))}, the file on the store helper's stdin")
             print(f"scp             {describe([mb / s for s in seconds['scp']], unit=' MB/s', digits=1)}; "
                   "OpenSSH defaults, Compression=no")
 

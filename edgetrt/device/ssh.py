@@ -24,7 +24,7 @@ import paramiko
 from edgetrt.device import known_hosts
 from edgetrt.device.hostspec import SSHTarget
 from edgetrt.device.ssh_channel import ChannelProcess, collect
-from edgetrt.device.transport import CommandResult, ProgressCallback, RemoteProcess, Transport
+from edgetrt.device.transport import CommandResult, RemoteProcess, Transport
 from edgetrt.errors import ConfigError, HostKeyError, TransportError
 
 # paramiko logs a traceback from its transport thread for every failed handshake (a server that
@@ -43,13 +43,6 @@ PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
                      "aes128-ctr", "aes256-ctr", "aes192-ctr")
 WINDOW_SIZE = 64 << 20          # what we let the device send us before it must wait
 MAX_PACKET_SIZE = 1 << 15 << 2  # what we accept per packet (the device decides its own)
-SFTP_WRITE_BLOCK = 255 << 10    # per SFTP WRITE; OpenSSH's sftp-server accepts up to 256 KiB
-READ_BLOCK = 8 << 20            # local reads handed to the SFTP file at once
-# SFTP WRITEs allowed in flight without their acknowledgement. An acknowledged write is in the
-# device's file; an unacknowledged one dies with the connection (inside sshd's channel buffers).
-# 3 x 255 KiB keeps a cut from losing more than 1 MiB, and is still more than a LAN's
-# bandwidth-delay product (100 MB/s x 1 ms = 100 KB).
-WRITES_IN_FLIGHT = 3
 # RSA host keys are written "ssh-rsa" in known_hosts but negotiated as these signature algorithms
 _KEY_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256")}
 
@@ -80,37 +73,6 @@ def _proxy_exit(sock) -> str:
             pass
     lines = tail.decode("utf-8", "replace").strip().splitlines()
     return f"the ProxyCommand exited {code}" + (f": {lines[-1][:200]}" if lines else "")
-
-
-def _drain_acks(dst: paramiko.SFTPFile, keep: int) -> None:
-    """Wait until at most ``keep`` pipelined writes of ``dst`` lack their acknowledgement.
-
-    paramiko queues the request ids of pipelined writes in ``SFTPFile._reqs`` and reads their
-    answers only past 100 of them (25 MB in flight, all lost when the connection drops). Reading
-    the oldest answers here bounds that; ``_read_response`` raises on an error status.
-    """
-    reqs = dst._reqs
-    while len(reqs) > keep:
-        dst.sftp._read_response(reqs.popleft())
-
-
-class _SFTPClient(paramiko.SFTPClient):
-    """paramiko's SFTP client, sending each request without copying it again per SSH packet.
-
-    paramiko's own ``_write_all`` slices off what was sent after every channel packet (at most
-    32 KiB, the device's limit), copying the rest of a 255 KiB WRITE each time: about four more
-    copies of every byte uploaded. A memoryview sends the same bytes in the same packets. With
-    the reused read buffer in write_file: the client's CPU for 200 MB 1.23 -> 1.17 s (2026-12-02,
-    two trees taking turns, 8 uploads each; benchmarks/README.md).
-    """
-
-    def _write_all(self, out):
-        view = memoryview(out)
-        while view:
-            sent = self.sock.send(view)
-            if sent <= 0:
-                raise EOFError()
-            view = view[sent:]
 
 
 class SSHTransport(Transport):
@@ -150,7 +112,7 @@ class SSHTransport(Transport):
         transport = self.connection
         if self._sftp is None or self._sftp.sock.closed:
             try:
-                self._sftp = _SFTPClient.from_transport(
+                self._sftp = paramiko.SFTPClient.from_transport(
                     transport, window_size=WINDOW_SIZE, max_packet_size=MAX_PACKET_SIZE)
             except (paramiko.SSHException, EOFError, OSError) as exc:
                 raise TransportError(f"cannot start SFTP on {self.name}: {exc or type(exc).__name__}",
@@ -390,39 +352,6 @@ class SSHTransport(Transport):
         if not stat.S_ISREG(mode):
             raise TransportError(f"refusing to write {remote} on {self.name}: not a regular file")
         return st
-
-    def write_file(self, local: Path, remote: str, *, offset: int = 0,
-                   progress: ProgressCallback | None = None) -> int:
-        sftp = self.sftp
-        st = self._refuse_link(remote)
-
-        def upload() -> int:
-            sent = 0
-            exists = st is not None and offset > 0
-            with open(local, "rb") as src, sftp.open(remote, "r+b" if exists else "wb", bufsize=0) as dst:
-                if exists and (st.st_size or 0) != offset:
-                    dst.truncate(offset)
-                dst.seek(offset)
-                src.seek(offset)
-                dst.MAX_REQUEST_SIZE = SFTP_WRITE_BLOCK
-                dst.set_pipelined(True)
-                # One buffer, refilled: a new 8 MiB object per read faults its pages in again. Each
-                # write copies its slice into its request at once, so the buffer is free after it.
-                buffer = memoryview(bytearray(READ_BLOCK))
-                while True:
-                    got = src.readinto(buffer)
-                    if not got:
-                        break
-                    for at in range(0, got, SFTP_WRITE_BLOCK):
-                        piece = buffer[at:min(got, at + SFTP_WRITE_BLOCK)]
-                        dst.write(piece)
-                        _drain_acks(dst, WRITES_IN_FLIGHT)
-                        if progress:
-                            progress(len(piece))
-                    sent += got
-            return sent
-
-        return self._sftp_call("upload to", remote, upload)
 
     def write_bytes(self, data: bytes, remote: str) -> None:
         self._refuse_link(remote)

@@ -6,6 +6,7 @@ Split from ssh.py, which connects and moves files; both use these.
 from __future__ import annotations
 
 import select
+import socket
 import time
 
 import paramiko
@@ -100,6 +101,25 @@ class ChannelProcess(RemoteProcess):
             self._chan.sendall(data)
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise self._failed(exc) from exc
+
+    def _send(self, view, stall):
+        # Channel.send takes what the device's window allows and returns the count; sendall would
+        # re-slice the rest of a large bytes object for every 32 KiB packet.
+        chan = self._chan
+        chan.settimeout(stall)  # a device that takes nothing for this long is gone
+        try:
+            while len(view):
+                n = chan.send(view)
+                if not n:
+                    raise EOFError("the device closed the command's input")
+                view = view[n:]
+        except socket.timeout:
+            # said whole: the upload's error line carries it as its reason
+            raise TransportError(f"the connection was lost (the device took no data for {stall:g} s)") from None
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            raise self._failed(exc) from exc
+        finally:
+            chan.settimeout(None)
 
     def wait(self, timeout: float | None = None, max_stdout: int | None = None) -> CommandResult:
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -40,7 +40,8 @@ MAX_ROOT = 1024
 #: the device side of every store operation (edgetrt/agent/store_ops.py), sent with each call; the
 #: agent carries the same file, and runs it in its own process in `agent session`
 OPS_SOURCE = (Path(__file__).resolve().parents[1] / "agent" / "store_ops.py").read_text(encoding="utf-8")
-#: a follower that sees no new byte for this long gives up; the host then hashes the part itself
+#: a follower that receives no byte for this long gives up (keeping the part for the next
+#: upload to resume); a host whose bytes the device takes nowhere for longer calls it lost
 FOLLOW_STALL_SECONDS = 20.0
 #: how long the device may take to start python3 and take the part file
 READY_TIMEOUT = 60.0
@@ -164,8 +165,9 @@ class DeviceStore:
 
     Every file operation on the device goes through store_ops.py (``python3`` there): it opens
     nothing through a symbolic link, creates part files exclusively under unique names and an
-    flock, and renames only what it verified. Only the bytes themselves travel by
-    :meth:`Transport.write_file` (SFTP over SSH), into a part file that helper made.
+    flock, and renames only what it verified. The bytes themselves travel on that helper's
+    standard input (:meth:`RemoteProcess.send_file`: the SSH channel of its command), and it
+    writes and hashes them as they arrive: no SFTP server, and nothing read back.
     """
 
     def __init__(self, transport: Transport, root: str | None = None, *, python: str = "python3"):
@@ -382,8 +384,10 @@ class DeviceStore:
                        reserve=FREE_MARGIN)
         if materialize is not None:
             request["materialize"] = materialize
+        # the request is one line; the missing files' bytes follow it on the helper's stdin
         helper = self.transport.start(self._ops_argv("prepare", self.root, "1" if recheck else "0", "--follow",
-                                                     str(FOLLOW_STALL_SECONDS)), stdin=json.dumps(request).encode())
+                                                     str(FOLLOW_STALL_SECONDS)),
+                                      stdin=json.dumps(request).encode() + b"\n", hold_stdin=True)
         try:
             doc = self._line_doc(helper, "prepare", PREPARE_TIMEOUT)
             stats = self._complete(todo, doc, progress, started, helper=helper, tokens=request["tokens"])
@@ -459,7 +463,8 @@ class DeviceStore:
 
     def _upload(self, f: LocalFile, candidate: str | None, progress: ProgressCallback | None,
                 taken: tuple | None = None) -> int:
-        """Send ``f`` into a part file that a follower holds; the follower hashes it as it comes.
+        """Send ``f`` to a follower, on its stdin: it writes the bytes into a part file it holds
+        and hashes them as they come.
 
         ``taken``: (the ``prepare --follow`` helper, the token it was given) for the first
         attempt; otherwise, and for a second attempt, a ``follow`` process of its own."""
@@ -474,35 +479,24 @@ class DeviceStore:
                 token = _token()  # unique per upload: concurrent deploys never share a part
                 follower = self.transport.start(self._ops_argv(
                     "follow", self.root, f.sha256, str(f.size), token, candidate or "-",
-                    str(FOLLOW_STALL_SECONDS)))
+                    str(FOLLOW_STALL_SECONDS)), hold_stdin=True)
             else:
                 follower, token = taken
             try:
                 offset = self._ready(follower, f)
-                part = self.part_path(f.sha256, token)
-                try:
-                    if offset < f.size:
-                        sent += self.transport.write_file(Path(f.path), part, offset=offset,
-                                                          progress=progress)
-                except TransportError as exc:
-                    raise _upload_failed(f, self.transport.name, exc) from exc
+                if offset < f.size:
+                    try:
+                        sent += follower.send_file(Path(f.path), offset, f.size - offset, progress,
+                                                   stall=FOLLOW_STALL_SECONDS + 10)
+                    except TransportError as exc:
+                        raise self._send_failed(follower, f, exc) from exc
                 if own:
-                    outcome = self._answer("follow", follower.wait(timeout=FOLLOW_STALL_SECONDS + 60))
+                    outcome = self._answer("follow", follower.wait(timeout=60))
                 else:
-                    outcome = self._line_doc(follower, "follow", FOLLOW_STALL_SECONDS + 60)
+                    outcome = self._line_doc(follower, "follow", 60)
             finally:
                 if own:
                     follower.close()
-            if outcome.get("result") == "stalled":  # a slow link: the device hashes it now instead
-                try:
-                    outcome = self._ops("commit", self.root, f.sha256, str(f.size), posixpath.basename(part))
-                except TransportError:
-                    # Unlocked while stalled, the part may have been taken up by a concurrent deploy
-                    # of the same file; what counts is whether the store now has it.
-                    state = self._ops("prepare", self.root, "0", stdin={"files": [[f.sha256, f.size]]})
-                    if (state.get("files") or {}).get(f.sha256, {}).get("state") != "ok":
-                        raise
-                    outcome = {"result": "ok"}
             if outcome.get("result") == "ok":
                 return sent
             candidate = None  # the follower removed the bad part: send the whole file again
@@ -512,6 +506,19 @@ class DeviceStore:
                     f"{outcome.get('sha256') or 'unknown'}, expected {f.sha256}",
                     hint="the local file may have changed while uploading, or the device storage is failing")
         raise AssertionError("unreachable")
+
+    def _send_failed(self, follower, f: LocalFile, exc: TransportError) -> TransportError:
+        """Why sending ``f`` stopped: the follower's own refusal (a full disk, say) when it
+        stopped with one; otherwise the connection was lost."""
+        try:
+            result = follower.wait(timeout=2)
+        except TransportError:
+            result = None
+        if result is not None and result.exit_code == 4:
+            return TransportError(f"upload of {Path(f.path).name} ({f.size} bytes) to {self.transport.name} "
+                                  f"failed: {result.stderr_tail(1)}",
+                                  hint=f"the edgetrt root on the device is {self.root}")
+        return _upload_failed(f, self.transport.name, exc)
 
     def _ready(self, follower, f: LocalFile) -> int:
         line = follower.readline(timeout=READY_TIMEOUT).decode("ascii", "replace").split()

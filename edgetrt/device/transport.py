@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import errno
 import os
+import select
 import selectors
 import shutil
 import stat
@@ -72,6 +73,31 @@ class RemoteProcess(abc.ABC):
         """More input, for a command started with ``hold_stdin`` (a session's next request)."""
         raise NotImplementedError
 
+    #: what one read of a file sent on stdin takes: one buffer, refilled (a new object per read
+    #: would fault its pages in again)
+    SEND_BLOCK = 1 << 20
+
+    def send_file(self, local: Path, offset: int, count: int, progress: ProgressCallback | None = None,
+                  stall: float = 60.0) -> int:
+        """Send ``count`` bytes of ``local`` from ``offset`` as input (``hold_stdin``): the bytes sent.
+        A device that takes nothing for ``stall`` seconds fails it, as a lost connection does."""
+        view = memoryview(bytearray(self.SEND_BLOCK))
+        sent = 0
+        with open(local, "rb", buffering=0) as src:
+            src.seek(offset)
+            while sent < count:
+                got = src.readinto(view[:min(self.SEND_BLOCK, count - sent)])
+                if not got:
+                    raise TransportError(f"{local} ended after {offset + sent} bytes while it was sent")
+                self._send(view[:got], stall)
+                sent += got
+                if progress:
+                    progress(got)
+        return sent
+
+    def _send(self, view: memoryview, stall: float) -> None:
+        raise NotImplementedError
+
     def unread(self, result: CommandResult) -> bytes:
         """What ``result`` (this process's wait()) holds of stdout beyond the lines readline() took."""
         return result.stdout[len(self._taken):]
@@ -119,15 +145,6 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def home(self) -> str:
         """The login user's home directory on the device."""
-
-    @abc.abstractmethod
-    def write_file(self, local: Path, remote: str, *, offset: int = 0,
-                   progress: ProgressCallback | None = None) -> int:
-        """Copy ``local[offset:]`` to ``remote`` starting at ``offset`` (resume); return bytes sent.
-
-        Refuses when ``remote`` is a symbolic link. What arrived stays on the device as it goes,
-        so a cut connection loses at most the last MiB in flight.
-        """
 
     @abc.abstractmethod
     def write_bytes(self, data: bytes, remote: str) -> None:
@@ -219,24 +236,6 @@ class LocalTransport(Transport):
                 raise TransportError(f"refusing to write {remote} on the local device: it is a "
                                      "symbolic link") from exc
             raise TransportError(f"cannot write {remote} on the local device: {exc.strerror}") from exc
-
-    def write_file(self, local, remote, *, offset=0, progress=None):
-        sent = 0
-        fd = self._open_for_writing(remote, os.O_CREAT | (0 if offset else os.O_TRUNC))
-        with open(local, "rb") as src, os.fdopen(fd, "wb", buffering=0) as dst:
-            src.seek(offset)
-            dst.seek(offset)
-            dst.truncate()
-            while True:
-                chunk = src.read(1 << 20)
-                if not chunk:
-                    break
-                dst.write(chunk)  # unbuffered: what was written survives this process
-                sent += len(chunk)
-                if progress:
-                    progress(len(chunk))
-            os.fsync(dst.fileno())
-        return sent
 
     def write_bytes(self, data, remote):
         with os.fdopen(self._open_for_writing(remote, os.O_CREAT | os.O_TRUNC), "wb") as fh:
@@ -356,6 +355,17 @@ class _LocalProcess(RemoteProcess):
             self._proc.stdin.flush()
         except (BrokenPipeError, ValueError):
             pass  # it exited (or was closed) first: its output says why
+
+    def _send(self, view, stall):
+        fd = self._proc.stdin.fileno()
+        while len(view):
+            if not select.select([], [fd], [], stall)[1]:
+                raise TransportError(f"the connection was lost ({self.argv[0]} took no data for {stall:g} s)")
+            try:
+                n = os.write(fd, view)
+            except BrokenPipeError as exc:
+                raise TransportError(f"{self.argv[0]} on the local device stopped reading its input") from exc
+            view = view[n:]
 
     def _pump(self, deadline: float | None, want_line: bool, cap: int | None = None) -> bool:
         """Read what is ready until a line (want_line) or both pipes end; False on the deadline.

@@ -233,16 +233,33 @@ def test_default_root_is_under_the_device_home():
     assert store.store_path("a" * 64) == posixpath.join(store.root, "store", "a" * 64)
 
 
-def test_upload_is_verified_even_when_the_overlapping_hash_gives_up(device, tmp_path, monkeypatch):
-    from edgetrt.device import store as store_module
-
-    monkeypatch.setattr(store_module, "FOLLOW_STALL_SECONDS", 0.0)  # gives up before any byte
+def test_a_host_that_stops_sending_leaves_a_part_the_next_upload_resumes(device, tmp_path):
+    """The follower reads the file on its stdin; nothing for STALL seconds (a host that froze, a
+    link that died without a reset): it stops, keeps what arrived, and nothing enters store/."""
     store = DeviceStore(device.transport, device.root)
     f = make_file(tmp_path, "x", 3_000_000, seed=None)
-    assert store.ensure_files([f]).bytes_sent == 3_000_000
+    store.ensure_files([])
+    follower = device.transport.start(store._ops_argv("follow", store.root, f.sha256, str(f.size),
+                                                      "abcdef12", "-", "0.5"), hold_stdin=True)
+    try:
+        assert follower.readline(timeout=30) == b"ready 0"
+        follower.write(f.path.read_bytes()[:1_000_000])
+        gave_up = follower.wait(timeout=30)
+    finally:
+        follower.close()
+    assert gave_up.exit_code == 0 and gave_up.stdout.strip() == b"ready 0"  # no outcome line
+    part = store.part_path(f.sha256, "abcdef12")
+    assert len(device.read(part)) == 1_000_000
+    assert not device.exists(store.store_path(f.sha256))
+    assert store.ensure_files([f]).bytes_sent == 2_000_000  # resumed after the kept megabyte
     assert device.read(store.store_path(f.sha256)) == f.path.read_bytes()
+    assert device.listdir(posixpath.join(store.root, "tmp")) == []
+
+
+def test_bytes_that_do_not_hash_to_the_name_are_never_stored(device, tmp_path):
+    store = DeviceStore(device.transport, device.root)
     bad = make_file(tmp_path, "y", 1000, seed=4)
-    bad.path.write_bytes(b"q" * 1000)
+    bad.path.write_bytes(b"q" * 1000)  # same size, other bytes: sent twice, refused twice
     with pytest.raises(TransportError, match="SHA-256"):
         store.ensure_files([bad])
     assert not device.exists(store.store_path(bad.sha256))
@@ -250,13 +267,13 @@ def test_upload_is_verified_even_when_the_overlapping_hash_gives_up(device, tmp_
 
 
 def test_a_file_many_buffers_long_arrives_whole_and_resumes_mid_buffer(device, tmp_path, monkeypatch):
-    """The upload refills one read buffer (ssh.READ_BLOCK) and cuts it into SFTP writes; the
-    device's follower reads into one buffer of its own (store_ops.READ_SIZE, 1 MiB). Sizes here
-    divide neither, and the resumed part ends inside a buffer."""
-    from edgetrt.device import ssh as ssh_module
+    """The upload refills one read buffer (RemoteProcess.SEND_BLOCK); the device's follower reads
+    its stdin into one buffer of its own (store_ops.READ_SIZE, 1 MiB) and hashes the part it
+    resumes from the disk first. Sizes here divide neither, and the resumed part ends inside a
+    buffer."""
+    from edgetrt.device.transport import RemoteProcess
 
-    monkeypatch.setattr(ssh_module, "READ_BLOCK", 100_003)
-    monkeypatch.setattr(ssh_module, "SFTP_WRITE_BLOCK", 30_011)
+    monkeypatch.setattr(RemoteProcess, "SEND_BLOCK", 100_003)
     store = DeviceStore(device.transport, device.root)
     f = make_file(tmp_path, "big", (2 << 20) + 777, seed=None)
     store.ensure_files([])
@@ -334,7 +351,6 @@ def test_what_arrives_is_flushed_to_disk_while_it_arrives(tmp_path, monkeypatch)
     """The follower flushes every FLUSH_EVERY bytes as the upload comes, so the fsync before the
     rename waits for the last part only (the disk writes while the network sends)."""
     import hashlib
-    import select
 
     from edgetrt.agent import store_ops
 
@@ -343,14 +359,18 @@ def test_what_arrives_is_flushed_to_disk_while_it_arrives(tmp_path, monkeypatch)
     monkeypatch.setattr(store_ops, "FLUSH_EVERY", 1 << 20)
     data = os.urandom((5 << 20) + 123)
     sha = hashlib.sha256(data).hexdigest()
+    (tmp_path / "upload").write_bytes(data)  # what the host sends, all of it ready to read
     part = tmp_path / "root" / "tmp" / f"{sha}.abcdef12.part"
-    part.write_bytes(data)  # all of it already arrived
-    fd = os.open(part, os.O_RDWR)
+    fd = os.open(part, os.O_RDWR | os.O_CREAT)
     monkeypatch.setattr(store_ops, "take_part", lambda *args: (fd, str(part), 0))
     flushed = []
     real_fdatasync = os.fdatasync
     monkeypatch.setattr(os, "fdatasync", lambda f: (flushed.append(f), real_fdatasync(f)))
-    outcome = store_ops.follow_one(root, sha, len(data), "abcdef12", None, 5.0, select.poll())
+    src = os.open(tmp_path / "upload", os.O_RDONLY)
+    try:
+        outcome = store_ops.follow_one(root, sha, len(data), "abcdef12", None, 5.0, src)
+    finally:
+        os.close(src)
     assert outcome["result"] == "ok"
     assert flushed == [fd] * 5  # at 1, 2, 3, 4 and 5 MiB; the rest by finish()'s fsync
     assert (tmp_path / "root" / "store" / sha).read_bytes() == data

@@ -170,10 +170,6 @@ def another(transport):
 def test_file_operations_refuse_symbolic_links(device, tmp_path, outside):
     link = tmp_path / "link"
     link.symlink_to(outside)
-    local = tmp_path / "data"
-    local.write_bytes(b"x" * 100)
-    for call in (lambda: device.transport.write_file(local, str(link)),
-                 lambda: device.transport.write_bytes(b"y", str(link))):
-        with pytest.raises(TransportError, match="symbolic link"):
-            call()
+    with pytest.raises(TransportError, match="symbolic link"):
+        device.transport.write_bytes(b"y", str(link))
     assert outside.read_bytes() == b"do not overwrite\n"
