@@ -26,6 +26,7 @@ usually dominates and the ratio moves towards 1.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -72,6 +73,9 @@ def edgetrt_upload(server: SSHServer, f: LocalFile, root: str) -> tuple[float, i
         stats = DeviceStore(t, root, python=DEVICE_PYTHON).ensure_files([f])
         seconds = time.perf_counter() - started
     assert stats.bytes_sent == f.size, stats
+    stored = Path(root) / "store" / f.sha256  # what arrived, checked outside the timed part
+    with open(stored, "rb") as fh:
+        assert hashlib.file_digest(fh, "sha256").hexdigest() == f.sha256, stored
     return seconds, stats.bytes_sent, cipher
 
 
