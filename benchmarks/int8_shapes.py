@@ -78,11 +78,10 @@ def main() -> int:
     models = {"fp32": artifact.path / "model.onnx", "int8 for TensorRT (edgetrt's)": artifact.path / "model.int8.onnx",
               "int8 for ONNX Runtime's CPU": work / "model.int8.ort.onnx"}
     # As the agent's runner: exact INT8 kernels where this CPU's fast ones would saturate (no VNNI)
-    from edgetrt.agent.backends.onnxrt_runner import int8_session_config
+    from edgetrt.agent.backends.onnxrt_runner import exact_int8_options
 
     opts = ort.SessionOptions()
-    for key, value in int8_session_config():
-        opts.add_session_config_entry(key, value)
+    exact = exact_int8_options(opts)
     sessions = {k: ort.InferenceSession(str(v), opts, providers=["CPUExecutionProvider"])
                 for k, v in models.items()}
 
@@ -98,7 +97,7 @@ def main() -> int:
             return statistics.median(latencies)
         return measure
 
-    exact_note = " (exact INT8 kernels: this CPU has no VNNI)" if int8_session_config() else ""
+    exact_note = " (exact INT8 kernels: this CPU has no VNNI)" if exact else ""
     print(f"{manifest['model']} ({(manifest.get('weights') or {}).get('kind')} weights), onnxruntime "
           f"{ort.__version__} CPUExecutionProvider{exact_note}, {args.rounds} rounds of {args.seconds:g} s per model and batch")
     ratios = {}

@@ -276,9 +276,9 @@ def pread_into(fd, view, offset):
     return os.readv(fd, [view])
 
 
-def sha256_fd(fd, size=None):
-    h = _sha256()
-    buf = read_buffer()
+def hash_from_disk(h, fd, buf, size=None):
+    """Feed ``h`` the first ``size`` bytes of ``fd`` (all of it when None), read into ``buf``;
+    the bytes hashed (fewer than ``size`` when the file is shorter)."""
     offset = 0
     while size is None or offset < size:
         n = pread_into(fd, buf if size is None else buf[:min(READ_SIZE, size - offset)], offset)
@@ -286,6 +286,12 @@ def sha256_fd(fd, size=None):
             break
         h.update(buf[:n])
         offset += n
+    return offset
+
+
+def sha256_fd(fd, size=None):
+    h = _sha256()
+    hash_from_disk(h, fd, read_buffer(), size)
     return h.hexdigest()
 
 
@@ -481,13 +487,9 @@ def follow_one(root, sha, size, token, candidate, stall, src):
         sys.stdout.flush()
         h = _sha256()
         buf = read_buffer()
-        done = 0
-        while done < offset:  # what an earlier upload left: hashed from the disk
-            n = pread_into(fd, buf[:min(READ_SIZE, offset - done)], done)
-            if not n:
-                raise Refused("{} shrank while it was resumed".format(mine))
-            h.update(buf[:n])
-            done += n
+        done = hash_from_disk(h, fd, buf, offset)  # what an earlier upload left
+        if done < offset:
+            raise Refused("{} shrank while it was resumed".format(mine))
         while done < size:
             if not select.select([src], [], [], stall)[0]:
                 return None

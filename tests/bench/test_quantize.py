@@ -29,11 +29,10 @@ def _session(path):
     """A CPU session whose INT8 arithmetic is exact on this CPU, as the agent's runner makes it."""
     import onnxruntime as ort
 
-    from edgetrt.agent.backends.onnxrt_runner import int8_session_config
+    from edgetrt.agent.backends.onnxrt_runner import exact_int8_options
 
     opts = ort.SessionOptions()
-    for key, value in int8_session_config():
-        opts.add_session_config_entry(key, value)
+    exact_int8_options(opts)
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 

@@ -44,6 +44,14 @@ def int8_session_config(machine=None, cpuinfo=None):
     return [_EXACT_INT8_CONFIG]
 
 
+def exact_int8_options(opts):
+    """Add int8_session_config()'s entries to the SessionOptions ``opts``; the entries added."""
+    entries = int8_session_config()
+    for key, value in entries:
+        opts.add_session_config_entry(key, value)
+    return entries
+
+
 class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
     can_profile = True  # with options["profile"]: ONNX Runtime's own profiler, read at the end
@@ -82,9 +90,7 @@ class OnnxRuntimeRunner(Runner):
         threads = self.options.get("intra_op_threads")
         if threads:
             opts.intra_op_num_threads = int(threads)
-        exact = int8_session_config() if self.precision == "int8" else []
-        for key, value in exact:
-            opts.add_session_config_entry(key, value)
+        exact = exact_int8_options(opts) if self.precision == "int8" else []
         if self.options.get("profile"):
             opts.enable_profiling = True
             opts.profile_file_prefix = self.options.get("profile_prefix", "ort_profile")
